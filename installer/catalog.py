@@ -1,0 +1,146 @@
+"""Typed view of ``assets/catalog.yaml``: what the platform is, for every renderer and check."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from installer.resources import asset
+
+SizeName = Literal["s", "m", "l", "xl"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HealthCheck(_Strict):
+    test: list[str]
+    interval: str = "10s"
+    timeout: str = "5s"
+    retries: int = 10
+    start_period: str = "10s"
+
+
+class HttpHealth(_Strict):
+    """An HTTP endpoint that answers 2xx when the service is ready (smoke probes, k8s/ACA probes)."""
+
+    port: int
+    path: str
+
+
+class Volume(_Strict):
+    name: str
+    path: str
+
+
+class Database(_Strict):
+    name: str
+    user: str
+    password_secret: str
+    extensions: list[str] = Field(default_factory=list)
+
+
+class Route(_Strict):
+    host: str  # sub-domain on the front door: <host>.localhost locally, a Front Door route on Azure
+
+
+class Resources(_Strict):
+    cpu: float
+    memory_mb: int
+
+
+# An env value: a literal, or a one-key mapping {secret|host|url|public_url|admin_email: …}.
+EnvValue = str | dict[str, str | bool]
+
+
+class Component(_Strict):
+    name: str = ""
+    title: str
+    kind: Literal["data", "app", "frontdoor", "tool"]
+    image: str
+    private: bool = False
+    default: bool = False
+    port: int
+    host_port: int | None = None
+    protocol: Literal["tcp", "http"] = "http"
+    command: list[str] | None = None
+    health: HealthCheck
+    http_health: HttpHealth | None = None
+    env: dict[str, EnvValue] = Field(default_factory=dict)
+    volumes: list[Volume] = Field(default_factory=list)
+    databases: list[Database] = Field(default_factory=list)
+    depends_on: list[str] = Field(default_factory=list)
+    route: Route | None = None
+    compose_only: bool = False
+    azure_service: str | None = None
+    resources: dict[SizeName, Resources]
+
+    def secrets_used(self) -> list[str]:
+        names = [v["secret"] for v in self.env.values() if isinstance(v, dict) and "secret" in v]
+        names += [db.password_secret for db in self.databases]
+        return sorted(set(names))
+
+
+class SecretSpec(_Strict):
+    generate: Literal["password", "hex32"]
+    description: str
+
+
+class SizeSpec(_Strict):
+    title: str
+    summary: str
+
+
+class Platform(_Strict):
+    name: str
+    version: str
+    private_registry: str
+
+
+class Catalog(_Strict):
+    apiVersion: Literal["fabrix/catalog/v1"]
+    platform: Platform
+    sizes: dict[SizeName, SizeSpec]
+    secrets: dict[str, SecretSpec]
+    components: dict[str, Component]
+
+    def component(self, name: str) -> Component:
+        return self.components[name]
+
+    def names(self) -> list[str]:
+        return list(self.components)
+
+    def dependency_closure(self, names: list[str]) -> list[str]:
+        """``names`` plus everything they depend on, in catalog order (a stable start order)."""
+        wanted: set[str] = set()
+        stack = list(names)
+        while stack:
+            name = stack.pop()
+            if name in wanted:
+                continue
+            wanted.add(name)
+            stack.extend(self.components[name].depends_on)
+        return [n for n in self.components if n in wanted]
+
+
+def _with_names(raw: dict) -> dict:
+    for name, comp in raw.get("components", {}).items():
+        comp["name"] = name
+    return raw
+
+
+def load_catalog_file(path: Path) -> Catalog:
+    with path.open(encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    return Catalog.model_validate(_with_names(raw))
+
+
+@cache
+def load_catalog() -> Catalog:
+    """The shipped catalog (parsed once per process; it is read-only)."""
+    return load_catalog_file(asset("catalog.yaml"))

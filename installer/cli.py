@@ -1,0 +1,150 @@
+"""``fabrix``: the headless commands. ``fabrix`` with no command starts the TUI wizard.
+
+Exit codes: 0 ok · 1 a check or launch failed (rolled back) · 2 bad input or usage ·
+3 a required tool is missing · 130 cancelled. Errors never show a traceback unless
+``FABRIX_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from installer import __version__
+from installer.errors import EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE, FabrixError, UsageError
+from installer.output import Output
+
+# command → "module:function(args, out) -> int". Imported lazily: `fabrix schema` must not pay
+# for Docker or Azure imports, and one command's import error must not break the others.
+HANDLERS: dict[str, str] = {
+    "check": "installer.commands.check:run",
+    "render": "installer.commands.render:run",
+    "export": "installer.commands.export:run",
+    "up": "installer.commands.lifecycle:up",
+    "status": "installer.commands.lifecycle:status",
+    "down": "installer.commands.lifecycle:down",
+    "rollback": "installer.commands.lifecycle:rollback",
+    "schema": "installer.commands.schema:run",
+    "validate": "installer.commands.validate:run",
+    # The UI lives outside the engine; the engine names its entry point but never imports it.
+    "wizard": "screens.app:run_wizard",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so usage errors share the error path (exit 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
+
+
+def _add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="machine-readable output (JSON Lines)")
+
+
+def _add_answers(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--answers", "-a", metavar="FILE", required=required, help="answers file (YAML)")
+
+
+def _add_yes(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--yes", "-y", action="store_true", help="proceed without asking")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="fabrix",
+        description="Install the AI Fabrix platform. With no command, opens the guided wizard.",
+    )
+    parser.add_argument("--version", action="version", version=f"fabrix {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    p = sub.add_parser("wizard", help="guided install in the terminal UI (default)")
+    _add_answers(p, required=False)
+
+    p = sub.add_parser("check", help="check prerequisites on this machine / in Azure")
+    _add_answers(p)
+    _add_json(p)
+
+    p = sub.add_parser("render", help="render the blueprints for a plan into a folder")
+    _add_answers(p)
+    p.add_argument("--out", "-o", metavar="DIR", required=True, help="folder to write (replaced)")
+    p.add_argument("--all-targets", action="store_true", help="render every target for review")
+    _add_json(p)
+
+    p = sub.add_parser("export", help="export a reviewable bundle (zip) for a plan")
+    _add_answers(p)
+    p.add_argument("--out", "-o", metavar="ZIP", required=True, help="archive to write")
+    p.add_argument("--report", metavar="JSON", help="include this `fabrix check --json` report")
+    _add_json(p)
+
+    p = sub.add_parser("up", help="launch an install (Docker Compose) with live progress")
+    _add_answers(p)
+    p.add_argument("--resume", action="store_true", help="continue an unfinished launch")
+    p.add_argument("--timeout", type=int, default=600, metavar="S", help="seconds to wait for health")
+    _add_yes(p)
+    _add_json(p)
+
+    p = sub.add_parser("status", help="per-service state and health of an install")
+    p.add_argument("--name", "-n", required=True, help="install name")
+    _add_json(p)
+
+    p = sub.add_parser("down", help="stop and remove an install's containers and networks")
+    p.add_argument("--name", "-n", required=True, help="install name")
+    p.add_argument("--volumes", action="store_true", help="also delete the install's data volumes")
+    _add_yes(p)
+    _add_json(p)
+
+    p = sub.add_parser("rollback", help="undo what an unfinished or failed launch created")
+    p.add_argument("--name", "-n", required=True, help="install name")
+    _add_yes(p)
+    _add_json(p)
+
+    p = sub.add_parser("schema", help="print the answers-file JSON Schema")
+
+    p = sub.add_parser("validate", help="validate an answers file (exit 0 valid, 2 invalid)")
+    _add_answers(p)
+    _add_json(p)
+    return parser
+
+
+def _handler(command: str):  # noqa: ANN202 - returns the command function
+    module_name, func = HANDLERS[command].split(":")
+    return getattr(importlib.import_module(module_name), func)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    json_mode = "--json" in argv
+    out = Output(json_mode=json_mode, assume_yes="--yes" in argv or "-y" in argv)
+    try:
+        args = build_parser().parse_args(argv)
+        command = args.command or "wizard"
+        if command == "wizard" and not hasattr(args, "answers"):
+            args.answers = None
+        return int(_handler(command)(args, out) or 0)
+    except FabrixError as exc:
+        out.error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        out.error(FabrixError("cancelled", None))
+        return EXIT_CANCELLED
+    except SystemExit as exc:  # --help / --version
+        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
+    except Exception as exc:  # a bug: say so briefly, keep the traceback for FABRIX_DEBUG
+        if os.environ.get("FABRIX_DEBUG"):
+            traceback.print_exc()
+        out.error(
+            FabrixError(
+                f"internal error: {type(exc).__name__}: {exc}",
+                "re-run with FABRIX_DEBUG=1 for the traceback and report it",
+            )
+        )
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

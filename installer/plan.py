@@ -1,0 +1,303 @@
+"""``InstallPlan``: the single source of what the person chose. The answers file is it, serialised.
+
+Secrets never live here: generated secrets and registry passwords go to the install's secret
+store (``installer.secrets``). Defaults make ``{apiVersion, name, model: container, target: compose}``
+a complete evaluation plan.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from installer.catalog import Catalog, load_catalog
+
+API_VERSION = "fabrix/v1"
+
+_DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_REGISTRY = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9._/-]+)?$")
+
+
+def _port_number(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError(f"{value} is not a port (1–65535)")
+    return value
+
+
+Port = Annotated[int, AfterValidator(_port_number)]
+
+
+class DeploymentModel(StrEnum):
+    marketplace = "marketplace"
+    manual = "manual"
+    container = "container"
+    hybrid = "hybrid"
+    multicloud = "multicloud"
+    development = "development"
+
+
+class Target(StrEnum):
+    compose = "compose"
+    aca = "aca"
+    aks = "aks"
+
+
+class Tier(StrEnum):
+    evaluation = "evaluation"
+    dev = "dev"
+    test = "test"
+    prod = "prod"
+
+
+class Size(StrEnum):
+    s = "s"
+    m = "m"
+    l = "l"  # noqa: E741 - the vendor's preset name
+    xl = "xl"
+
+
+class PullPolicy(StrEnum):
+    always = "always"
+    missing = "missing"
+    never = "never"
+
+
+class AzureCloud(StrEnum):
+    public = "public"
+    usgov = "usgov"
+    china = "china"
+    custom = "custom"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Images(_Section):
+    """Where images come from. ``registry`` prefixes the vendor's private images (miso, dataplane)."""
+
+    registry: str | None = Field(
+        default=None, description="Private registry host for AI Fabrix images, e.g. myacr.azurecr.io"
+    )
+    username: str | None = Field(
+        default=None, description="Registry user name; the password lives in the secret store"
+    )
+    overrides: dict[str, str] = Field(
+        default_factory=dict, description="Per-component image reference that replaces the catalog's"
+    )
+    pull: PullPolicy = Field(default=PullPolicy.missing, description="always / missing / never")
+
+    @field_validator("registry")
+    @classmethod
+    def _registry_host(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().removeprefix("https://").rstrip("/")
+        if not _REGISTRY.match(value):
+            raise ValueError(f"{value!r} is not a registry host (e.g. myacr.azurecr.io)")
+        return value
+
+    @field_validator("overrides")
+    @classmethod
+    def _image_refs(cls, value: dict[str, str]) -> dict[str, str]:
+        for component, ref in value.items():
+            if not ref or any(ch.isspace() for ch in ref) or ref != ref.strip():
+                raise ValueError(f"{component}: {ref!r} is not an image reference")
+        return value
+
+
+class ComposeOptions(_Section):
+    bind_address: str = Field(
+        default="127.0.0.1",
+        description="Host address published ports bind to; 127.0.0.1 keeps the stack private",
+    )
+    ports: dict[str, Port] = Field(
+        default_factory=dict, description="Host port per component, replacing the catalog default"
+    )
+    data_dir: str | None = Field(
+        default=None, description="Folder for bind-mounted data; default: the install's state folder"
+    )
+
+    @field_validator("bind_address")
+    @classmethod
+    def _ip(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address (use 127.0.0.1 or 0.0.0.0)") from None
+        return value
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, value: dict[str, int]) -> dict[str, int]:
+        seen: dict[int, str] = {}
+        for component, port in value.items():
+            if port in seen:
+                raise ValueError(f"{component} and {seen[port]} both use host port {port}")
+            seen[port] = component
+        return value
+
+
+class Identity(_Section):
+    admin_email: str = Field(default="admin@example.com", description="First administrator's email")
+
+    @field_validator("admin_email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not _EMAIL.match(value):
+            raise ValueError(f"{value!r} is not an email address")
+        return value
+
+
+class AzureOptions(_Section):
+    cloud: AzureCloud = AzureCloud.public
+    arm_endpoint: str | None = Field(
+        default=None, description="ARM endpoint for cloud: custom (or FABRIX_ARM_ENDPOINT)"
+    )
+    tenant_id: str | None = None
+    subscription_id: str | None = None
+    location: str | None = Field(default=None, description="Azure region name, e.g. swedencentral")
+    resource_group: str | None = None
+    name_prefix: str | None = Field(default=None, description="Prefix for Azure resource names")
+
+    @field_validator("tenant_id", "subscription_id")
+    @classmethod
+    def _guid(cls, value: str | None) -> str | None:
+        if value is not None and not _GUID.match(value):
+            raise ValueError(f"{value!r} is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+        return value
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9]+", value):
+            raise ValueError(f"{value!r} is not a region name (lowercase, no spaces: westeurope)")
+        return value
+
+    @field_validator("resource_group")
+    @classmethod
+    def _rg(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[-\w._()]{1,90}", value) or (
+            value is not None and value.endswith(".")
+        ):
+            raise ValueError(f"{value!r} is not a resource group name (1–90 letters, digits, -_.())")
+        return value
+
+    @field_validator("name_prefix")
+    @classmethod
+    def _prefix(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z][a-z0-9]{1,9}", value):
+            raise ValueError(f"{value!r}: use 2–10 lowercase letters and digits, starting with a letter")
+        return value
+
+    @field_validator("arm_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError(f"{value!r} must be an https:// URL")
+        return value
+
+
+class InstallPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
+
+    api_version: Literal["fabrix/v1"] = Field(alias="apiVersion", default=API_VERSION)
+    name: str = Field(description="Install name: a DNS label (lowercase letters, digits, '-')")
+    model: DeploymentModel = DeploymentModel.container
+    target: Target = Field(
+        default=Target.compose, description="For model container: compose, aca or aks"
+    )
+    tier: Tier = Tier.evaluation
+    size: Size = Size.s
+    components: list[str] | None = Field(
+        default=None,
+        description="Enabled components; default: the catalog's default profile",
+    )
+    images: Images = Field(default_factory=Images)
+    compose: ComposeOptions = Field(default_factory=ComposeOptions)
+    identity: Identity = Field(default_factory=Identity)
+    azure: AzureOptions = Field(default_factory=AzureOptions)
+
+    @field_validator("name")
+    @classmethod
+    def _dns_label(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid install name: use 1–40 lowercase letters, digits and '-',"
+                " starting with a letter and not ending with '-'"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _known_components(self) -> InstallPlan:
+        catalog = load_catalog()
+        known = set(catalog.components)
+        for where, names in (
+            ("components", self.components or []),
+            ("images.overrides", list(self.images.overrides)),
+            ("compose.ports", list(self.compose.ports)),
+        ):
+            for name in names:
+                if name not in known:
+                    raise ValueError(
+                        f"{where}: unknown component {name!r}; known: {', '.join(sorted(known))}"
+                    )
+        return self
+
+    # ---- derived views (pure; nothing here touches the machine) ----
+
+    def is_azure(self) -> bool:
+        """True when the plan deploys to Azure (everything except container/compose)."""
+        return not (self.model is DeploymentModel.container and self.target is Target.compose)
+
+    def private_images_enabled(self) -> bool:
+        return self.images.registry is not None
+
+    def enabled_components(self, catalog: Catalog | None = None) -> list[str]:
+        """The components this plan runs, with their dependencies, in catalog (start) order."""
+        catalog = catalog or load_catalog()
+        if self.components is not None:
+            chosen = list(self.components)
+        else:
+            chosen = [
+                c.name
+                for c in catalog.components.values()
+                if c.default and (not c.private or self.private_images_enabled())
+            ]
+        if self.is_azure():
+            chosen = [n for n in chosen if not catalog.components[n].compose_only]
+        return catalog.dependency_closure(chosen)
+
+    def image_for(self, component: str, catalog: Catalog | None = None) -> str:
+        catalog = catalog or load_catalog()
+        if component in self.images.overrides:
+            return self.images.overrides[component]
+        comp = catalog.components[component]
+        if comp.private:
+            registry = self.images.registry or catalog.platform.private_registry
+            return f"{registry}/{comp.image}"
+        return comp.image
+
+    def host_port(self, component: str, catalog: Catalog | None = None) -> int | None:
+        catalog = catalog or load_catalog()
+        return self.compose.ports.get(component, catalog.components[component].host_port)
+
+    def to_answers_dict(self) -> dict[str, Any]:
+        """The answers-file form: apiVersion first, defaults left out so files stay short."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        data = {"apiVersion": API_VERSION, **{k: v for k, v in data.items() if k != "apiVersion"}}
+        return data
+
+
+def plan_json_schema() -> dict[str, Any]:
+    schema = InstallPlan.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://aifabrix.dev/schemas/fabrix-answers-v1.json"
+    schema["title"] = "fabrix answers file (apiVersion fabrix/v1)"
+    return schema

@@ -1,0 +1,86 @@
+"""Where installs keep their state: ``$FABRIX_HOME/installs/<name>/``.
+
+One folder per install holds the answers, the secret store (0600), the rendered bundle, the
+launch journal and the log. Nothing else in the engine builds these paths by hand.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_state_path
+
+from installer.errors import UsageError
+
+
+def fabrix_home() -> Path:
+    """``FABRIX_HOME`` if set, else the platform's user state dir (e.g. ~/.local/state/fabrix)."""
+    env = os.environ.get("FABRIX_HOME")
+    return Path(env).expanduser() if env else user_state_path("fabrix")
+
+
+@dataclass(frozen=True)
+class InstallDir:
+    name: str
+    root: Path
+
+    @property
+    def answers(self) -> Path:
+        return self.root / "answers.yaml"
+
+    @property
+    def secrets(self) -> Path:
+        return self.root / "secrets.env"
+
+    @property
+    def bundle(self) -> Path:
+        return self.root / "bundle"
+
+    @property
+    def journal(self) -> Path:
+        return self.root / "journal.jsonl"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "install.log"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def wizard_state(self) -> Path:
+        return self.root / "wizard.yaml"
+
+    def exists(self) -> bool:
+        return self.root.is_dir()
+
+    def create(self) -> InstallDir:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self
+
+
+def install_dir(name: str) -> InstallDir:
+    return InstallDir(name=name, root=fabrix_home() / "installs" / name)
+
+
+def existing_install(name: str) -> InstallDir:
+    """The state folder of an install that must already exist (for status/down/rollback)."""
+    found = install_dir(name)
+    if not found.exists():
+        known = list_installs()
+        listing = ", ".join(known) if known else "none yet"
+        raise UsageError(
+            f"no install named {name!r} under {fabrix_home() / 'installs'} (known: {listing})",
+            "pass --name with one of the known installs, or set FABRIX_HOME to where it lives",
+        )
+    return found
+
+
+def list_installs() -> list[str]:
+    base = fabrix_home() / "installs"
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if p.is_dir())

@@ -25,13 +25,13 @@ class Finding:
 
 VALIDATORS: dict[str, str] = {
     "compose": "installer.validate.compose:validate_compose",
-    "aca": "installer.validate.azure:validate_aca",
-    "aks": "installer.validate.azure:validate_aks",
-    "marketplace": "installer.validate.azure:validate_marketplace",
-    "manual": "installer.validate.azure:validate_runbook",
-    "hybrid": "installer.validate.azure:validate_hybrid",
-    "multicloud": "installer.validate.azure:validate_multicloud",
-    "development": "installer.validate.azure:validate_development",
+    "marketplace": "installer.validate.arm:validate_marketplace",
+    "aca": "installer.validate.aca:validate_aca",
+    "aks": "installer.validate.kubernetes:validate_aks",
+    "manual": "installer.validate.runbook:validate_runbook",
+    "hybrid": "installer.validate.models:validate_hybrid",
+    "multicloud": "installer.validate.models:validate_multicloud",
+    "development": "installer.validate.models:validate_development",
 }
 
 

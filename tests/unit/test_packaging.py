@@ -1,0 +1,77 @@
+"""`pip install .` must give a working `fabrix` that finds its templates and assets.
+
+Builds the real wheel, installs it into a scratch folder, and runs its console script from a
+directory far from the checkout, so only the installed copy can answer.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(work), str(CHECKOUT)],
+        check=True,
+        capture_output=True,
+    )
+    wheel = next(work.glob("fabrix-*.whl"))
+    target = work / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+def test_wheel_carries_templates_and_assets(installed: Path) -> None:
+    data = installed / "installer" / "_data"
+    shipped_assets = {p.relative_to(CHECKOUT / "assets") for p in (CHECKOUT / "assets").rglob("*") if p.is_file()}
+    shipped_blueprints = {
+        p.relative_to(CHECKOUT / "blueprints") for p in (CHECKOUT / "blueprints").rglob("*") if p.is_file()
+    }
+    assert {p.relative_to(data / "assets") for p in (data / "assets").rglob("*") if p.is_file()} >= shipped_assets
+    assert {
+        p.relative_to(data / "blueprints") for p in (data / "blueprints").rglob("*") if p.is_file()
+    } >= shipped_blueprints
+
+
+def test_installed_console_script_works_outside_the_checkout(installed: Path, tmp_path: Path) -> None:
+    script = installed / "bin" / "fabrix"
+    assert script.exists(), "the wheel must declare the `fabrix` console script"
+    env = {**os.environ, "PYTHONPATH": str(installed), "FABRIX_HOME": str(tmp_path / "home")}
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("apiVersion: fabrix/v1\nname: wheeltest\n")
+    where = subprocess.run(
+        [sys.executable, "-c", "import installer.resources as r; print(r.assets_dir())"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
+    )
+    assert Path(where.stdout.strip()).is_relative_to(installed), where.stdout
+    done = subprocess.run(
+        [sys.executable, str(script), "validate", "--answers", str(answers)],
+        cwd=tmp_path, env=env, capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "valid" in done.stdout
+    schema = subprocess.run(
+        [sys.executable, str(script), "schema"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert schema.returncode == 0 and '"apiVersion"' in schema.stdout
+
+
+def test_sdist_free_wheel_lists_no_checkout_paths(installed: Path) -> None:
+    wheel = next(installed.parent.glob("fabrix-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert not any(n.startswith(("tests/", "bench/", ".ci/")) for n in names)
+    assert "installer/_data/assets/catalog.yaml" in names

@@ -47,6 +47,9 @@ class Database(_Strict):
 
 class Route(_Strict):
     host: str  # sub-domain on the front door: <host>.localhost locally, a Front Door route on Azure
+    # On Azure: published on Front Door (Private Link origin, ACA ingress external). False keeps the
+    # app internal to the VNet (control plane: reached by admins over VPN/ExpressRoute only).
+    frontdoor: bool = True
 
 
 class Resources(_Strict):
@@ -78,6 +81,10 @@ class Component(_Strict):
     route: Route | None = None
     compose_only: bool = False
     azure_service: str | None = None
+    # Env entries that replace ``env`` on Azure targets (managed Postgres needs TLS, Managed Redis
+    # listens on 10000 with TLS and a key). Extra value kind here: {keyvault: NAME}, a Key Vault
+    # secret the foundation writes (e.g. the Redis access key), never a generated secret.
+    azure_env: dict[str, EnvValue] = Field(default_factory=dict)
     resources: dict[SizeName, Resources]
 
     def secrets_used(self) -> list[str]:

@@ -80,6 +80,8 @@ class Component(_Strict):
     depends_on: list[str] = Field(default_factory=list)
     route: Route | None = None
     compose_only: bool = False
+    # Image platforms when known to be limited (e.g. [linux/amd64]); empty: multi-arch or unknown.
+    platforms: list[str] = Field(default_factory=list)
     azure_service: str | None = None
     # Env entries that replace ``env`` on Azure targets (managed Postgres needs TLS, Managed Redis
     # listens on 10000 with TLS and a key). Extra value kind here: {keyvault: NAME}, a Key Vault

@@ -61,6 +61,14 @@ class Resources(_Strict):
 EnvValue = str | dict[str, str | bool]
 
 
+class FirstLogin(_Strict):
+    """Who logs in first (for the bundle README and the launch summary); never a secret value."""
+
+    user: EnvValue | None = None  # a literal, or {admin_email: true}
+    password_secret: str | None = None  # catalog secret name; shown as its env name only
+    note: str = ""
+
+
 class Component(_Strict):
     name: str = ""
     title: str
@@ -83,6 +91,7 @@ class Component(_Strict):
     # Image platforms when known to be limited (e.g. [linux/amd64]); empty: multi-arch or unknown.
     platforms: list[str] = Field(default_factory=list)
     azure_service: str | None = None
+    first_login: FirstLogin | None = None
     # Env entries that replace ``env`` on Azure targets (managed Postgres needs TLS, Managed Redis
     # listens on 10000 with TLS and a key). Extra value kind here: {keyvault: NAME}, a Key Vault
     # secret the foundation writes (e.g. the Redis access key), never a generated secret.

@@ -232,26 +232,27 @@ def _cli_missing() -> Problem:
 
 
 @dataclass
-class _Run:
+class CliResult:
     rc: int | None  # None: timed out or could not start
     stdout: str
     stderr: str
 
 
-def _run(cmd: list[str], timeout: float) -> _Run:
+def run_cli(cmd: Sequence[str], timeout: float = PROBE_TIMEOUT) -> CliResult:
+    """Run a CLI command with a timeout; never raises (rc None: timed out or could not start)."""
     try:
         done = subprocess.run(
-            cmd,
+            list(cmd),
             capture_output=True,
             timeout=timeout,
             stdin=subprocess.DEVNULL,
             env={**os.environ, "DOCKER_CLI_HINTS": "false"},
         )
     except subprocess.TimeoutExpired:
-        return _Run(None, "", f"no answer within {timeout:.0f}s")
+        return CliResult(None, "", f"no answer within {timeout:.0f}s")
     except OSError as exc:
-        return _Run(None, "", str(exc))
-    return _Run(
+        return CliResult(None, "", str(exc))
+    return CliResult(
         done.returncode,
         done.stdout.decode("utf-8", "replace"),
         done.stderr.decode("utf-8", "replace"),
@@ -282,7 +283,7 @@ def _daemon_address(stderr: str) -> str | None:
     return match.group(1).rstrip(".:") if match else None
 
 
-def _classify_daemon_error(run: _Run, context: str | None, desktop_hint: bool) -> Problem:
+def _classify_daemon_error(run: CliResult, context: str | None, desktop_hint: bool) -> Problem:
     """Turn a failed ``docker version`` into what is wrong: permission, not running, wrong host."""
     err = run.stderr.strip()
     low = err.lower()
@@ -340,7 +341,7 @@ def _classify_daemon_error(run: _Run, context: str | None, desktop_hint: bool) -
     )
 
 
-def _compose_problems(compose: _Run, cli: str, arch: str | None, timeout: float) -> tuple[str | None, str | None, list[Problem]]:
+def _compose_problems(compose: CliResult, cli: str, arch: str | None, timeout: float) -> tuple[str | None, str | None, list[Problem]]:
     """(v2 version, standalone docker-compose version, problems) from ``docker compose version``."""
     problems: list[Problem] = []
     version: str | None = None
@@ -349,7 +350,7 @@ def _compose_problems(compose: _Run, cli: str, arch: str | None, timeout: float)
     standalone: str | None = None
     standalone_path = shutil.which("docker-compose")
     if version is None and standalone_path:
-        out = _run([standalone_path, "version", "--short"], timeout)
+        out = run_cli([standalone_path, "version", "--short"], timeout)
         if out.rc == 0 and _version_tuple(out.stdout):
             standalone = out.stdout.strip().lstrip("v").splitlines()[0]
     if version is None:
@@ -405,9 +406,9 @@ def probe_docker(timeout: float = PROBE_TIMEOUT) -> DockerInfo:
         return DockerInfo(problems=(_cli_missing(),), details=details)
 
     with cf.ThreadPoolExecutor(max_workers=3, thread_name_prefix="docker-probe") as pool:
-        f_version = pool.submit(_run, [cli, "version", "--format", "{{json .}}"], timeout)
-        f_info = pool.submit(_run, [cli, "info", "--format", "{{json .}}"], timeout)
-        f_compose = pool.submit(_run, [cli, "compose", "version", "--short"], timeout)
+        f_version = pool.submit(run_cli, [cli, "version", "--format", "{{json .}}"], timeout)
+        f_info = pool.submit(run_cli, [cli, "info", "--format", "{{json .}}"], timeout)
+        f_compose = pool.submit(run_cli, [cli, "compose", "version", "--short"], timeout)
         version, info_run, compose = f_version.result(), f_info.result(), f_compose.result()
 
     v = _json_or_empty(version.stdout)

@@ -1,0 +1,369 @@
+"""Container → AKS: the foundation (compute "aks") plus Kubernetes manifests per app under ``k8s/``.
+
+``k8s/namespace.yaml`` holds the install's namespace (Pod Security "restricted" enforced) and the
+default-deny NetworkPolicy; ``k8s/<component>.yaml`` holds everything one app needs: a
+ServiceAccount for workload identity, a SecretProviderClass for its Key Vault secrets, the
+Deployment (restricted security context, probes, requests/limits), Service, Ingress (only for
+Front-Door-facing apps), NetworkPolicy allows derived from the catalog's ``depends_on`` graph,
+PodDisruptionBudget, HorizontalPodAutoscaler and data volume claims.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from installer.labels import LABEL_COMPONENT, LABEL_INSTALL, LABEL_MANAGED
+from installer.plan import AzureCloud
+from installer.render import Bundle, RenderInput
+from installer.render.aca import foundation
+from installer.render.templating import render_template
+from installer.render.workload import (
+    CPU_TARGET_PERCENT,
+    DEPLOY_VALUES,
+    KUBERNETES_VERSION,
+    AzureApp,
+    AzureNames,
+    azure_apps,
+    azure_names,
+    placeholder,
+)
+from installer.render.yamlout import dump_all
+
+__all__ = ["KUBERNETES_VERSION", "render_aks", "render_k8s", "federated_subjects"]
+
+# AKS application routing add-on (managed NGINX): its class and the namespace its pods run in.
+INGRESS_CLASS = "webapprouting.kubernetes.azure.com"
+INGRESS_NAMESPACE = "app-routing-system"
+# Azure Files through the built-in CSI class: ReadWriteMany, so every replica sees the same data.
+STORAGE_CLASS = "azurefile-csi-premium"
+DATA_SIZE_GI = {"s": 10, "m": 50, "l": 100, "xl": 500}
+SECRETS_MOUNT = "/mnt/secrets-store"
+# Images that write outside their data volume at start (Keycloak's build step in /opt/keycloak,
+# Open WebUI's static files under /app): a read-only root file system would stop them.
+WRITABLE_ROOT = {"keycloak", "openwebui"}
+RUN_AS = 10001  # a non-root uid every image tolerates with fsGroup-owned volumes
+
+_CLOUD_NAME = {
+    AzureCloud.public: "AzurePublicCloud",
+    AzureCloud.usgov: "AzureUSGovernmentCloud",
+    AzureCloud.china: "AzureChinaCloud",
+    AzureCloud.custom: "AzureStackCloud",
+}
+
+
+def _labels(plan_name: str, app: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": app,
+        "app.kubernetes.io/part-of": "ai-fabrix",
+        LABEL_INSTALL: plan_name,
+        LABEL_COMPONENT: app,
+        LABEL_MANAGED: "true",
+    }
+
+
+def _meta(name: str, names: AzureNames, labels: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return {"name": name, "namespace": names.namespace, "labels": labels, **extra}
+
+
+def federated_subjects(inp: RenderInput) -> list[str]:
+    """Workload-identity subjects the identity's federated credentials must trust (one per app)."""
+    names = azure_names(inp.plan)
+    return [f"system:serviceaccount:{names.namespace}:{a.name}" for a in azure_apps(inp, "aks")]
+
+
+def namespace_docs(plan_name: str, names: AzureNames) -> list[dict[str, Any]]:
+    labels = {LABEL_INSTALL: plan_name, LABEL_MANAGED: "true"}
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": names.namespace,
+                "labels": {
+                    **labels,
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": f"v{KUBERNETES_VERSION}",
+                },
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": _meta("default-deny", names, labels),
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        },
+        {
+            # Every pod may resolve names (CoreDNS in kube-system); nothing else is implied.
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": _meta("allow-dns", names, labels),
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [{
+                    "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                }],
+            },
+        },
+    ]
+
+
+def _probe(app: AzureApp, period: int, failures: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": app.health_path, "port": app.health_port or app.port},
+        "periodSeconds": period,
+        "timeoutSeconds": 5,
+        "failureThreshold": failures,
+    }
+
+
+def _deployment(inp: RenderInput, app: AzureApp, names: AzureNames, labels: dict[str, str]) -> dict[str, Any]:
+    selector = {"app.kubernetes.io/name": app.name, LABEL_INSTALL: inp.plan.name}
+    env: list[dict[str, Any]] = []
+    for var in app.env:
+        if var.secret:
+            env.append({"name": var.name, "valueFrom": {"secretKeyRef": {"name": f"{app.name}-kv", "key": var.secret}}})
+        else:
+            env.append({"name": var.name, "value": var.value or ""})
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
+    for i, path in enumerate(app.volumes):
+        mounts.append({"name": f"data{i}", "mountPath": path})
+        volumes.append({"name": f"data{i}", "persistentVolumeClaim": {"claimName": f"{app.name}-data{i}"}})
+    if app.secrets:
+        # Mounting the CSI volume is what makes the driver sync the Kubernetes Secret used in env.
+        mounts.append({"name": "secrets-store", "mountPath": SECRETS_MOUNT, "readOnly": True})
+        volumes.append({"name": "secrets-store", "csi": {
+            "driver": "secrets-store.csi.k8s.io", "readOnly": True,
+            "volumeAttributes": {"secretProviderClass": f"{app.name}-kv"}}})
+    cpu_m = int(app.cpu * 1000)
+    mem_mi = int(app.memory_gib * 1024)
+    container: dict[str, Any] = {
+        "name": app.name,
+        "image": app.image,
+        "imagePullPolicy": "Always",
+        "ports": [{"name": "http", "containerPort": app.port, "protocol": "TCP"}],
+        "env": env,
+        "resources": {
+            "requests": {"cpu": f"{cpu_m}m", "memory": f"{mem_mi}Mi"},
+            "limits": {"cpu": f"{cpu_m * 2}m", "memory": f"{mem_mi}Mi"},
+        },
+        "securityContext": {
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": app.name not in WRITABLE_ROOT,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": mounts,
+    }
+    if app.health_path:
+        container["startupProbe"] = _probe(app, 10, 30)
+        container["livenessProbe"] = _probe(app, 30, 3)
+        container["readinessProbe"] = _probe(app, 10, 3)
+    pod_labels = {**labels, "azure.workload.identity/use": "true"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(app.name, names, labels),
+        "spec": {
+            "replicas": app.min_replicas,
+            "revisionHistoryLimit": 3,
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": pod_labels},
+                "spec": {
+                    "serviceAccountName": app.name,
+                    # The workload-identity webhook projects its own token; the API token is not needed.
+                    "automountServiceAccountToken": False,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": RUN_AS,
+                        "runAsGroup": RUN_AS,
+                        "fsGroup": RUN_AS,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "topologySpreadConstraints": [{
+                        "maxSkew": 1,
+                        "topologyKey": "topology.kubernetes.io/zone",
+                        "whenUnsatisfiable": "ScheduleAnyway",
+                        "labelSelector": {"matchLabels": selector},
+                    }],
+                    "containers": [container],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
+
+
+def _network_policy(app: AzureApp, apps: list[AzureApp], names: AzureNames, labels: dict[str, str], plan_name: str) -> dict[str, Any]:
+    def pods(name: str) -> dict[str, Any]:
+        return {"podSelector": {"matchLabels": {"app.kubernetes.io/name": name, LABEL_INSTALL: plan_name}}}
+
+    callers = [a.name for a in apps if app.name in a.depends_on]
+    ingress: list[dict[str, Any]] = []
+    ports = sorted({app.port, app.health_port or app.port})
+    if callers:
+        ingress.append({"from": [pods(c) for c in callers], "ports": [{"protocol": "TCP", "port": app.port}]})
+    if app.frontdoor:
+        ingress.append({
+            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": INGRESS_NAMESPACE}}}],
+            "ports": [{"protocol": "TCP", "port": app.port}],
+        })
+    egress: list[dict[str, Any]] = []
+    by_name = {a.name: a for a in apps}
+    for dep in app.depends_on:
+        egress.append({"to": [pods(dep)], "ports": [{"protocol": "TCP", "port": by_name[dep].port}]})
+    data_ports = {"postgres": 5432, "redis": 10000}  # Flexible Server; Managed Redis TLS port
+    for svc in app.data_services:
+        egress.append({
+            "to": [{"ipBlock": {"cidr": placeholder("DATA_SUBNET_CIDR")}}],
+            "ports": [{"protocol": "TCP", "port": data_ports[svc]}],
+        })
+    del ports  # probes come from the node (kubelet), which NetworkPolicy does not filter
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(f"{app.name}-allow", names, labels),
+        "spec": {
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": app.name, LABEL_INSTALL: plan_name}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": ingress,
+            "egress": egress,
+        },
+    }
+
+
+def _secret_provider_class(inp: RenderInput, app: AzureApp, names: AzureNames, labels: dict[str, str]) -> dict[str, Any]:
+    objects = "array:\n" + "".join(
+        f"  - |\n    objectName: {s}\n    objectType: secret\n" for s in app.secrets
+    )
+    return {
+        "apiVersion": "secrets-store.csi.x-k8s.io/v1",
+        "kind": "SecretProviderClass",
+        "metadata": _meta(f"{app.name}-kv", names, labels),
+        "spec": {
+            "provider": "azure",
+            "parameters": {
+                "usePodIdentity": "false",
+                "clientID": placeholder("IDENTITY_CLIENT_ID"),
+                "keyvaultName": names.key_vault,
+                "cloudName": _CLOUD_NAME[inp.plan.azure.cloud],
+                "tenantId": inp.plan.azure.tenant_id or placeholder("AZURE_TENANT_ID"),
+                "objects": objects,
+            },
+            "secretObjects": [{
+                "secretName": f"{app.name}-kv",
+                "type": "Opaque",
+                "data": [{"objectName": s, "key": s} for s in app.secrets],
+            }],
+        },
+    }
+
+
+def app_docs(inp: RenderInput, app: AzureApp, apps: list[AzureApp], names: AzureNames) -> list[dict[str, Any]]:
+    plan = inp.plan
+    labels = _labels(plan.name, app.name)
+    selector = {"app.kubernetes.io/name": app.name, LABEL_INSTALL: plan.name}
+    docs: list[dict[str, Any]] = [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": _meta(app.name, names, labels, annotations={
+                "azure.workload.identity/client-id": placeholder("IDENTITY_CLIENT_ID"),
+                "azure.workload.identity/tenant-id": plan.azure.tenant_id or placeholder("AZURE_TENANT_ID"),
+            }),
+            "automountServiceAccountToken": False,
+        }
+    ]
+    if app.secrets:
+        docs.append(_secret_provider_class(inp, app, names, labels))
+    for i, _ in enumerate(app.volumes):
+        docs.append({
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": _meta(f"{app.name}-data{i}", names, labels),
+            "spec": {
+                "accessModes": ["ReadWriteMany"],
+                "storageClassName": STORAGE_CLASS,
+                "resources": {"requests": {"storage": f"{DATA_SIZE_GI[plan.size.value]}Gi"}},
+            },
+        })
+    docs.append(_deployment(inp, app, names, labels))
+    docs.append({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(app.name, names, labels),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector,
+            "ports": [{"name": "http", "port": app.port, "targetPort": "http", "protocol": "TCP"}],
+        },
+    })
+    if app.frontdoor:
+        docs.append({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": _meta(app.name, names, labels),
+            "spec": {
+                "ingressClassName": INGRESS_CLASS,
+                "rules": [{
+                    "host": f"{app.route_host}.{placeholder('PUBLIC_DOMAIN')}",
+                    "http": {"paths": [{
+                        "path": "/", "pathType": "Prefix",
+                        "backend": {"service": {"name": app.name, "port": {"number": app.port}}},
+                    }]},
+                }],
+            },
+        })
+    docs.append(_network_policy(app, apps, names, labels, plan.name))
+    docs.append({
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _meta(app.name, names, labels),
+        # maxUnavailable (not minAvailable: 1) so a single-replica app never blocks node drains.
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+    })
+    docs.append({
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _meta(app.name, names, labels),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": app.name},
+            "minReplicas": app.min_replicas,
+            "maxReplicas": app.max_replicas,
+            "metrics": [{"type": "Resource", "resource": {
+                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": CPU_TARGET_PERCENT}}}],
+        },
+    })
+    return docs
+
+
+def render_k8s(inp: RenderInput) -> Bundle:
+    """Only the Kubernetes manifests (``k8s/``), without the foundation."""
+    names = azure_names(inp.plan)
+    apps = azure_apps(inp, "aks")
+    header = "# Rendered by fabrix from assets/catalog.yaml for install {name}; Kubernetes {ver}.\n# {what}\n"
+    bundle = Bundle()
+    bundle.add("k8s/namespace.yaml", header.format(
+        name=inp.plan.name, ver=KUBERNETES_VERSION,
+        what="Namespace (Pod Security: restricted) and default-deny network policy; apply first.",
+    ) + dump_all(namespace_docs(inp.plan.name, names)))
+    for app in apps:
+        bundle.add(f"k8s/{app.name}.yaml", header.format(
+            name=inp.plan.name, ver=KUBERNETES_VERSION, what=f"{app.title}: {app.image}",
+        ) + dump_all(app_docs(inp, app, apps, names)))
+    bundle.add("k8s/README.md", render_template(
+        "aks/README.md.j2", plan=inp.plan, names=names, apps=apps, deploy_values=DEPLOY_VALUES,
+        k8s_version=KUBERNETES_VERSION, subjects=federated_subjects(inp), ingress_class=INGRESS_CLASS,
+    ))
+    return bundle
+
+
+def render_aks(inp: RenderInput) -> Bundle:
+    bundle = foundation(inp, "aks")
+    bundle.merge(render_k8s(inp))
+    return bundle

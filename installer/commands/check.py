@@ -1,39 +1,61 @@
-"""``fabrix check --answers F``: run the plan's prerequisite checks concurrently and report."""
+"""``fabrix check --answers F``: run the plan's prerequisite checks concurrently and report.
+
+``--json``: one ``{"type": "check", …}`` line per check as it finishes, then
+``{"type": "result", "summary": …, "exit_code": …}``. Otherwise one block per check, in a stable
+order, with the remedy under anything that is not a pass (long commands stay on one line so
+they can be copied), and a footer saying what the exit code means.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from rich.table import Table
+from rich.markup import escape
 
 from installer.checks import CheckContext, Status, checks_for, exit_code_for, run_checks
 from installer.checks.base import CheckResult, summarize
 from installer.commands.common import load_plan
+from installer.errors import EXIT_FAILED, EXIT_TOOL_MISSING
 from installer.output import Output
 
-_GLYPH = {Status.passed: "[green]✔ pass[/]", Status.warn: "[yellow]⚠ warn[/]",
-          Status.fail: "[red]✖ fail[/]", Status.unknown: "[magenta]? unknown[/]"}
+_GLYPH = {Status.passed: "[green]✔ pass   [/]", Status.warn: "[yellow]⚠ warn   [/]",
+          Status.fail: "[red]✖ fail   [/]", Status.unknown: "[magenta]? unknown[/]"}
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
     plan = load_plan(args)
     ctx = CheckContext(plan=plan)
+    checks = checks_for(plan)
     results: list[CheckResult] = []
-    for result in run_checks(checks_for(plan), ctx):
+    for result in run_checks(checks, ctx):
         results.append(result)
         if out.json_mode:
             out.emit_json({"type": "check", **result.to_json()})
-    results.sort(key=lambda r: r.id)
+    order = {c.id: i for i, c in enumerate(checks)}
+    results.sort(key=lambda r: (order.get(r.id, len(order)), r.id))
     code = exit_code_for(results)
     if out.json_mode:
         out.emit_json({"type": "result", "summary": summarize(results), "exit_code": code})
         return code
-    table = Table(title=f"Prerequisites for {plan.name}", show_lines=False, expand=False)
-    for column in ("check", "status", "found", "remedy"):
-        table.add_column(column, overflow="fold")
+    where = "Azure" if plan.is_azure() else "this machine"
+    out.rich(f"[bold]Prerequisites for {escape(plan.name)}[/] ({escape(plan.model.value)}/"
+             f"{escape(plan.target.value)}, size {plan.size.value}) on {where}")
     for r in results:
-        table.add_row(r.title, _GLYPH[r.status], r.found, r.remedy if r.status is not Status.passed else "")
-    out.rich(table)
+        out.rich(f"{_GLYPH[r.status]} [bold]{escape(r.title)}[/]: {escape(r.found)}")
+        if r.status is not Status.passed and r.remedy:
+            out.rich(f"          [cyan]fix:[/] {escape(r.remedy)}")
     counts = summarize(results)
-    out.info(", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no checks apply")
+    tally = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no checks apply"
+    out.info(f"{tally} · {_footer(code, counts)}")
     return code
+
+
+def _footer(code: int, counts: dict[str, int]) -> str:
+    if code == EXIT_TOOL_MISSING:
+        return ("exit 3: a required tool (Docker Engine or Compose v2) is missing or unreachable; "
+                "follow its fix above, then re-run `fabrix check`")
+    if code == EXIT_FAILED:
+        return "exit 1: a check failed; follow the fix under each ✖, then re-run `fabrix check`"
+    if counts.get(Status.warn.value) or counts.get(Status.unknown.value):
+        return "exit 0: nothing failed; read the warnings above before `fabrix up`"
+    return "exit 0: ready for `fabrix up`"

@@ -1,0 +1,42 @@
+"""Launch an install and undo it: the public API the CLI and the TUI share.
+
+- ``launch(plan, reporter, cancel=None, resume=False, timeout=600) -> LaunchResult``
+  checks → render → validate → registry login → pull → ``compose up --wait`` → smoke probes →
+  summary; on failure/timeout/cancel: diagnostics, then rollback. Runs in any thread, never
+  prints; ``reporter`` receives ``installer.progress.ProgressEvent``s (from the calling thread).
+  Set ``cancel`` to stop it (SIGINT to Compose, then rollback → ``Outcome.cancelled``).
+- ``rollback(name, reporter, cancel=None) -> RollbackResult``: undo an unfinished run.
+- ``status(name) -> list[ServiceStatus]``; ``down(name, volumes, reporter) -> None``;
+  ``unfinished_run(name) -> RunInfo | None``.
+Errors before anything changes are raised as ``FabrixError`` subclasses (``UsageError``: busy
+install, unfinished run without ``resume``, unknown install; ``ToolMissing``: no Docker/Compose).
+"""
+
+from __future__ import annotations
+
+from installer.launch.compose_launch import launch
+from installer.launch.model import (
+    Diagnostics,
+    LaunchResult,
+    Outcome,
+    RollbackResult,
+    RunInfo,
+    ServiceStatus,
+    Summary,
+)
+from installer.launch.recovery import down, rollback, status, unfinished_run
+
+__all__ = [
+    "Diagnostics",
+    "LaunchResult",
+    "Outcome",
+    "RollbackResult",
+    "RunInfo",
+    "ServiceStatus",
+    "Summary",
+    "down",
+    "launch",
+    "rollback",
+    "status",
+    "unfinished_run",
+]

@@ -1,0 +1,652 @@
+"""Launch an install with Docker Compose: checks → render → validate → login → pull → up → probe
+→ summary, each step journaled before and after it acts; any failure, timeout or cancel collects
+diagnostics, then rolls back what this run created.
+
+Runs in any thread and never prints: everything the person sees goes through ``reporter``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from installer.errors import FabrixError, ToolMissing, UsageError
+from installer.labels import LABEL_COMPONENT, project_name
+from installer.launch import recovery
+from installer.launch.compose_progress import Kind, container_service, parse_line
+from installer.launch.dockercli import (
+    Stream,
+    compose_client,
+    compose_cmd,
+    docker_cmd,
+    last_line,
+    project_objects,
+    pump,
+    run,
+)
+from installer.launch.journal import OUTCOME_OK, Journal, Phase, first_data, new_run_id
+from installer.launch.lock import install_lock
+from installer.launch.model import Diagnostics, LaunchResult, Outcome, ServiceStatus, Summary
+from installer.launch.status import project_status
+from installer.plan import InstallPlan
+from installer.progress import Clock, ProgressEvent, Reporter, State
+from installer.secrets import SecretStore, redact
+from installer.state import InstallDir, install_dir
+
+REGISTRY_PASSWORD_SECRET = "registry_password"
+REGISTRY_PASSWORD_ENV = "FABRIX_REGISTRY_PASSWORD"
+RUN_ID_ENV = "FABRIX_RUN_ID"  # the compose file labels objects with ${FABRIX_RUN_ID:-manual}
+PROBE_BUDGET = 20.0  # seconds the host-side smoke probes may retry (a port forward can lag)
+LOG_TAIL = 30
+
+# Compose action → our per-service state (both progress schemas use the same action words).
+_ACTION_STATE: dict[str, State] = {
+    "Creating": State.creating,
+    "Created": State.creating,
+    "Recreate": State.creating,
+    "Recreated": State.creating,
+    "Starting": State.starting,
+    "Started": State.running,
+    "Running": State.running,
+    "Waiting": State.health_starting,
+    "Healthy": State.healthy,
+    "Error": State.failed,
+    "Exited": State.failed,
+}
+_CONTAINER_IN_ERROR = re.compile(r"container ([A-Za-z0-9_.-]+) (?:is unhealthy|exited|has exited)")
+
+
+class _Stop(Exception):
+    """A step failed or the person cancelled: carries what to tell them."""
+
+    def __init__(self, reason: str, cancelled: bool = False, service: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.cancelled = cancelled
+        self.service = service
+
+
+def launch(
+    plan: InstallPlan,
+    reporter: Reporter,
+    cancel: threading.Event | None = None,
+    resume: bool = False,
+    timeout: int = 600,
+) -> LaunchResult:
+    """Bring ``plan`` up with Docker Compose. See the module docstring.
+
+    Returns a ``LaunchResult`` (ok, failed-and-rolled-back, or cancelled-and-rolled-back).
+    Raises ``UsageError`` when the install is busy or has an unfinished run and ``resume`` is
+    False, and ``ToolMissing`` when Docker or Compose v2 is missing (nothing changed then).
+    """
+    if plan.is_azure():
+        raise UsageError(
+            f"install {plan.name!r} targets {plan.model.value}/{plan.target.value}; `fabrix up` launches Docker Compose only",
+            "set model: container and target: compose, or use `fabrix render` for Azure blueprints",
+        )
+    folder = install_dir(plan.name).create()
+    with install_lock(folder.root, plan.name, "up"):
+        return _Launch(plan, reporter, cancel or threading.Event(), folder, timeout).run(resume)
+
+
+class _Launch:
+    def __init__(self, plan: InstallPlan, reporter: Reporter, cancel: threading.Event,
+                 folder: InstallDir, timeout: int) -> None:
+        self.plan = plan
+        self.cancel = cancel
+        self.folder = folder
+        self.timeout = max(1, int(timeout))
+        self.project = project_name(plan.name)
+        self.journal = Journal(folder.journal)
+        self.clock = Clock()
+        self.run_id = ""
+        self.secret_values: list[str] = []
+        self.services: list[str] = []
+        self.config: dict[str, Any] = {}
+        self.docker: list[str] = []
+        self.compose: list[str] = []
+        self.env: dict[str, str] = {}
+        self.compose_error = ""
+        self.project_existed = True  # until the preflight step knows better: keep data
+        self.raw_tail: list[str] = []
+        self.service_state: dict[str, State] = {}
+        self.last_status: list[ServiceStatus] = []
+        self._streaks: dict[str, tuple[str | None, int]] = {}
+        self._log = _EventLog(folder.log)
+        self._reporter = reporter
+
+    # ---- events -------------------------------------------------------------------------
+
+    def emit(self, step: str, state: State, message: str = "", service: str | None = None, **extra: Any) -> None:
+        ev = ProgressEvent(step=step, state=state, message=redact(message, self.secret_values),
+                           service=service, elapsed=self.clock.elapsed(), **extra)
+        self._log.write(ev)
+        self._reporter(ev)
+
+    def journal_step(self, step: str, phase: Phase, **data: Any) -> None:
+        self.journal.append(self.run_id, step, phase, **data)
+
+    def check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise _Stop("cancelled before the step could start", cancelled=True)
+
+    # ---- the run ------------------------------------------------------------------------
+
+    def run(self, resume: bool) -> LaunchResult:
+        open_run = self.journal.unfinished()
+        if open_run and not resume:
+            info = recovery.unfinished_run(self.plan.name)
+            described = info.describe() if info else f"run {open_run}"
+            raise UsageError(
+                f"install {self.plan.name!r} has an unfinished launch: {described}",
+                f"continue it: `fabrix up --answers FILE --resume`; or undo it: `fabrix rollback --name {self.plan.name}`",
+            )
+        resumed = bool(open_run and resume)
+        self.run_id = open_run if resumed else new_run_id()
+        self.secret_values = list(SecretStore(self.folder.secrets).values().values())
+        self.journal_step("run", Phase.begin, project=self.project, resumed=resumed)
+        self.emit("run", State.running, f"{'resuming' if resumed else 'starting'} run {self.run_id} of {self.plan.name}")
+        try:
+            self.step_checks()
+            self.step_render()
+            self.step_preflight(resumed)
+            self.step_login()
+            self.step_pull()
+            self.step_up()
+            self.step_probe()
+            summary = self.summary()
+        except ToolMissing as exc:
+            # Nothing was created yet when Docker itself is missing: close the run and say so.
+            self.journal_step("run", Phase.end, outcome="tool_missing")
+            self.emit("run", State.failed, exc.message)
+            raise
+        except _Stop as stop:
+            return self.fail(stop)
+        except FabrixError as exc:
+            return self.fail(_Stop(str(exc)))
+        except Exception as exc:  # a bug must still leave nothing half-installed behind
+            return self.fail(_Stop(f"internal error: {type(exc).__name__}: {exc}"))
+        self.journal_step("run", Phase.end, outcome=OUTCOME_OK)
+        message = (f"{self.plan.name} is up: {len(summary.services)} service(s) healthy in "
+                   f"{self.clock.elapsed():.0f}s. Passwords are in {summary.secrets_file}.")
+        self.emit("summary", State.done, message)
+        return LaunchResult(Outcome.ok, self.plan.name, self.run_id, message, summary=summary,
+                            elapsed=self.clock.elapsed())
+
+    # ---- steps --------------------------------------------------------------------------
+
+    def step_checks(self) -> None:
+        from installer.checks import CheckContext, Status, checks_for, run_checks
+
+        self.check_cancel()
+        self.journal_step("checks", Phase.begin)
+        self.emit("checks", State.running, "checking prerequisites")
+        try:
+            checks = checks_for(self.plan)
+        except ImportError as exc:  # a check module missing from this build: say so, go on
+            self.emit("checks", State.warning, f"local checks unavailable: {exc}")
+            checks = []
+        failed, tool_missing = [], []
+        for result in run_checks(checks, CheckContext(plan=self.plan)):
+            if result.status is Status.fail and self._own_port(result):
+                # A port held by this very install (a re-run): Compose converges, nothing to fix.
+                self.emit("checks", State.done, f"{result.title}: in use by this install (re-run)")
+                continue
+            state = {Status.passed: State.done, Status.warn: State.warning,
+                     Status.fail: State.failed, Status.unknown: State.warning}[result.status]
+            self.emit("checks", state, f"{result.title}: {result.found}")
+            if result.status is Status.fail:
+                (tool_missing if result.tool_missing else failed).append(result)
+        if tool_missing:
+            first = tool_missing[0]
+            self.journal_step("checks", Phase.failed, failed=[r.id for r in tool_missing])
+            raise ToolMissing(f"{first.title}: {first.found}", first.remedy)
+        if failed:
+            self.journal_step("checks", Phase.failed, failed=[r.id for r in failed])
+            listing = "; ".join(f"{r.title}: {r.found} (fix: {r.remedy})" for r in failed)
+            raise _Stop(f"{len(failed)} prerequisite check(s) failed: {listing}")
+        self.journal_step("checks", Phase.end)
+        self.emit("checks", State.done, "prerequisites met")
+
+    def _own_port(self, result: Any) -> bool:
+        text = f"{result.id} {result.found}".lower()
+        return "port" in text and (self.project.lower() in text or f"'{self.plan.name}'" in text
+                                    or f"install {self.plan.name}" in text)
+
+    def step_render(self) -> None:
+        from installer.answers import save_answers
+        from installer.commands.common import render_and_validate
+
+        self.check_cancel()
+        self.journal_step("render", Phase.begin, bundle=str(self.folder.bundle))
+        self.emit("render", State.running, "rendering the Compose blueprint")
+        bundle, _inp = render_and_validate(self.plan, ["compose"])
+        bundle.write(self.folder.bundle)
+        save_answers(self.plan, self.folder.answers)
+        self.secret_values = list(SecretStore(self.folder.secrets).values().values())
+        self.journal_step("render", Phase.end, files=sorted(bundle), sha256=dict(bundle.digests()))
+        self.emit("render", State.done, f"wrote {len(bundle)} file(s) to {self.folder.bundle}")
+
+        self.check_cancel()
+        self.journal_step("validate", Phase.begin)
+        self.emit("validate", State.running, "docker compose config")
+        files = [self.folder.bundle / "compose.yaml"]
+        env_files = [p for p in [self.folder.bundle / ".env"] if p.exists()]
+        client = compose_client(self.project, files, env_files, self.folder.bundle)
+        self.docker = docker_cmd(client)
+        self.compose = compose_cmd(client)
+        self.env = _compose_env(self.run_id)
+        res = run(self.compose + ["config", "--format", "json"], env=self.env, cwd=self.folder.bundle)
+        if res.rc != 0:
+            self.journal_step("validate", Phase.failed)
+            raise _Stop(f"docker compose config rejected the rendered files: {last_line(res.stderr)}")
+        import json
+
+        self.config = json.loads(res.stdout)
+        self.services = sorted((self.config.get("services") or {}).keys())
+        self.journal_step("validate", Phase.end, services=self.services)
+        self.emit("validate", State.done, f"{len(self.services)} service(s): {', '.join(self.services)}")
+
+    def step_preflight(self, resumed: bool) -> None:
+        """Record whether the project existed before this run: rollback deletes volumes only if not."""
+        self.check_cancel()
+        records = self.journal.run_records(self.run_id)
+        if resumed and first_data(records, "preflight", "project_existed") is not None:
+            existed = bool(first_data(records, "preflight", "project_existed"))
+        else:
+            before = project_objects(self.docker, self.project)
+            existed = bool(before.containers or before.volumes)
+        self.journal_step("preflight", Phase.end, project_existed=existed)
+        self.project_existed = existed
+        if existed:
+            self.emit("preflight", State.done, "an earlier install exists: its data volumes are kept whatever happens")
+
+    def step_login(self) -> None:
+        registry = self.plan.images.registry
+        if not registry or not any(str(img).startswith(registry + "/") for img in self._images().values()):
+            return
+        self.check_cancel()
+        user = self.plan.images.username
+        password = SecretStore(self.folder.secrets).get(REGISTRY_PASSWORD_SECRET) or os.environ.get(REGISTRY_PASSWORD_ENV)
+        if not user or not password:
+            raise _Stop(
+                f"images come from the private registry {registry}, but "
+                + ("images.username is not set" if not user else f"no password was given ({REGISTRY_PASSWORD_ENV} or the secret store's REGISTRY_PASSWORD)")
+            )
+        self.secret_values.append(password)
+        self.journal_step("login", Phase.begin, registry=registry, username=user)
+        self.emit("login", State.running, f"docker login {registry} as {user}")
+        res = run(self.docker + ["login", "--username", user, "--password-stdin", registry], input_text=password + "\n")
+        if res.rc != 0:
+            self.journal_step("login", Phase.failed)
+            raise _Stop(f"docker login to {registry} failed: {redact(last_line(res.stderr), self.secret_values)}")
+        self.journal_step("login", Phase.end)
+        self.emit("login", State.done, f"logged in to {registry}")
+
+    def _images(self) -> dict[str, str]:
+        return {name: str(svc.get("image") or "") for name, svc in (self.config.get("services") or {}).items()}
+
+    def step_pull(self) -> None:
+        self.check_cancel()
+        images = self._images()
+        policy = self.plan.images.pull.value
+        present = _present_images(self.docker, set(images.values()))
+        if policy == "always":
+            wanted = sorted(images)
+        else:
+            wanted = sorted(s for s, img in images.items() if img not in present)
+        for svc in sorted(images):
+            if svc not in wanted:
+                self.emit("pull", State.skipped, f"{images[svc]} is present", service=svc)
+        if not wanted:
+            self.journal_step("pull", Phase.end, pulled=[])
+            return
+        if policy == "never":
+            missing = ", ".join(f"{images[s]} ({s})" for s in wanted)
+            raise _Stop(f"images not present and images.pull is never: {missing}. "
+                        "Fix: `docker pull` them (or `docker load`), or set images.pull: missing")
+        self.journal_step("pull", Phase.begin, images=[images[s] for s in wanted])
+        for svc in wanted:
+            self.emit("pull", State.pulling, f"pulling {images[svc]}", service=svc)
+        layers: dict[str, dict[str, tuple[int, int]]] = {}
+        errors: list[str] = []
+
+        def on_line(_name: str, line: str) -> None:
+            p = parse_line(line)
+            if p is None:
+                return
+            if p.kind is Kind.error:
+                errors.append(p.detail or "pull failed")
+            elif p.kind is Kind.image and p.parent and p.total:
+                layers.setdefault(p.parent, {})[p.subject] = (p.current or 0, p.total)
+                cur = sum(c for c, _ in layers[p.parent].values())
+                tot = sum(t for _, t in layers[p.parent].values())
+                self.emit("pull", State.pulling, "downloading", service=p.parent, current=cur, total=tot)
+            elif p.kind is Kind.image and p.subject in images:
+                if p.action == "Error" or (p.action and "error" in p.detail.lower()):
+                    errors.append(f"{p.subject}: {p.detail}")
+                    self.emit("pull", State.failed, p.detail, service=p.subject)
+                elif p.action in ("Pulled", "Done"):
+                    self.emit("pull", State.done, f"pulled {images[p.subject]}", service=p.subject)
+            elif p.kind is Kind.raw:
+                self.raw_tail = (self.raw_tail + [p.detail])[-10:]
+
+        stream = Stream(self.compose + ["--progress", "json", "pull", *wanted], env=self.env, cwd=self.folder.bundle)
+        rc, cancelled = pump(stream, on_line, self.cancel)
+        if cancelled:
+            self.journal_step("pull", Phase.failed, cancelled=True)
+            raise _Stop("cancelled while pulling images", cancelled=True)
+        if rc != 0:
+            self.journal_step("pull", Phase.failed)
+            reason = errors[-1] if errors else (self.raw_tail[-1] if self.raw_tail else f"exit code {rc}")
+            raise _Stop(f"pulling images failed: {redact(reason, self.secret_values)}")
+        self.journal_step("pull", Phase.end, pulled=[images[s] for s in wanted])
+        for svc in wanted:
+            self.emit("pull", State.done, f"pulled {images[svc]}", service=svc)
+
+    def step_up(self) -> None:
+        self.check_cancel()
+        self.journal_step("up", Phase.begin, project=self.project, project_existed=self.project_existed)
+        for svc in self.services:
+            self.set_state(svc, State.pending, "waiting to start")
+        cmd = self.compose + ["--progress", "json", "up", "--detach", "--wait",
+                              "--wait-timeout", str(self.timeout), "--remove-orphans", "--pull", "never"]
+        stream = Stream(cmd, env=self.env, cwd=self.folder.bundle)
+        deadline = self.clock.elapsed() + self.timeout + 60
+        watchdog = {"fired": False}
+
+        def tick() -> None:
+            self.poll_health()
+            if self.clock.elapsed() > deadline and not watchdog["fired"]:
+                watchdog["fired"] = True  # Compose ignored its own --wait-timeout: stop it
+                self.cancel.set()
+
+        rc, cancelled = pump(stream, self.on_up_line, self.cancel, tick=tick, tick_every=1.0)
+        volumes = project_objects(self.docker, self.project).volumes
+        if cancelled:
+            self.journal_step("up", Phase.failed, cancelled=True, volumes=volumes)
+            if watchdog["fired"]:
+                self.cancel.clear()
+                raise _Stop(f"Compose did not finish within {self.timeout + 60}s")
+            raise _Stop("cancelled while the services were starting", cancelled=True)
+        if rc != 0:
+            self.journal_step("up", Phase.failed, volumes=volumes)
+            reason = self.compose_error or (self.raw_tail[-1] if self.raw_tail else f"docker compose up exited with code {rc}")
+            raise _Stop(reason, service=self._service_in(reason))
+        self.journal_step("up", Phase.end, volumes=volumes)
+        for svc in self.services:
+            if self.service_state.get(svc) is not State.healthy:
+                self.set_state(svc, State.healthy, "healthy")
+
+    def on_up_line(self, _stream: str, line: str) -> None:
+        p = parse_line(line)
+        if p is None:
+            return
+        if p.kind is Kind.error:
+            self.compose_error = p.detail or self.compose_error
+        elif p.kind is Kind.container:
+            svc = container_service(p.subject, self.project, self.services)
+            state = _ACTION_STATE.get(p.action)
+            if svc is None or state is None:
+                return
+            if state is State.health_starting and self.service_state.get(svc) is State.healthy:
+                return  # Compose re-waits on a dependency that is already healthy
+            message = {State.health_starting: "health: starting", State.failed: p.detail or p.action.lower()}.get(
+                state, p.action.lower())
+            self.set_state(svc, state, message)
+        elif p.kind in (Kind.network, Kind.volume) and p.action in ("Created", "Removed"):
+            self.emit("up", State.log, f"{p.kind.value} {p.subject} {p.action.lower()}")
+        elif p.kind is Kind.warning:
+            self.emit("up", State.warning, p.detail)
+        elif p.kind is Kind.raw:
+            self.raw_tail = (self.raw_tail + [p.detail])[-10:]
+
+    def set_state(self, svc: str, state: State, message: str, **data: Any) -> None:
+        if self.service_state.get(svc) is state and state is not State.health_starting:
+            return
+        self.service_state[svc] = state
+        self.emit("up", state, message, service=svc, **({"data": data} if data else {}))
+
+    def poll_health(self) -> None:
+        self.last_status = project_status(self.docker, self.project, self.secret_values)
+        for st in self.last_status:
+            svc = st.component if st.component in self.services else None
+            if svc is None or self.service_state.get(svc) in (State.healthy, State.failed):
+                continue
+            key = (st.health, st.failing_streak)
+            if self._streaks.get(svc) == key:
+                continue
+            self._streaks[svc] = key
+            if st.health == "starting":
+                msg = "health: starting" + (f" (failing streak {st.failing_streak})" if st.failing_streak else "")
+                self.set_state(svc, State.health_starting, msg, failing_streak=st.failing_streak)
+            elif st.health == "unhealthy":
+                self.set_state(svc, State.unhealthy, f"unhealthy: {st.last_health_output[-200:]}")
+
+    def _service_in(self, text: str) -> str | None:
+        m = _CONTAINER_IN_ERROR.search(text or "")
+        return container_service(m.group(1), self.project, self.services) if m else None
+
+    def step_probe(self) -> None:
+        from installer.catalog import load_catalog
+
+        self.check_cancel()
+        catalog = load_catalog()
+        probes = []
+        for svc, spec in (self.config.get("services") or {}).items():
+            comp_name = (spec.get("labels") or {}).get(LABEL_COMPONENT, svc)
+            comp = catalog.components.get(comp_name)
+            if comp is None or comp.http_health is None:
+                continue
+            published = _published(spec, comp.http_health.port)
+            if published is None:
+                continue  # the health endpoint is not exposed on the host (e.g. Keycloak's 9000)
+            host, port = published
+            probes.append((svc, f"http://{host}:{port}{comp.http_health.path}"))
+        if not probes:
+            return
+        self.journal_step("probe", Phase.begin, urls=[u for _, u in probes])
+        failures = []
+        for svc, url in probes:
+            ok, detail = _probe(url, PROBE_BUDGET, self.cancel)
+            if self.cancel.is_set():
+                raise _Stop("cancelled during the smoke probes", cancelled=True)
+            if ok:
+                self.emit("probe", State.done, f"{url} answered {detail}", service=svc)
+            else:
+                self.emit("probe", State.failed, f"{url}: {detail}", service=svc)
+                failures.append((svc, url, detail))
+        if failures:
+            self.journal_step("probe", Phase.failed)
+            svc, url, detail = failures[0]
+            raise _Stop(f"{svc} is healthy inside Docker but {url} does not answer from this machine ({detail})",
+                        service=svc)
+        self.journal_step("probe", Phase.end)
+
+    def summary(self) -> Summary:
+        from installer.catalog import load_catalog
+
+        catalog = load_catalog()
+        urls: dict[str, str] = {}
+        for svc, spec in sorted((self.config.get("services") or {}).items()):
+            comp = catalog.components.get((spec.get("labels") or {}).get(LABEL_COMPONENT, svc))
+            if comp is None:
+                continue
+            published = _published(spec, comp.port)
+            if published is None:
+                continue
+            host, port = published
+            if comp.protocol == "http":
+                urls[svc] = f"http://{host}:{port}/"
+            elif comp.name == "postgres":
+                urls[svc] = f"postgresql://pgadmin@{host}:{port}/postgres"
+            elif comp.name == "redis":
+                urls[svc] = f"redis://{host}:{port}"
+            else:
+                urls[svc] = f"{host}:{port}"
+        keycloak = catalog.components.get("keycloak")
+        admin_user = "admin"
+        if keycloak is not None:
+            value = keycloak.env.get("KC_BOOTSTRAP_ADMIN_USERNAME")
+            admin_user = value if isinstance(value, str) else admin_user
+        return Summary(name=self.plan.name, project=self.project, urls=urls, admin_user=admin_user,
+                       admin_email=self.plan.identity.admin_email, secrets_file=str(self.folder.secrets),
+                       bundle_dir=str(self.folder.bundle), services=list(self.services))
+
+    # ---- failure ------------------------------------------------------------------------
+
+    def fail(self, stop: _Stop) -> LaunchResult:
+        cancelled = stop.cancelled
+        self.cancel.clear()  # the rollback below must run to the end
+        self.emit("run", State.failed, ("cancelled: " if cancelled else "failed: ") + stop.reason)
+        diagnostics = self.diagnose(stop)
+        rollback = recovery.rollback_run(self.plan.name, self.journal, self.run_id, self.emit_event)
+        outcome = Outcome.cancelled if cancelled else Outcome.failed
+        message = _paragraph(self.plan.name, stop, diagnostics, rollback)
+        self.emit("summary", State.failed, message)
+        return LaunchResult(outcome, self.plan.name, self.run_id, redact(message, self.secret_values),
+                            diagnostics=diagnostics, rollback=rollback, elapsed=self.clock.elapsed())
+
+    def emit_event(self, ev: ProgressEvent) -> None:
+        ev = ProgressEvent(**{**ev.__dict__, "elapsed": self.clock.elapsed(),
+                              "message": redact(ev.message, self.secret_values)})
+        self._log.write(ev)
+        self._reporter(ev)
+
+    def diagnose(self, stop: _Stop) -> Diagnostics:
+        """Before anything is removed: which service failed, its last health output and logs."""
+        if not self.docker or not self.services:
+            return Diagnostics(reason=redact(stop.reason, self.secret_values))
+        statuses = project_status(self.docker, self.project, self.secret_values) or self.last_status
+        by_svc = {s.component: s for s in statuses}
+        svc = stop.service
+        if svc is None:
+            for pick in (lambda s: s.health == "unhealthy",
+                         lambda s: s.state in ("exited", "dead") and (s.exit_code or 0) != 0,
+                         lambda s: s.health == "starting" and s.failing_streak > 0,
+                         lambda s: s.health == "starting" or s.state in ("created", "restarting")):
+                found = [s for s in statuses if pick(s)]
+                if found:
+                    svc = found[0].component
+                    break
+        if svc is None:
+            return Diagnostics(reason=redact(stop.reason, self.secret_values))
+        st = by_svc.get(svc)
+        logs = run(self.docker + ["compose", "--project-name", self.project, "logs", "--no-color",
+                                  "--no-log-prefix", "--tail", str(LOG_TAIL), svc], timeout=30)
+        lines = [redact(ln, self.secret_values) for ln in (logs.stdout + logs.stderr).splitlines() if ln.strip()]
+        diag = Diagnostics(
+            reason=redact(stop.reason, self.secret_values),
+            service=svc,
+            state=(f"{st.state}" + (f" ({st.health})" if st.health else "")) if st else None,
+            health_output=st.last_health_output if st else "",
+            log_lines=lines[-LOG_TAIL:],
+        )
+        self.emit("diagnostics", State.failed,
+                  f"{svc}: {diag.state or 'not running'}; last health output: {diag.health_output or '(none)'}",
+                  service=svc)
+        return diag
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+
+def _compose_env(run_id: str) -> dict[str, str]:
+    env = dict(os.environ)
+    # Ours to decide: a person's COMPOSE_PROFILES/COMPOSE_FILE must not change what we launch.
+    for key in ("COMPOSE_PROFILES", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROGRESS", "COMPOSE_ANSI"):
+        env.pop(key, None)
+    env[RUN_ID_ENV] = run_id
+    return env
+
+
+def _present_images(docker: list[str], images: set[str]) -> set[str]:
+    res = run(docker + ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], timeout=60)
+    listed = set(res.stdout.split())
+    present = set()
+    for image in images:
+        if "@" in image:
+            if run(docker + ["image", "inspect", "--format", "{{.Id}}", image], timeout=30).rc == 0:
+                present.add(image)
+            continue
+        tagged = image if ":" in image.rsplit("/", 1)[-1] else f"{image}:latest"
+        candidates = {tagged, tagged.removeprefix("docker.io/"), tagged.removeprefix("docker.io/library/")}
+        if candidates & listed:
+            present.add(image)
+    return present
+
+
+def _published(spec: dict[str, Any], target: int) -> tuple[str, int] | None:
+    """The (host, port) a container port is published on, from ``compose config`` JSON."""
+    for p in spec.get("ports") or []:
+        if not isinstance(p, dict) or int(p.get("target") or 0) != int(target) or not p.get("published"):
+            continue
+        host = str(p.get("host_ip") or "127.0.0.1")
+        if host in ("0.0.0.0", ""):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "[::1]"
+        elif ":" in host:
+            host = f"[{host}]"
+        return host, int(str(p["published"]).split("-")[0])
+    return None
+
+
+def _probe(url: str, budget: float, cancel: threading.Event) -> tuple[bool, str]:
+    """GET ``url`` until it answers (<500, or 401/403: reachable but asks for a login)."""
+    import time
+
+    end = time.monotonic() + budget
+    detail = "no answer"
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=3) as resp:  # noqa: S310 - our own localhost URL
+                return True, f"HTTP {resp.status}"
+        except urllib.error.HTTPError as exc:
+            if exc.code in (401, 403):
+                return True, f"HTTP {exc.code} (login required)"
+            detail = f"HTTP {exc.code}"
+        except (urllib.error.URLError, OSError) as exc:
+            detail = str(getattr(exc, "reason", exc))
+        if time.monotonic() >= end or cancel.wait(0.5):
+            return False, detail
+
+
+def _paragraph(name: str, stop: _Stop, diag: Diagnostics, rollback: Any) -> str:
+    if stop.cancelled:
+        what = f"The launch of {name} was cancelled ({stop.reason})."
+    else:
+        what = f"The launch of {name} failed: {diag.reason}."
+    if diag.service:
+        what += f" The service to look at is {diag.service} ({diag.state or 'not running'})"
+        if diag.health_output:
+            what += f"; its last health check said: {diag.health_output.strip()[-300:]!r}"
+        if diag.log_lines:
+            what += f"; its last log line: {diag.log_lines[-1][-300:]!r}"
+        what += "."
+    if rollback is not None:
+        what += f" {rollback.message}"
+    return what
+
+
+class _EventLog:
+    """The install's operator log (install.log): one JSON line per event, never a secret."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def write(self, ev: ProgressEvent) -> None:
+        import json
+
+        try:
+            with self._lock, self.path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(ev.to_json(), default=str) + "\n")
+        except OSError:
+            pass  # the log is a convenience; it never fails the launch
+

@@ -1,0 +1,137 @@
+"""Undo and inspect: rollback from the journal, ``down``, ``status``, unfinished runs.
+
+Rollback replays what the journal says a run did and undoes only that: if the run reached
+``up``, the project's containers and networks go; its volumes go only when the project did not
+exist before the run (an earlier install's data survives a failed upgrade). Then it checks that
+nothing it was meant to remove still carries the project label.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from installer.errors import OperationFailed
+from installer.labels import project_name
+from installer.launch.dockercli import compose_client, docker_cmd
+from installer.launch.journal import OUTCOME_ROLLBACK_INCOMPLETE, OUTCOME_ROLLED_BACK, Journal, Phase, first_data, step_state
+from installer.launch.lock import install_lock
+from installer.launch.model import RollbackResult, RunInfo, ServiceStatus
+from installer.launch.status import project_status
+from installer.launch.teardown import remove_project
+from installer.progress import Clock, ProgressEvent, Reporter, State
+from installer.secrets import SecretStore
+from installer.state import existing_install, install_dir
+
+
+def _docker(name: str) -> list[str]:
+    return docker_cmd(compose_client(project_name(name)))
+
+
+def unfinished_run(name: str) -> RunInfo | None:
+    """The launch of ``name`` that began but never ended (killed installer), if any."""
+    folder = install_dir(name)
+    if not folder.exists():
+        return None
+    journal = Journal(folder.journal)
+    run_id = journal.unfinished()
+    if run_id is None:
+        return None
+    records = journal.run_records(run_id)
+    acting = [r for r in records if r.step != "run"] or records
+    last = acting[-1]
+    return RunInfo(
+        name=name,
+        run_id=run_id,
+        started_at=records[0].ts if records else "",
+        last_step=last.step,
+        last_phase=last.phase.value,
+        project_existed=bool(first_data(records, "preflight", "project_existed", True)),
+    )
+
+
+def rollback(name: str, reporter: Reporter, cancel: threading.Event | None = None) -> RollbackResult:
+    """Undo the unfinished run of ``name`` (``fabrix rollback``). Nothing to undo → a result
+    whose ``run_id`` is None. ``cancel`` is accepted for symmetry but a rollback, once started,
+    runs to the end: stopping half-way would leave exactly the mess it exists to clean."""
+    del cancel
+    folder = existing_install(name)
+    with install_lock(folder.root, name, "rollback"):
+        journal = Journal(folder.journal)
+        run_id = journal.unfinished()
+        if run_id is None:
+            return RollbackResult(name=name, run_id=None, message=f"{name} has no unfinished launch to roll back.")
+        return rollback_run(name, journal, run_id, reporter)
+
+
+def rollback_run(name: str, journal: Journal, run_id: str, reporter: Reporter) -> RollbackResult:
+    """Undo what run ``run_id`` did, as its journal records it (the lock is already held)."""
+    clock = Clock()
+    records = journal.run_records(run_id)
+    steps = step_state(records)
+    project = project_name(name)
+    journal.append(run_id, "rollback", Phase.begin)
+    reporter(ProgressEvent(step="rollback", state=State.rolling_back, message=f"rolling back run {run_id}",
+                           elapsed=clock.elapsed()))
+    removed, leftovers, volumes = "nothing", "", False
+    try:
+        if "up" in steps:
+            existed = bool(first_data(records, "preflight", "project_existed", True))
+            volumes = not existed
+            services = first_data(records, "validate", "services", []) or []
+            removed_text, left = remove_project(_docker(name), project, volumes, reporter, clock, "rollback", services)
+            removed = removed_text
+            leftovers = "" if left.empty() else left.describe()
+    except OperationFailed as exc:
+        leftovers = exc.message
+    outcome = OUTCOME_ROLLBACK_INCOMPLETE if leftovers else OUTCOME_ROLLED_BACK
+    journal.append(run_id, "rollback", Phase.failed if leftovers else Phase.end,
+                   removed=removed, volumes_removed=volumes, leftovers=leftovers)
+    if not leftovers:
+        journal.append(run_id, "run", Phase.end, outcome=outcome)
+    if "up" not in steps:
+        message = "Nothing had been started yet, so there was nothing to remove."
+    elif leftovers:
+        message = f"Rollback is incomplete; still there: {leftovers}. Run `fabrix rollback --name {name}` again."
+    else:
+        kept = ("" if volumes else " The data volumes of the earlier install were kept.")
+        message = f"Rolled back: removed {removed}.{kept}"
+    reporter(ProgressEvent(step="rollback", state=State.failed if leftovers else State.rolled_back,
+                           message=message, elapsed=clock.elapsed()))
+    return RollbackResult(name=name, run_id=run_id, removed=removed, volumes_removed=volumes,
+                          leftovers=leftovers, message=message)
+
+
+def down(name: str, volumes: bool, reporter: Reporter) -> None:
+    """Stop and remove the install's containers and networks (and its volumes with ``volumes``).
+
+    Raises ``OperationFailed`` if something with the install's project label is still there."""
+    folder = existing_install(name)
+    with install_lock(folder.root, name, "down"):
+        clock = Clock()
+        journal = Journal(folder.journal)
+        ref = f"down-{clock_stamp()}"
+        journal.append(ref, "down", Phase.begin, volumes=volumes)
+        reporter(ProgressEvent(step="down", state=State.running,
+                               message=f"removing {name}" + (" and its data" if volumes else ""), elapsed=0.0))
+        removed, left = remove_project(_docker(name), project_name(name), volumes, reporter, clock, "down")
+        if not left.empty():
+            journal.append(ref, "down", Phase.failed, leftovers=left.describe())
+            raise OperationFailed(f"{name}: still there after down: {left.describe()}",
+                                  f"remove them by hand: docker compose -p {project_name(name)} down")
+        journal.append(ref, "down", Phase.end, removed=removed)
+        kept = "" if volumes else " (data volumes kept; `--volumes` deletes them)"
+        reporter(ProgressEvent(step="down", state=State.done, message=f"removed {removed}{kept}",
+                               elapsed=clock.elapsed()))
+
+
+def status(name: str) -> list[ServiceStatus]:
+    """Per-service state and health of ``name`` (empty when nothing is running)."""
+    folder = existing_install(name)
+    secrets = SecretStore(folder.secrets).values().values() if folder.secrets.exists() else []
+    return project_status(_docker(name), project_name(name), secrets)
+
+
+def clock_stamp() -> str:
+    from installer.launch.journal import new_run_id
+
+    return new_run_id()

@@ -372,7 +372,8 @@ def _compose_problems(compose: CliResult, cli: str, arch: str | None, timeout: f
                 "~/.docker/cli-plugins/docker-compose`, then check `docker compose version`",
             ))
         else:
-            detail = _last_line(compose.stderr) or f"exit code {compose.rc}"
+            lines = [ln.strip() for ln in compose.stderr.splitlines() if ln.strip()]
+            detail = lines[0] if lines else f"exit code {compose.rc}"  # the first line names the problem
             problems.append(Problem(
                 "compose_missing",
                 f"Docker Compose v2 is not installed: `{cli} compose version` says: {detail}",

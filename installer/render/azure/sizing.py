@@ -1,0 +1,48 @@
+"""SKUs per size preset, and which preset each tier's parameter file uses.
+
+Sizes follow the vendor's sizing table (notes/platform-stack.md: S/M/L/XL): single-node Postgres
+for S, zone-redundant HA from M; Azure Managed Redis Balanced SKUs growing with the preset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from installer.plan import InstallPlan, Size, Tier
+
+
+@dataclass(frozen=True)
+class Skus:
+    postgres_sku: str
+    postgres_tier: str
+    postgres_storage_gb: int
+    postgres_ha: str
+    postgres_backup_days: int
+    redis_sku: str
+    log_retention_days: int
+    aks_vm_size: str
+    aks_node_count: int
+    aks_sku_tier: str
+
+
+SKUS: dict[Size, Skus] = {
+    Size.s: Skus("Standard_B2ms", "Burstable", 64, "Disabled", 7, "Balanced_B1", 30, "Standard_D4s_v5", 2, "Free"),
+    Size.m: Skus("Standard_D2ds_v5", "GeneralPurpose", 256, "ZoneRedundant", 14, "Balanced_B3", 90, "Standard_D4s_v5", 3, "Standard"),
+    Size.l: Skus("Standard_D4ds_v5", "GeneralPurpose", 512, "ZoneRedundant", 35, "Balanced_B10", 90, "Standard_D8s_v5", 3, "Standard"),
+    Size.xl: Skus("Standard_E8ds_v5", "MemoryOptimized", 2048, "ZoneRedundant", 35, "Balanced_B20", 180, "Standard_D16s_v5", 5, "Standard"),
+}
+
+TIERS: tuple[Tier, ...] = (Tier.dev, Tier.test, Tier.prod, Tier.evaluation)
+_ORDER = [Size.s, Size.m, Size.l, Size.xl]
+
+
+def size_for_tier(plan: InstallPlan, tier: Tier) -> Size:
+    """Dev and evaluation run S; test runs S (plan S) or M; prod runs the plan's size, at least M.
+
+    Smaller SKUs only: every tier keeps the same security posture (private endpoints, no public access).
+    """
+    if tier in (Tier.dev, Tier.evaluation):
+        return Size.s
+    if tier is Tier.test:
+        return Size.s if plan.size is Size.s else Size.m
+    return plan.size if plan.size is not Size.s else Size.m

@@ -283,7 +283,7 @@ def _daemon_address(stderr: str) -> str | None:
     return match.group(1).rstrip(".:") if match else None
 
 
-def _classify_daemon_error(run: CliResult, context: str | None, desktop_hint: bool) -> Problem:
+def classify_daemon_error(run: CliResult, context: str | None, desktop_hint: bool) -> Problem:
     """Turn a failed ``docker version`` into what is wrong: permission, not running, wrong host."""
     err = run.stderr.strip()
     low = err.lower()
@@ -425,7 +425,7 @@ def probe_docker(timeout: float = PROBE_TIMEOUT) -> DockerInfo:
     problems: list[Problem] = []
     server_version = server.get("Version") if version.rc == 0 and server else None
     if server_version is None:
-        problems.append(_classify_daemon_error(version, context, desktop_hint))
+        problems.append(classify_daemon_error(version, context, desktop_hint))
         if version.rc is not None and not client and version.rc != 0 and "unknown" in version.stderr.lower():
             # A `docker` that does not understand `version --format` is not the Docker CLI.
             problems[-1] = Problem(

@@ -1,0 +1,139 @@
+"""The wizard App: holds the plan, moves between steps, saves progress; ``run_wizard`` starts it."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from installer.answers import load_answers
+from installer.checks import CheckResult, Status
+from installer.flow import Step, launchable
+from installer.output import Output
+from installer.plan import InstallPlan
+from installer.wizard_state import WizardProgress, clear_progress, load_progress, save_progress
+from screens.deps import WizardDeps
+
+DEFAULT_NAME = "aifabrix"
+
+
+class FabrixApp(App[int]):
+    """The guided installer. Dependencies come in through the constructor (tests pin them)."""
+
+    TITLE = "fabrix"
+    SUB_TITLE = "AI Fabrix installer"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave; progress is saved")]
+
+    def __init__(
+        self,
+        plan: InstallPlan | None = None,
+        *,
+        deps: WizardDeps | None = None,
+        saved: WizardProgress | None = None,
+        progress_path: Path | None = None,
+        start: Step = Step.welcome,
+    ) -> None:
+        super().__init__()
+        self.plan: InstallPlan = plan or (saved.plan if saved else InstallPlan(name=DEFAULT_NAME))
+        self.deps = deps or WizardDeps()
+        self.saved = saved
+        self.progress_path = progress_path
+        self.start_step = start
+        self.step = start
+        # Results of the last prerequisite run for the current plan (None: not run yet).
+        self.check_results: dict[str, CheckResult] | None = None
+        # sha256 per path of the last bundle rendered in this session ("what changed").
+        self.last_digests: dict[str, str] = {}
+        self.registry_password: str = ""
+
+    # ---- navigation ----
+
+    def on_mount(self) -> None:
+        self.push_screen(self._screen_for(self.start_step))
+
+    def _screen_for(self, step: Step) -> Screen[Any]:
+        from screens.steps import launch, model, options, prerequisites, review, target, welcome
+
+        screens: dict[Step, type[Screen[Any]]] = {
+            Step.welcome: welcome.WelcomeScreen,
+            Step.model: model.ModelScreen,
+            Step.target: target.TargetScreen,
+            Step.options: options.OptionsScreen,
+            Step.prerequisites: prerequisites.PrerequisitesScreen,
+            Step.review: review.ReviewScreen,
+            Step.launch: launch.LaunchScreen,
+        }
+        return screens[step]()
+
+    def goto(self, step: Step) -> None:
+        """Show ``step`` rebuilt from the plan (so Back never loses input) and save progress."""
+        self.step = step
+        self.save_progress()
+        self.switch_screen(self._screen_for(step))
+
+    def show(self, screen: Screen[Any]) -> None:
+        """Show a screen that is not a wizard step (Done / Failed)."""
+        self.switch_screen(screen)
+
+    def set_plan(self, plan: InstallPlan) -> None:
+        """Replace the plan; checks made for the old plan no longer count."""
+        if plan != self.plan:
+            self.check_results = None
+        self.plan = plan
+
+    def save_progress(self) -> None:
+        step = Step.review if self.step is Step.launch else self.step
+        try:
+            save_progress(WizardProgress(self.plan, step), self.progress_path)
+        except OSError as exc:
+            self.notify(f"Could not save the wizard's progress: {exc}", severity="warning")
+
+    def forget_progress(self) -> None:
+        clear_progress(self.progress_path)
+
+    # ---- facts for the screens ----
+
+    def checks_block_launch(self) -> str | None:
+        """Why Launch is not possible now, or None."""
+        if not launchable(self.plan):
+            return "this path is not launched from the wizard; export its blueprints instead"
+        if self.check_results is None:
+            return "run the prerequisite checks first"
+        failed = [r.title for r in self.check_results.values() if r.status is Status.fail]
+        if failed:
+            return "failing check(s): " + ", ".join(failed)
+        return None
+
+    # ---- command palette: the main actions of the screen in front ----
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        actions = [
+            ("next", "Next step", "Go to the next step"),
+            ("back", "Previous step", "Go back one step without losing input"),
+            ("help", "Help for this screen", "What this screen is for and its keys"),
+            ("recheck", "Re-run the prerequisite checks", "Run every check again"),
+            ("save_answers", "Save the answers file", "A file `fabrix up --answers` replays"),
+            ("export", "Export the blueprints", "Write the generated files for review"),
+            ("launch", "Launch the install", "Start the install on this machine"),
+            ("cancel_launch", "Cancel the launch", "Stop, then choose roll back or keep"),
+        ]
+        for action, title, help_text in actions:
+            if hasattr(screen, f"action_{action}") and screen.check_action(action, ()):
+                yield SystemCommand(title, help_text, lambda a=action: screen.run_action(a))
+        yield SystemCommand("Quit", "Leave the wizard; progress is saved", self.exit)
+        yield from super().get_system_commands(screen)
+
+
+def run_wizard(args: argparse.Namespace, out: Output) -> int:
+    """``fabrix`` / ``fabrix wizard [--answers F]``: open the TUI, pre-filled from F if given."""
+    answers = getattr(args, "answers", None)
+    plan = load_answers(answers) if answers else None  # a bad file exits 2 before the UI opens
+    saved = None if plan else load_progress()
+    result = FabrixApp(plan, saved=saved).run()
+    return int(result or 0)

@@ -1,0 +1,57 @@
+"""Messages that worker threads post to the UI (``post_message`` is thread-safe)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+from installer.checks import CheckResult
+from installer.progress import ProgressEvent
+from installer.render import Bundle
+from screens.deps import Facts
+
+
+@dataclass
+class FactsFound(Message):
+    facts: Facts
+
+
+@dataclass
+class ChecksPlanned(Message):
+    checks: list[tuple[str, str]]  # (id, title)
+
+
+@dataclass
+class CheckFinished(Message):
+    result: CheckResult
+
+
+@dataclass
+class ChecksDone(Message):
+    problem: str | None = None  # set when the checks could not run at all
+
+
+@dataclass
+class Rendered(Message):
+    bundle: Bundle | None
+    previous: dict[str, str]  # path -> sha256 of the last render on disk / in this session
+    problem: str | None = None
+
+
+@dataclass
+class LaunchProgress(Message):
+    event: ProgressEvent
+
+
+@dataclass
+class LaunchFinished(Message):
+    result: Any
+    problem: str | None = None  # the engine raised, or is missing: the text to show
+
+
+@dataclass
+class RollbackFinished(Message):
+    result: Any
+    problem: str | None = None

@@ -1,0 +1,1 @@
+"""One Screen per wizard step; which steps apply is decided by ``installer.flow``."""

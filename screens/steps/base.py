@@ -1,0 +1,108 @@
+"""What every step shares: the step bar, Back/Next with the footer bindings, F1 help, validity."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Static
+
+from installer.flow import STEP_TITLES, Step, next_step, position, previous_step
+from installer.plan import InstallPlan
+from screens.dialogs.help import HelpDialog
+
+if TYPE_CHECKING:
+    from screens.app import FabrixApp
+
+
+class StepScreen(Screen[None]):
+    """A wizard step. Subclasses yield their body from ``compose_body`` and store edits in ``commit``."""
+
+    STEP: ClassVar[Step]
+    HELP: ClassVar[str] = ""
+    BINDINGS = [
+        Binding("ctrl+b", "back", "Back", id="back", tooltip="Previous step; nothing typed is lost"),
+        Binding("ctrl+n", "next", "Next", id="next", tooltip="Next step (when this one is valid)"),
+        Binding("f1", "help", "Help", id="help", tooltip="What this screen is for"),
+    ]
+
+    valid: reactive[bool] = reactive(True, bindings=True, init=False)
+    problem: reactive[str] = reactive("", init=False)
+
+    @property
+    def wizard(self) -> FabrixApp:
+        return cast("FabrixApp", self.app)
+
+    @property
+    def plan(self) -> InstallPlan:
+        return self.wizard.plan
+
+    def compose(self) -> ComposeResult:
+        number, total = position(self.plan, self.STEP)
+        yield Static(
+            f"fabrix · step {number} of {total} · {STEP_TITLES[self.STEP]}  [dim]({self.plan.name})[/]",
+            id="stepbar",
+        )
+        with VerticalScroll(id="body"):
+            yield from self.compose_body()
+        with Horizontal(id="nav"):
+            yield Button("◀ Back", id="nav-back", compact=True, disabled=previous_step(self.plan, self.STEP) is None)
+            yield Static("", id="problem")
+            yield Button("Next ▶", id="nav-next", variant="primary", compact=True,
+                         disabled=next_step(self.plan, self.STEP) is None)
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    # ---- navigation ----
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next":
+            return None if not self.valid or next_step(self.plan, self.STEP) is None else True
+        if action == "back":
+            return None if previous_step(self.plan, self.STEP) is None else True
+        return True
+
+    def watch_valid(self, valid: bool) -> None:
+        self.query_one("#nav-next", Button).disabled = not valid or next_step(self.plan, self.STEP) is None
+
+    def watch_problem(self, problem: str) -> None:
+        self.query_one("#problem", Static).update(problem)
+
+    def commit(self) -> bool:
+        """Store this step's edits in the app's plan; False keeps the person here."""
+        return True
+
+    def action_next(self) -> None:
+        if self.valid and self.commit():
+            target = next_step(self.plan, self.STEP)
+            if target is not None:
+                self.wizard.goto(target)
+
+    def action_back(self) -> None:
+        # Back keeps whatever is valid; an invalid edit is dropped rather than blocking retreat.
+        if self.valid:
+            self.commit()
+        target = previous_step(self.plan, self.STEP)
+        if target is not None:
+            self.wizard.goto(target)
+
+    def action_help(self) -> None:
+        keys = [(self.app.get_key_display(b), b.description) for b in self._help_bindings()]
+        self.app.push_screen(HelpDialog(STEP_TITLES[self.STEP], self.HELP, keys))
+
+    def _help_bindings(self) -> list[Binding]:
+        return [active.binding for active in self.active_bindings.values() if active.binding.description]
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "nav-next":
+            event.stop()
+            self.action_next()
+        elif event.button.id == "nav-back":
+            event.stop()
+            self.action_back()

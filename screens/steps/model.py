@@ -1,0 +1,77 @@
+"""Deployment model: the six models with "best for", highlights and "when to choose"."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import OptionList, RadioButton, RadioSet, Static
+from textual.widgets.option_list import Option
+
+from installer.flow import Step, path_status
+from installer.plan import DeploymentModel, Target
+from screens.content import MODELS, TARGETS
+from screens.steps.base import StepScreen
+
+
+class ModelScreen(StepScreen):
+    STEP = Step.model
+    HELP = (
+        "Choose how the platform is deployed. Move with the arrow keys; the right side explains"
+        " the highlighted model. For **Container**, choose Docker Compose (this machine), Azure"
+        " Container Apps or AKS with Tab and the arrow keys. The line under the description says"
+        " honestly what this build can do for that path: launch it, or render blueprints for you"
+        " to review and export."
+    )
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="model-row"):
+            yield OptionList(
+                *[Option(info.title, id=model.value) for model, info in MODELS.items()],
+                id="models",
+            )
+            with Vertical(id="model-detail"):
+                yield Static("", id="model-text")
+                with RadioSet(id="targets"):
+                    for target, label in TARGETS.items():
+                        yield RadioButton(label, value=self.plan.target is target, id=f"target-{target.value}")
+                yield Static("", id="path-status")
+
+    def on_mount(self) -> None:
+        models = self.query_one("#models", OptionList)
+        models.highlighted = list(MODELS).index(self.plan.model)
+        models.focus()
+        self._describe()
+
+    def _describe(self) -> None:
+        info = MODELS[self.plan.model]
+        highlights = "\n".join(f"  • {h}" for h in info.highlights)
+        self.query_one("#model-text", Static).update(
+            f"[b]{info.title}[/b]\n[b]Best for:[/b] {info.best_for}\n{highlights}\n"
+            f"[b]When to choose:[/b] {info.when}"
+        )
+        self.query_one("#targets").display = self.plan.model is DeploymentModel.container
+        status = path_status(self.plan)
+        note = self.query_one("#path-status", Static)
+        note.update(("✓ " if status.launches else "ⓘ ") + status.summary)
+        note.set_class(not status.launches, "notice")
+
+    @on(OptionList.OptionHighlighted, "#models")
+    def _model_changed(self, event: OptionList.OptionHighlighted) -> None:
+        model = DeploymentModel(event.option.id or DeploymentModel.container.value)
+        if model is not self.plan.model:
+            self.wizard.set_plan(self.plan.model_copy(update={"model": model}))
+            self.refresh_bindings()
+            self.query_one("#nav-next").disabled = False
+        self._describe()
+
+    @on(RadioSet.Changed, "#targets")
+    def _target_changed(self, event: RadioSet.Changed) -> None:
+        target = Target((event.pressed.id or "target-compose").removeprefix("target-"))
+        if target is not self.plan.target:
+            self.wizard.set_plan(self.plan.model_copy(update={"target": target}))
+        self._describe()
+
+    @on(OptionList.OptionSelected, "#models")
+    def _model_chosen(self, _event: OptionList.OptionSelected) -> None:
+        self.action_next()

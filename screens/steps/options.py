@@ -1,0 +1,132 @@
+"""Options: components, size, tier, admin email, registry (+ password to the secret store), images."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Collapsible, RadioButton, RadioSet, Select, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from installer.catalog import load_catalog
+from installer.flow import Step
+from installer.plan import PullPolicy, Size, Tier
+from installer.secrets import SecretStore
+from installer.state import install_dir
+from screens.steps.form import FormStep
+from screens.widgets.field import Field
+
+REGISTRY_SECRET = "registry_password"
+
+
+class OptionsScreen(FormStep):
+    STEP = Step.options
+    HELP = (
+        "What to install and how big.\n\n"
+        "- **Components**: Space toggles one; what a component needs is added for you.\n"
+        "- **Size**: S/M/L/XL, the vendor's sizing presets (the line underneath says what each means).\n"
+        "- **Registry**: the private registry for the vendor's images (Miso controller, dataplane)."
+        " The password goes to the install's secret store (mode 0600), never into the answers file.\n"
+        "- **Image overrides**: replace a component's image, e.g. with a mirror.\n\n"
+        "Every field is checked as you type with the same messages `fabrix validate` prints."
+    )
+
+    def compose_body(self) -> ComposeResult:
+        plan = self.plan
+        catalog = load_catalog()
+        enabled = set(plan.enabled_components(catalog))
+        yield Static("Components", classes="section")
+        yield SelectionList[str](
+            *[
+                Selection(
+                    f"{comp.title}" + (" (private registry)" if comp.private else ""), name, name in enabled
+                )
+                for name, comp in catalog.components.items()
+                if not (plan.is_azure() and comp.compose_only)
+            ],
+            id="components",
+        )
+        yield Static("Size", classes="section")
+        with RadioSet(id="size"):
+            for size in Size:
+                spec = catalog.sizes[size.value]
+                yield RadioButton(f"{size.value.upper()} {spec.title}", value=plan.size is size, id=f"size-{size.value}")
+        yield Static("", id="size-meaning", classes="hint")
+        yield Static("Tier", classes="section")
+        yield Select([(t.value, t) for t in Tier], value=plan.tier, allow_blank=False, id="tier")
+        yield Field("Administrator email", "identity.admin_email", plan.identity.admin_email)
+        yield Static("Private registry", classes="section")
+        yield Field("Registry host", "images.registry", plan.images.registry or "",
+                    placeholder=catalog.platform.private_registry, hint="empty: the vendor's registry")
+        yield Field("Registry user", "images.username", plan.images.username or "")
+        yield Field("Registry password", "registry_password", self.wizard.registry_password, password=True,
+                    hint="stored in the install's secret store (0600), never in the answers file")
+        with Collapsible(title="Image overrides and pull policy", id="images", collapsed=not plan.images.overrides):
+            yield Select([(p.value, p) for p in PullPolicy], value=plan.images.pull, allow_blank=False, id="pull")
+            for name in sorted(enabled):
+                yield Field(f"Image for {name}", f"images.overrides.{name}",
+                            plan.images.overrides.get(name, ""), placeholder=plan.image_for(name, catalog))
+
+    def on_mount(self) -> None:
+        self._show_size()
+        super().on_mount()
+
+    def _show_size(self) -> None:
+        pressed = self.query_one("#size", RadioSet).pressed_button
+        size = (pressed.id or "size-s").removeprefix("size-") if pressed else self.plan.size.value
+        self.query_one("#size-meaning", Static).update(load_catalog().sizes[size].summary)  # type: ignore[index]
+
+    def _value(self, path: str) -> str:
+        for field in self.query(Field):
+            if field.path == path:
+                return field.value
+        return ""
+
+    def updates(self) -> dict[str, Any]:
+        catalog = load_catalog()
+        chosen = list(self.query_one("#components", SelectionList).selected)
+        default = [c.name for c in catalog.components.values()
+                   if c.default and (not c.private or bool(self._value("images.registry")))]
+        pressed = self.query_one("#size", RadioSet).pressed_button
+        tier = self.query_one("#tier", Select).value
+        pull = self.query_one("#pull", Select).value
+        overrides = {
+            f.path.rsplit(".", 1)[1]: f.value for f in self.query(Field)
+            if f.path.startswith("images.overrides.") and f.value
+        }
+        return {
+            # Keep "the default profile" as no list at all, so the answers file stays short.
+            "components": None if sorted(chosen) == sorted(catalog.dependency_closure(default)) else chosen,
+            "size": (pressed.id or "size-s").removeprefix("size-") if pressed else self.plan.size.value,
+            "tier": tier if isinstance(tier, str) else self.plan.tier.value,
+            "identity": {"admin_email": self._value("identity.admin_email")},
+            "images": {
+                "registry": self._value("images.registry") or None,
+                "username": self._value("images.username") or None,
+                "pull": pull if isinstance(pull, str) else self.plan.images.pull.value,
+                "overrides!": overrides,
+            },
+        }
+
+    @on(SelectionList.SelectedChanged)
+    @on(Select.Changed)
+    def _choice_changed(self) -> None:
+        self.revalidate()
+
+    @on(RadioSet.Changed, "#size")
+    def _size_changed(self) -> None:
+        self._show_size()
+        self.revalidate()
+
+    def commit(self) -> bool:
+        if not super().commit():
+            return False
+        password = self._value("registry_password")
+        self.wizard.registry_password = password
+        if password:
+            # The password goes to the secret store at once, never into the plan or the answers.
+            store = SecretStore(install_dir(self.plan.name).create().secrets)
+            store.set(REGISTRY_SECRET, password)
+            store.save()
+        return True

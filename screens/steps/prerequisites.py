@@ -1,0 +1,84 @@
+"""Prerequisites: the plan's checks, running live and concurrently; re-check; fails block Launch."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from installer.checks import CheckContext, Status, run_checks
+from installer.checks.base import summarize
+from installer.flow import Step
+from screens.deps import NotBuilt
+from screens.messages import CheckFinished, ChecksDone, ChecksPlanned
+from screens.steps.base import StepScreen
+from screens.widgets.check_row import CheckRow
+
+
+class PrerequisitesScreen(StepScreen):
+    STEP = Step.prerequisites
+    HELP = (
+        "The checks this plan needs, all running at once: Docker Engine and Compose v2, free"
+        " ports, disk and memory for Compose; sign-in, permissions and quotas for Azure.\n\n"
+        "Each row says PASS, WARN or FAIL, what was found, and the exact fix. Fix it in another"
+        " terminal and press **Ctrl+R** to re-check. A failing check blocks Launch, but you can"
+        " still go on to Review to read, save and export the plan."
+    )
+    BINDINGS = [Binding("ctrl+r", "recheck", "Re-check", id="recheck", tooltip="Run every check again")]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("Checking…", id="checks-summary", classes="section")
+        yield Vertical(id="checks")
+
+    def on_mount(self) -> None:
+        self.action_recheck()
+
+    def action_recheck(self) -> None:
+        self.wizard.check_results = None
+        self.query_one("#checks-summary", Static).update("Checking…")
+        self.run_all(self.plan)
+
+    @work(thread=True, exclusive=True, group="checks", exit_on_error=False)
+    def run_all(self, plan: object) -> None:
+        try:
+            checks = self.wizard.deps.checks(self.plan)
+        except (ImportError, NotBuilt) as exc:
+            self.post_message(ChecksDone(problem=f"the checks for this path are not part of this build yet ({exc})"))
+            return
+        self.post_message(ChecksPlanned([(c.id, c.title) for c in checks]))
+        for result in run_checks(checks, CheckContext(plan=self.plan)):
+            self.post_message(CheckFinished(result))
+        self.post_message(ChecksDone())
+
+    async def on_checks_planned(self, message: ChecksPlanned) -> None:
+        box = self.query_one("#checks", Vertical)
+        await box.remove_children()
+        self.wizard.check_results = {}
+        await box.mount_all([CheckRow(check_id, title) for check_id, title in message.checks])
+
+    def on_check_finished(self, message: CheckFinished) -> None:
+        result = message.result
+        if self.wizard.check_results is None:
+            self.wizard.check_results = {}
+        self.wizard.check_results[result.id] = result
+        for row in self.query(CheckRow):
+            if row.id == f"check-{result.id}":
+                row.show(result)
+
+    def on_checks_done(self, message: ChecksDone) -> None:
+        summary = self.query_one("#checks-summary", Static)
+        if message.problem:
+            self.wizard.check_results = None
+            summary.update(f"ⓘ Not checked: {message.problem}. Review and export still work.")
+            return
+        results = list((self.wizard.check_results or {}).values())
+        counts = summarize(results)
+        text = (
+            f"{counts[Status.passed.value]} passed · {counts[Status.warn.value]} warning(s) ·"
+            f" {counts[Status.fail.value]} failed · {counts[Status.unknown.value]} not verified"
+        )
+        if counts[Status.fail.value]:
+            text += "\nA failing check blocks Launch (not Review or export). Fix it, then Ctrl+R."
+        summary.update(text)

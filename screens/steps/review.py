@@ -1,0 +1,213 @@
+"""Review: the plan in plain words, the generated files (tree + preview), what changed; save/export/launch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.syntax import Syntax
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Static, TabbedContent, TabPane, Tree
+
+from installer.answers import save_answers
+from installer.errors import FabrixError
+from installer.flow import Step
+from installer.render import Bundle
+from installer.state import install_dir
+from screens.deps import NotBuilt
+from screens.dialogs.path import PathDialog
+from screens.messages import Rendered
+from screens.steps.base import StepScreen
+from screens.summary import describe_plan
+
+_LEXERS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".md": "markdown", ".bicep": "bicep",
+           ".sh": "bash", ".env": "ini", ".sql": "sql", ".conf": "ini", ".toml": "toml"}
+
+
+def _digests_on_disk(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    if not folder.is_dir():
+        return {}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def change_marks(now: dict[str, str], before: dict[str, str]) -> dict[str, str]:
+    """path → "new" / "changed" / "same" / "removed" against the previous render."""
+    if not before:
+        return {}
+    marks = {p: "new" if p not in before else ("same" if before[p] == d else "changed") for p, d in now.items()}
+    marks.update({p: "removed" for p in before if p not in now})
+    return marks
+
+
+class ReviewScreen(StepScreen):
+    STEP = Step.review
+    HELP = (
+        "Everything fabrix will do, before it does it.\n\n"
+        "- **Summary**: the plan in plain words.\n"
+        "- **Files**: every generated file; move in the tree to preview it (files holding secrets"
+        " are listed but never shown).\n"
+        "- **Changes**: what differs from the last render of this install.\n\n"
+        "**Ctrl+S** saves the answers file (replay it with `fabrix up --answers FILE`),"
+        " **Ctrl+E** exports the blueprints (without secrets), **Ctrl+L** launches (Compose only,"
+        " after the checks pass)."
+    )
+    BINDINGS = [
+        Binding("ctrl+s", "save_answers", "Save answers", id="save_answers"),
+        Binding("ctrl+e", "export", "Export", id="export"),
+        Binding("ctrl+l", "launch", "Launch", id="launch"),
+    ]
+
+    bundle: Bundle | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with TabbedContent(id="review-tabs"):
+            with TabPane("Summary", id="tab-summary"):
+                yield Static(describe_plan(self.plan), id="summary")
+                yield Static("", id="launch-note", classes="notice")
+            with TabPane("Files", id="tab-files"):
+                with Horizontal(id="files"):
+                    yield Tree("rendering…", id="file-tree")
+                    with VerticalScroll(id="preview-box"):
+                        yield Static("", id="preview")
+            with TabPane("Changes", id="tab-changes"):
+                yield Static("rendering…", id="changes")
+
+    def on_mount(self) -> None:
+        why = self.wizard.checks_block_launch()
+        self.query_one("#launch-note", Static).update(f"Launch: not yet — {why}." if why else "Launch: ready (Ctrl+L).")
+        self.query_one("#nav-next").disabled = why is not None
+        self.render_bundle()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "launch":
+            return None if self.wizard.checks_block_launch() else True
+        if action == "next":
+            return None if self.wizard.checks_block_launch() else super().check_action(action, parameters)
+        if action == "export":
+            return None if self.bundle is None else True
+        return super().check_action(action, parameters)
+
+    def action_next(self) -> None:
+        if self.check_action("launch", ()) is True:
+            self.action_launch()
+
+    @work(thread=True, exclusive=True, group="render", exit_on_error=False)
+    def render_bundle(self) -> None:
+        plan = self.plan
+        before = dict(self.wizard.last_digests) or _digests_on_disk(install_dir(plan.name).bundle)
+        try:
+            bundle = self.wizard.deps.render(plan)
+        except (NotBuilt, FabrixError) as exc:
+            self.post_message(Rendered(None, before, problem=str(exc)))
+            return
+        self.post_message(Rendered(bundle, before))
+
+    def on_rendered(self, message: Rendered) -> None:
+        tree = self.query_one("#file-tree", Tree)
+        tree.clear()
+        changes = self.query_one("#changes", Static)
+        if message.bundle is None:
+            tree.root.set_label("no files")
+            self.query_one("#preview", Static).update(f"Nothing rendered: {message.problem}")
+            changes.update(f"Nothing rendered: {message.problem}")
+            return
+        self.bundle = message.bundle
+        digests = dict(message.bundle.digests())
+        marks = change_marks(digests, message.previous)
+        self.wizard.last_digests = digests
+        tree.root.set_label(f"{len(message.bundle)} files")
+        tree.root.expand()
+        folders: dict[str, object] = {"": tree.root}
+        for path in message.bundle:
+            parent_key = ""
+            parts = path.split("/")
+            for depth, part in enumerate(parts[:-1]):
+                key = "/".join(parts[: depth + 1])
+                if key not in folders:
+                    folders[key] = folders[parent_key].add(part + "/", expand=True)  # type: ignore[attr-defined]
+                parent_key = key
+            mark = {"new": " [b]+new[/b]", "changed": " [b]~changed[/b]"}.get(marks.get(path, ""), "")
+            folders[parent_key].add_leaf(parts[-1] + mark, data=path)  # type: ignore[attr-defined]
+        if not marks:
+            changes.update("First render of this install: every file is new.")
+        else:
+            listing = [f"  {kind:8} {p}" for p, kind in sorted(marks.items()) if kind != "same"]
+            changes.update("\n".join(listing) if listing else "No change since the last render.")
+        first = next(iter(message.bundle), None)
+        if first:
+            self._preview(first)
+        self.refresh_bindings()
+
+    @on(Tree.NodeHighlighted, "#file-tree")
+    def _node_highlighted(self, event: Tree.NodeHighlighted) -> None:
+        if isinstance(event.node.data, str):
+            self._preview(event.node.data)
+
+    def _preview(self, path: str) -> None:
+        assert self.bundle is not None
+        preview = self.query_one("#preview", Static)
+        if path in self.bundle.private:
+            preview.update(f"{path} holds secret values: it is written with mode 0600 and never shown.")
+            return
+        text = self.bundle.files[path].decode("utf-8", errors="replace")
+        lexer = _LEXERS.get(Path(path).suffix, "text")
+        preview.update(Syntax(text, lexer, line_numbers=True, word_wrap=False, theme="ansi_dark",
+                              background_color="default"))
+
+    # ---- actions ----
+
+    def action_save_answers(self) -> None:
+        default = self.wizard.deps.workdir / f"{self.plan.name}-answers.yaml"
+
+        def save(path: Path | None) -> None:
+            if path is None:
+                return
+            try:
+                save_answers(self.plan, path)
+            except OSError as exc:
+                self.notify(f"Could not write {path}: {exc.strerror}", severity="error")
+                return
+            self.notify(f"Saved {path}. Replay it with: fabrix up --answers {path}")
+
+        self.app.push_screen(PathDialog("Save the answers file", "Secrets are not included.", default), save)
+
+    def action_export(self) -> None:
+        bundle = self.bundle
+        if bundle is None:
+            return
+        default = self.wizard.deps.workdir / f"{self.plan.name}-blueprints"
+
+        def export(path: Path | None) -> None:
+            if path is None:
+                return
+            public = Bundle()
+            for rel in bundle:
+                if rel not in bundle.private:
+                    public.add(rel, bundle.files[rel])
+            try:
+                public.write(path)
+            except OSError as exc:
+                self.notify(f"Could not write {path}: {exc.strerror}", severity="error")
+                return
+            skipped = len(bundle.private)
+            note = f"; {skipped} file(s) holding secrets left out" if skipped else ""
+            self.notify(f"Exported {len(public)} files to {path}{note}.")
+
+        self.app.push_screen(
+            PathDialog("Export the blueprints", "The folder is replaced. Files holding secrets are left out.", default),
+            export,
+        )
+
+    def action_launch(self) -> None:
+        why = self.wizard.checks_block_launch()
+        if why:
+            self.notify(f"Cannot launch: {why}.", severity="warning")
+            return
+        self.wizard.goto(Step.launch)

@@ -1,0 +1,103 @@
+"""Welcome: what the installer does, what it found on this machine, where it keeps its state."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Button, Static
+
+from installer.flow import STEP_TITLES, Step
+from installer.plan import InstallPlan
+from installer.wizard_state import WizardProgress
+from screens.deps import Facts
+from screens.messages import FactsFound
+from screens.steps.base import StepScreen
+
+INTRO = """\
+[b]fabrix installs the AI Fabrix platform.[/b] It will:
+  1. ask which deployment model you want (Compose on this machine, or Azure);
+  2. ask where it goes and which options you need;
+  3. check this machine (and Azure) for what the install needs;
+  4. show every file it will generate, for you to review, save or export;
+  5. launch it with live progress (Compose) — and roll back if it fails."""
+
+
+class WelcomeScreen(StepScreen):
+    STEP = Step.welcome
+    HELP = (
+        "The first screen. It tells you what fabrix will do and what it found on this machine."
+        " If you left a wizard unfinished, **Resume** takes you back to the step you were on with"
+        " every answer kept; **Start over** forgets it. Press **Ctrl+N** to begin."
+    )
+    BINDINGS = [
+        Binding("ctrl+r", "resume", "Resume", id="resume", tooltip="Continue the unfinished wizard"),
+        Binding("ctrl+o", "start_over", "Start over", id="start_over", tooltip="Forget the unfinished wizard"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(INTRO, id="intro")
+        yield Static("Found on this machine:", classes="section")
+        yield Static("  looking…", id="facts")
+        saved = self.wizard.saved
+        if saved is not None and saved.step is not Step.welcome:
+            yield Static(
+                f"An unfinished wizard for [b]{saved.plan.name}[/b] stopped at"
+                f" [b]{STEP_TITLES[saved.step]}[/b].",
+                id="resume-note",
+                classes="section",
+            )
+            yield Button(f"Resume at {STEP_TITLES[saved.step]}", id="resume", variant="primary", compact=True)
+            yield Button("Start over", id="start-over", compact=True)
+        yield Static("", id="launch-note")
+
+    def on_mount(self) -> None:
+        self.gather_facts()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("resume", "start_over"):
+            return self.wizard.saved is not None and self.wizard.saved.step is not Step.welcome
+        return super().check_action(action, parameters)
+
+    @work(thread=True, exclusive=True, group="facts", exit_on_error=False)
+    def gather_facts(self) -> None:
+        facts = self.wizard.deps.facts()
+        self.post_message(FactsFound(facts))
+        unfinished = self.wizard.deps.unfinished_run(self.plan.name)
+        if unfinished:
+            self.app.call_from_thread(self._show_unfinished_launch, unfinished)
+
+    def _show_unfinished_launch(self, unfinished: object) -> None:
+        self.query_one("#launch-note", Static).update(
+            f"An unfinished launch of [b]{self.plan.name}[/b] was found ({unfinished})."
+            " Go to Review and press Launch to resume it, or run"
+            f" `fabrix rollback --name {self.plan.name}` to undo it."
+        )
+
+    def on_facts_found(self, message: FactsFound) -> None:
+        facts: Facts = message.facts
+        self.query_one("#facts", Static).update(
+            f"  Docker:   {facts.docker}\n"
+            f"  Compose:  {facts.compose}\n"
+            f"  Azure:    {facts.azure_cli}\n"
+            f"  State:    {facts.state_dir}  (answers, secrets 0600, blueprints, journal, log)"
+        )
+
+    @on(Button.Pressed, "#resume")
+    def action_resume(self) -> None:
+        saved = self.wizard.saved
+        if saved is not None:
+            self.wizard.set_plan(saved.plan)
+            self.wizard.saved = None
+            self.wizard.goto(saved.step)
+
+    @on(Button.Pressed, "#start-over")
+    def action_start_over(self) -> None:
+        self.wizard.forget_progress()
+        self.wizard.saved = None
+        self.wizard.set_plan(InstallPlan(name=self.plan.name))
+        self.wizard.goto(Step.welcome)
+        self.notify("Started over: the unfinished wizard was forgotten.")
+
+
+__all__ = ["WelcomeScreen", "WizardProgress"]

@@ -1,0 +1,35 @@
+"""One prerequisite check: status word (not colour alone), what was found, and the remedy."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from installer.checks import CheckResult, Status
+
+BADGES: dict[Status, str] = {
+    Status.passed: "✓ PASS",
+    Status.warn: "! WARN",
+    Status.fail: "✗ FAIL",
+    Status.unknown: "? ----",
+}
+
+
+class CheckRow(Static):
+    DEFAULT_CSS = """
+    CheckRow { height: auto; padding: 0 1; }
+    CheckRow.-running { color: $text-muted; }
+    CheckRow.-pass .badge { color: $text-success; }
+    """
+
+    def __init__(self, check_id: str, title: str) -> None:
+        super().__init__(f"[b]… ....[/b]  {title}  [dim]checking…[/]", id=f"check-{check_id}", classes="-running")
+        self.title = title
+
+    def show(self, result: CheckResult) -> None:
+        self.remove_class("-running")
+        for status in Status:
+            self.set_class(result.status is status, f"-{status.value}")
+        text = f"[b]{BADGES[result.status]}[/b]  {result.title}\n        found: {result.found}"
+        if result.remedy and result.status is not Status.passed:
+            text += f"\n        fix:   {result.remedy}"
+        self.update(text)

@@ -99,6 +99,8 @@ class DockerInfo:
         """True when the engine runs on this machine's kernel (its ports and disks are ours)."""
         if self.desktop:
             return False
+        if _platform() != "linux" and (self.os or "linux") == "linux":
+            return False  # a Linux engine on macOS/Windows always lives in a VM (Colima, Rancher, …)
         host = self.host or ""
         return host == "" or host.startswith(("unix://", "npipe://"))
 

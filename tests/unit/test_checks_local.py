@@ -385,3 +385,39 @@ def test_docker_is_probed_once_per_run(tmp_path: Path, monkeypatch: pytest.Monke
     calls = log.read_text().split()
     assert calls.count("version") == 1 and calls.count("info") == 1, calls
     assert calls.count("container") <= 1, calls  # the list of running containers, once
+
+
+# ---------------------------------------------------------------------------------------------
+# dockerenv helpers the launch code relies on
+
+
+def test_engine_start_interval_needs_engine_25() -> None:
+    from installer.dockerenv import DockerInfo, engine_supports_start_interval, version_tuple
+
+    assert engine_supports_start_interval(DockerInfo(server_version="25.0.3"))
+    assert engine_supports_start_interval(DockerInfo(server_version="28.2.2"))
+    assert not engine_supports_start_interval(DockerInfo(server_version="20.10.24+dfsg1"))
+    assert not engine_supports_start_interval(DockerInfo())
+    assert version_tuple("v2.40.3-desktop.1") == (2, 40, 3) and version_tuple("junk") == ()
+
+
+def test_docker_client_carries_the_compose_project(tmp_path: Path) -> None:
+    from installer.dockerenv import docker_client
+
+    _need_docker_cli()
+    compose_file = tmp_path / "compose.yaml"
+    client = docker_client(project="fabrix-x", compose_files=[compose_file], env_files=[tmp_path / ".env"],
+                           project_dir=tmp_path)
+    cmd = [str(part) for part in client.client_config.docker_compose_cmd]
+    assert cmd[1:] == ["compose", "--file", str(compose_file), "--env-file", str(tmp_path / ".env"),
+                       "--project-name", "fabrix-x", "--project-directory", str(tmp_path)]
+
+
+def test_docker_client_without_docker_raises_tool_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from installer.dockerenv import docker_client
+    from installer.errors import EXIT_TOOL_MISSING
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolMissing) as caught:
+        docker_client(project="x")
+    assert caught.value.exit_code == EXIT_TOOL_MISSING and "not on PATH" in caught.value.message

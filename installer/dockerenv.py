@@ -142,6 +142,7 @@ def docker_client(
     compose_files: Sequence[Path] = (),
     env_files: Sequence[Path] = (),
     project_dir: Path | None = None,
+    profiles: Sequence[str] = (),
 ) -> DockerClient:
     """A python-on-whales client for the docker CLI on PATH (honours DOCKER_HOST / contexts).
 
@@ -156,6 +157,7 @@ def docker_client(
         compose_env_files=list(env_files),
         compose_project_name=project,
         compose_project_directory=project_dir,
+        compose_profiles=list(profiles),
     )
 
 

@@ -16,10 +16,18 @@ need_apt=()
 command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need_apt+=(busybox-static)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+# PostgreSQL server: pg_virtualenv runs a throwaway cluster for the Compose init-script test.
+{ command -v pg_virtualenv >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_apt[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+if [[ " ${need_apt[*]} " == *" postgresql "* ]] && command -v pg_lsclusters >/dev/null 2>&1; then
+  # Debian starts a "main" cluster on port 5432 on install; the tests need that port free.
+  pg_lsclusters -h | awk '$4 == "online" {print $1, $2}' | while read -r v c; do
+    $SUDO pg_ctlcluster "$v" "$c" stop || true
+  done
 fi
 
 if ! docker compose version >/dev/null 2>&1; then

@@ -1,0 +1,219 @@
+"""Scenario data for the fake ARM: a healthy subscription, and the ways real ones are not.
+
+Each function returns a fresh dict; variants start from ``healthy()`` and change one thing, so a
+failing test names exactly the fact that differs.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from installer.azure import requirements
+from installer.plan import InstallPlan
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
+OTHER_SUBSCRIPTION = "99999999-8888-7777-6666-555555555555"
+OID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+LOCATION = "swedencentral"
+RG = "rg-fabrix-test"
+
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+USER_ACCESS_ADMIN = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+RBAC_ADMIN = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+
+ALLOWED_LOCATIONS_POLICY = "/providers/Microsoft.Authorization/policyDefinitions/e56962a6-4747-49cd-b67b-bf8b01975c4c"
+
+# Built-in role definitions, permissions as Azure publishes them (abridged notActions lists).
+BUILTIN_ROLES: dict[str, dict[str, Any]] = {
+    OWNER: {"roleName": "Owner", "permissions": [{"actions": ["*"], "notActions": []}]},
+    CONTRIBUTOR: {
+        "roleName": "Contributor",
+        "permissions": [
+            {
+                "actions": ["*"],
+                "notActions": [
+                    "Microsoft.Authorization/*/Delete",
+                    "Microsoft.Authorization/*/Write",
+                    "Microsoft.Authorization/elevateAccess/Action",
+                    "Microsoft.Blueprint/blueprintAssignments/write",
+                    "Microsoft.Blueprint/blueprintAssignments/delete",
+                    "Microsoft.Compute/galleries/share/action",
+                    "Microsoft.Purview/consents/write",
+                    "Microsoft.Purview/consents/delete",
+                    "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
+                    "Microsoft.Subscription/cancel/action",
+                    "Microsoft.Subscription/enable/action",
+                ],
+            }
+        ],
+    },
+    READER: {"roleName": "Reader", "permissions": [{"actions": ["*/read"], "notActions": []}]},
+    USER_ACCESS_ADMIN: {
+        "roleName": "User Access Administrator",
+        "permissions": [{"actions": ["*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"], "notActions": []}],
+    },
+    RBAC_ADMIN: {
+        "roleName": "Role Based Access Control Administrator",
+        "permissions": [
+            {
+                "actions": [
+                    "Microsoft.Authorization/roleAssignments/write",
+                    "Microsoft.Authorization/roleAssignments/delete",
+                    "*/read",
+                    "Microsoft.Support/*",
+                ],
+                "notActions": [],
+            }
+        ],
+    },
+}
+
+LOCATIONS = [
+    {"name": "swedencentral", "displayName": "Sweden Central", "geography": "Sweden"},
+    {"name": "westeurope", "displayName": "West Europe", "geography": "Europe"},
+    {"name": "northeurope", "displayName": "North Europe", "geography": "Europe"},
+    {"name": "germanywestcentral", "displayName": "Germany West Central", "geography": "Germany"},
+    {"name": "eastus", "displayName": "East US", "geography": "United States"},
+    {"name": "eastus2", "displayName": "East US 2", "geography": "United States"},
+]
+DISPLAY = [loc["displayName"] for loc in LOCATIONS]
+
+
+def _providers() -> dict[str, Any]:
+    """Every namespace any model needs, registered, offering every type in every region."""
+    everything = set()
+    for model, target in (("container", "aca"), ("container", "aks"), ("marketplace", "compose")):
+        plan = InstallPlan(name="x", model=model, target=target)
+        everything |= set(requirements.namespaces(plan))
+        for t in requirements.resource_types(plan):
+            everything.add(t.namespace)
+    providers: dict[str, Any] = {ns: {"registrationState": "Registered", "resourceTypes": {}} for ns in sorted(everything)}
+    for model, target in (("container", "aca"), ("container", "aks"), ("marketplace", "compose")):
+        for t in requirements.resource_types(InstallPlan(name="x", model=model, target=target)):
+            providers[t.namespace]["resourceTypes"][t.type] = ["global"] if not t.regional else list(DISPLAY)
+    # Unrelated providers make the list realistic (and must be ignored).
+    providers["Microsoft.Sql"] = {"registrationState": "NotRegistered", "resourceTypes": {"servers": list(DISPLAY)}}
+    return providers
+
+
+def healthy() -> dict[str, Any]:
+    return {
+        "tenant_id": TENANT,
+        "principal": {"oid": OID, "kind": "user", "upn": "consultant@contoso.example"},
+        "location": LOCATION,
+        "subscriptions": [
+            {
+                "subscriptionId": SUBSCRIPTION,
+                "displayName": "Contoso Production",
+                "tenantId": TENANT,
+                "state": "Enabled",
+                "subscriptionPolicies": {"quotaId": "EnterpriseAgreement_2014-09-01", "spendingLimit": "Off", "locationPlacementId": "Public_2014-09-01"},
+            },
+            {
+                "subscriptionId": OTHER_SUBSCRIPTION,
+                "displayName": "Contoso Dev",
+                "tenantId": TENANT,
+                "state": "Enabled",
+                "subscriptionPolicies": {"quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off", "locationPlacementId": "Public_2014-09-01"},
+            },
+        ],
+        "locations": copy.deepcopy(LOCATIONS),
+        "providers": _providers(),
+        "resource_groups": [RG],
+        "existing_resources": [],
+        "role_definitions": copy.deepcopy(BUILTIN_ROLES),
+        "role_assignments": [
+            {"scope": f"/subscriptions/{SUBSCRIPTION}", "role": OWNER, "principalId": OID},
+            # An assignment elsewhere must not count for our subscription's resource group.
+            {"scope": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/other-rg", "role": READER, "principalId": OID},
+        ],
+        "compute_usages": {
+            LOCATION: [
+                {"name": "cores", "localizedName": "Total Regional vCPUs", "limit": 100, "currentValue": 8},
+                {"name": "standardDSv5Family", "localizedName": "Standard DSv5 Family vCPUs", "limit": 100, "currentValue": 0},
+            ]
+        },
+        "compute_skus": [
+            {"name": "Standard_D4s_v5", "family": "standardDSv5Family", "location": LOCATION, "vcpus": 4},
+            {"name": "Standard_D8s_v5", "family": "standardDSv5Family", "location": LOCATION, "vcpus": 8},
+        ],
+        "aca_usages": {
+            LOCATION: [
+                {"name": "ManagedEnvironmentCount", "localizedName": "Managed Environment Count", "limit": 15, "currentValue": 1},
+                {"name": "ManagedEnvironmentConsumptionCores", "localizedName": "Managed Environment Consumption Cores", "limit": 100, "currentValue": 0},
+            ]
+        },
+        "postgres_capabilities": {
+            LOCATION: {
+                "status": "Available",
+                "editions": {
+                    "Burstable": [{"name": "Standard_B1ms", "vCores": 1}, {"name": "Standard_B2ms", "vCores": 2}, {"name": "Standard_B2s", "vCores": 2}],
+                    "GeneralPurpose": [{"name": "Standard_D2ds_v5", "vCores": 2}, {"name": "Standard_D4ds_v5", "vCores": 4}],
+                    "MemoryOptimized": [{"name": "Standard_E8ds_v5", "vCores": 8}],
+                },
+            }
+        },
+        "postgres_usages": {LOCATION: [{"name": "vCores", "localizedName": "vCores", "limit": 50, "currentValue": 4}]},
+        "policy_assignments": [
+            # Audit-only assignments exist everywhere; they restrict nothing.
+            {"policyDefinitionId": "/providers/Microsoft.Authorization/policySetDefinitions/1f3afdf9-d0c9-4c3d-847f-89da613e70a8", "displayName": "Azure Security Benchmark"},
+        ],
+        "taken_names": {},
+        "deleted_vaults": [],
+    }
+
+
+def disabled_subscription() -> dict[str, Any]:
+    sc = healthy()
+    sc["subscriptions"][0]["state"] = "Disabled"
+    return sc
+
+
+def free_trial() -> dict[str, Any]:
+    sc = healthy()
+    sc["subscriptions"][0]["subscriptionPolicies"]["quotaId"] = "FreeTrial_2014-09-01"
+    sc["subscriptions"][0]["subscriptionPolicies"]["spendingLimit"] = "On"
+    return sc
+
+
+def unregistered_providers(*namespaces: str) -> dict[str, Any]:
+    sc = healthy()
+    for ns in namespaces or ("Microsoft.App", "Microsoft.DBforPostgreSQL"):
+        sc["providers"][ns]["registrationState"] = "NotRegistered"
+    return sc
+
+
+def contributor_only() -> dict[str, Any]:
+    """Contributor at subscription scope: may deploy, may not create role assignments."""
+    sc = healthy()
+    sc["role_assignments"] = [{"scope": f"/subscriptions/{SUBSCRIPTION}", "role": CONTRIBUTOR, "principalId": OID}]
+    return sc
+
+
+def exhausted_vcpu() -> dict[str, Any]:
+    sc = healthy()
+    for row in sc["compute_usages"][LOCATION]:
+        row["currentValue"] = row["limit"] - 2
+    return sc
+
+
+def region_denied_by_policy() -> dict[str, Any]:
+    sc = healthy()
+    sc["policy_assignments"].append(
+        {
+            "policyDefinitionId": ALLOWED_LOCATIONS_POLICY,
+            "displayName": "Allowed locations (EU data boundary)",
+            "parameters": {"listOfAllowedLocations": ["westeurope", "northeurope"]},
+        }
+    )
+    return sc
+
+
+def soft_deleted_vault(vault_name: str, purge_protection: bool = False) -> dict[str, Any]:
+    sc = healthy()
+    sc["deleted_vaults"] = [{"name": vault_name, "location": LOCATION, "purgeProtectionEnabled": purge_protection}]
+    return sc

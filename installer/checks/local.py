@@ -590,6 +590,8 @@ def _platforms(ctx: CheckContext, check: Check) -> CheckResult:
             remedies.append(f"run {name} on an {known[0].split('/')[-1]} machine, or leave it out "
                             "(`components:` in the answers)")
             continue
+        if known:
+            notes.append(f"{ref} is published for {', '.join(known)} only, which matches (not pulled yet)")
         ok += 1
         statuses.append(Status.passed)
     status = _worst(statuses)

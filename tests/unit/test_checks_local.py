@@ -421,3 +421,20 @@ def test_docker_client_without_docker_raises_tool_missing(tmp_path: Path, monkey
     with pytest.raises(ToolMissing) as caught:
         docker_client(project="x")
     assert caught.value.exit_code == EXIT_TOOL_MISSING and "not on PATH" in caught.value.message
+
+
+def test_stopped_daemon_on_the_default_socket_says_not_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real CLI's refusal for a socket nobody listens on (as for a stopped daemon, without
+    DOCKER_HOST set) maps to 'not running' with the start command, not to a permission problem."""
+    from installer.dockerenv import CliResult, classify_daemon_error
+
+    cli = _need_docker_cli()
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    done = subprocess.run([cli, "-H", "unix:///nonexistent/docker.sock", "version", "--format", "{{json .}}"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    problem = classify_daemon_error(CliResult(done.returncode, done.stdout, done.stderr), "default", False)
+    assert problem.code == "daemon_not_running", problem
+    assert "not running (nothing answers at unix:///nonexistent/docker.sock)" in problem.message
+    if sys.platform.startswith("linux"):
+        assert "docker start" in problem.remedy or "systemctl start docker" in problem.remedy

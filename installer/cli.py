@@ -132,6 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         out.error(FabrixError("cancelled", None))
         return EXIT_CANCELLED
+    except BrokenPipeError:
+        # The reader went away (`fabrix … --json | head`): stop quietly, as other CLI tools do.
+        # Point stdout at /dev/null so the interpreter's final flush cannot raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
     except Exception as exc:  # a bug: say so briefly, keep the traceback for FABRIX_DEBUG

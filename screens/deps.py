@@ -95,9 +95,9 @@ def default_render(plan: InstallPlan) -> Bundle:
 
 
 def default_launch(
-    plan: InstallPlan, reporter: Reporter, cancel: threading.Event, resume: bool = False
+    plan: InstallPlan, reporter: Reporter, cancel: threading.Event, resume: bool = False, timeout: int = 600
 ) -> Any:
-    return _optional("installer.launch", "launch")(plan, reporter, cancel, resume=resume)
+    return _optional("installer.launch", "launch")(plan, reporter, cancel, resume=resume, timeout=timeout)
 
 
 def default_rollback(name: str, reporter: Reporter) -> Any:
@@ -119,6 +119,8 @@ class WizardDeps:
     launch: Callable[..., Any] = default_launch
     rollback: Callable[[str, Reporter], Any] = default_rollback
     unfinished_run: Callable[[str], Any] = default_unfinished_run
+    # Seconds the launch waits for every service to be healthy before it fails (and rolls back).
+    launch_timeout: int = 600
     # Seconds since some fixed point; the Launch screen's elapsed time reads it (tests freeze it).
     clock: Callable[[], float] = time.monotonic
     # Where "save answers" and "export" propose to write (the folder the person started in).

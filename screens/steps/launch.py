@@ -78,7 +78,8 @@ class LaunchScreen(StepScreen):
             resume = self.resume or bool(self.wizard.deps.unfinished_run(self.plan.name))
             if resume:
                 reporter(ProgressEvent("resume", State.log, "resuming the unfinished run from its journal"))
-            result = self.wizard.deps.launch(self.plan, reporter, self.cancel_event, resume=resume)
+            result = self.wizard.deps.launch(self.plan, reporter, self.cancel_event, resume=resume,
+                                            timeout=self.wizard.deps.launch_timeout)
         except (NotBuilt, FabrixError) as exc:
             self.post_message(LaunchFinished(None, problem=str(exc)))
             return

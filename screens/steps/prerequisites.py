@@ -64,7 +64,7 @@ class PrerequisitesScreen(StepScreen):
             self.wizard.check_results = {}
         self.wizard.check_results[result.id] = result
         for row in self.query(CheckRow):
-            if row.id == f"check-{result.id}":
+            if row.check_id == result.id:
                 row.show(result)
 
     def on_checks_done(self, message: ChecksDone) -> None:

@@ -22,7 +22,8 @@ class CheckRow(Static):
     """
 
     def __init__(self, check_id: str, title: str) -> None:
-        super().__init__(f"[b]… ....[/b]  {title}  [dim]checking…[/]", id=f"check-{check_id}", classes="-running")
+        super().__init__(f"[b]… ....[/b]  {title}  [dim]checking…[/]", classes="-running")
+        self.check_id = check_id
         self.title = title
 
     def show(self, result: CheckResult) -> None:

@@ -75,10 +75,9 @@ def app_body(inp: RenderInput, app: AzureApp, names: AzureNames) -> dict[str, An
     host = _registry_host(app.image)
     if host and plan.images.registry and host == plan.images.registry.split("/")[0]:
         registries.append({"server": host, "identity": uami})
-    volumes = [
-        {"name": f"data{i}", "storageType": "AzureFile", "storageName": f"{app.name}-data{i}"[:32]}
-        for i, _ in enumerate(app.volumes)
-    ]
+    # Scratch space only: durable state lives in the managed Postgres, Redis and Blob storage
+    # (the foundation defines no environment file shares, so an AzureFile volume could not mount).
+    volumes = [{"name": f"data{i}", "storageType": "EmptyDir"} for i, _ in enumerate(app.volumes)]
     container: dict[str, Any] = {
         "name": app.name,
         "image": app.image,

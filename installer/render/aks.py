@@ -16,6 +16,7 @@ from installer.labels import LABEL_COMPONENT, LABEL_INSTALL, LABEL_MANAGED
 from installer.plan import AzureCloud
 from installer.render import Bundle, RenderInput
 from installer.render.aca import foundation
+from installer.render.azure.build import SUBNETS as FOUNDATION_SUBNETS
 from installer.render.templating import render_template
 from installer.render.workload import (
     CPU_TARGET_PERCENT,
@@ -220,7 +221,7 @@ def _network_policy(app: AzureApp, apps: list[AzureApp], names: AzureNames, labe
     data_ports = {"postgres": 5432, "redis": 10000}  # Flexible Server; Managed Redis TLS port
     for svc in app.data_services:
         egress.append({
-            "to": [{"ipBlock": {"cidr": placeholder("DATA_SUBNET_CIDR")}}],
+            "to": [{"ipBlock": {"cidr": FOUNDATION_SUBNETS["pe"]}}],  # private endpoints live there
             "ports": [{"protocol": "TCP", "port": data_ports[svc]}],
         })
     del ports  # probes come from the node (kubelet), which NetworkPolicy does not filter

@@ -14,9 +14,9 @@ comes from. The launch step (or a person with ``envsubst``) fills them in.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
+from installer.azure import naming
 from installer.catalog import Component
 from installer.plan import AzureCloud, InstallPlan, Size, Tier
 from installer.render import RenderInput
@@ -31,7 +31,6 @@ DEPLOY_VALUES: dict[str, str] = {
     "AZURE_TENANT_ID": "azure.tenant_id in the answers (filled in when set)",
     "IDENTITY_CLIENT_ID": "clientId of the workload user-assigned identity (foundation output)",
     "PUBLIC_DOMAIN": "the Front Door endpoint host name or your custom domain (foundation output)",
-    "DATA_SUBNET_CIDR": "address prefix of the private-endpoint subnet (foundation: network module)",
 }
 
 # Replicas (min, max) per size preset for production-like tiers. Dev/test keep min 1, max 2:
@@ -44,6 +43,8 @@ REPLICAS: dict[Size, tuple[int, int]] = {
 }
 # Concurrent HTTP requests per replica before ACA adds one; CPU target (%) for the AKS HPA.
 HTTP_CONCURRENCY = 50
+# Region when the answers leave azure.location open (the vendor's default, notes/platform-stack.md).
+DEFAULT_LOCATION = "swedencentral"
 CPU_TARGET_PERCENT = 70
 
 # Key Vault suffix per cloud (custom clouds: the person supplies the vault URL via the placeholder).
@@ -103,52 +104,24 @@ class AzureNames:
         return f"{self.redis}.{self.location}.redis.azure.net"
 
 
-def _short(text: str, limit: int) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())[:limit]
-
-
 def azure_names(plan: InstallPlan) -> AzureNames:
-    """One install's Azure names. Deterministic: same plan → same names."""
-    try:  # The Azure-checks area owns naming; use it when it is in the tree.
-        from installer.azure import naming  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - only until naming lands
-        naming = None
-    location = plan.azure.location or "swedencentral"
-    if naming is not None and hasattr(naming, "names_for"):
-        n = naming.names_for(plan)
-        return AzureNames(
-            resource_group=n.resource_group,
-            location=location,
-            prefix=n.prefix,
-            key_vault=n.key_vault,
-            identity=n.identity,
-            aca_environment=n.container_apps_environment,
-            aks_cluster=n.aks_cluster,
-            registry=n.container_registry,
-            postgres=n.postgres,
-            redis=n.redis,
-            vnet=n.virtual_network,
-            storage=n.storage_account,
-            log_analytics=n.log_analytics,
-            front_door=n.front_door,
-            namespace=f"fabrix-{plan.name}",
-        )
-    prefix = plan.azure.name_prefix or _short(plan.name, 10) or "fabrix"
+    """One install's Azure names (``installer.azure.naming``, the one naming rule), plus ours."""
+    n = naming.names_for(plan)
     return AzureNames(
-        resource_group=plan.azure.resource_group or f"rg-{plan.name}",
-        location=location,
-        prefix=prefix,
-        key_vault=f"kv-{prefix}-{_short(plan.name, 24)}"[:24].rstrip("-"),
-        identity=f"id-{plan.name}",
-        aca_environment=f"cae-{plan.name}",
-        aks_cluster=f"aks-{plan.name}",
-        registry=f"acr{prefix}{_short(plan.name, 30)}"[:50],
-        postgres=f"psql-{plan.name}",
-        redis=f"redis-{plan.name}",
-        vnet=f"vnet-{plan.name}",
-        storage=f"st{prefix}{_short(plan.name, 24)}"[:24],
-        log_analytics=f"log-{plan.name}",
-        front_door=f"afd-{plan.name}",
+        resource_group=n.resource_group,
+        location=plan.azure.location or DEFAULT_LOCATION,
+        prefix=n.prefix,
+        key_vault=n.key_vault,
+        identity=n.identity,
+        aca_environment=n.container_apps_environment,
+        aks_cluster=n.aks_cluster,
+        registry=n.container_registry,
+        postgres=n.postgres,
+        redis=n.redis,
+        vnet=n.virtual_network,
+        storage=n.storage_account,
+        log_analytics=n.log_analytics,
+        front_door=n.front_door,
         namespace=f"fabrix-{plan.name}",
     )
 

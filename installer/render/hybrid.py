@@ -1,0 +1,165 @@
+"""Hybrid: control plane in Azure, data and connectors on-prem, mutual TLS between them.
+
+Azure part: the foundation (Container Apps) and every app except the dataplane; the Miso
+controller's ingress requires a client certificate and accepts only the on-prem egress range.
+On-prem part (``onprem/``): a Compose bundle with the dataplane (connectors) and its own
+PostgreSQL and Redis, so documents, vectors and records stay on-prem — nothing replicates them to
+Azure — plus an nginx forward proxy that presents the runner's client certificate to the control
+plane and verifies the control plane's server certificate. The runner only dials out: no
+inbound port is published on-prem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from installer.labels import LABEL_COMPONENT, LABEL_INSTALL, LABEL_MANAGED, LABEL_RUN, project_name
+from installer.render import Bundle, RenderInput
+from installer.render.aca import app_body, foundation
+from installer.render.compose import INITDB_SCRIPT, RUN_ID_VALUE, initdb_context
+from installer.render.templating import render_template
+from installer.render.workload import azure_apps, azure_names, placeholder
+from installer.render.yamlout import dump
+from installer.secrets import env_name
+
+RUNNER = "dataplane"  # the connector runtime; runs on-prem in this model
+CONTROL_PLANE = "miso-controller"
+ONPREM_DATA = ("postgres", "redis")  # stay on-prem with the runner
+# The mTLS forward proxy is plumbing of this model only, not a platform component.
+PROXY_IMAGE = "nginx:1.27-alpine"
+PROXY_PORT = 8443
+CERT_DIR = "/etc/fabrix-certs"
+ONPREM_CIDR = "ONPREM_EGRESS_CIDR"
+CONTROL_PLANE_HOST = "CONTROL_PLANE_HOST"
+
+
+def _labels(plan_name: str, component: str) -> dict[str, str]:
+    return {LABEL_INSTALL: plan_name, LABEL_MANAGED: "true", LABEL_COMPONENT: component, LABEL_RUN: RUN_ID_VALUE}
+
+
+def _required(var: str) -> str:
+    return "${" + var + ":?" + var + " missing from .env (see HYBRID.md)}"
+
+
+def _healthcheck(test: list[str], interval: str, timeout: str, retries: int, start: str) -> dict[str, Any]:
+    return {"test": test, "interval": interval, "timeout": timeout, "retries": retries, "start_period": start}
+
+
+def onprem_compose(inp: RenderInput) -> tuple[dict[str, Any], list[str]]:
+    """The runner's compose document and the .env names it needs."""
+    plan, cat = inp.plan, inp.catalog
+    env_names: list[str] = []
+    services: dict[str, Any] = {}
+    volumes: dict[str, Any] = {}
+    for name in (*ONPREM_DATA, RUNNER):
+        comp = cat.components[name]
+        env: dict[str, str] = {}
+        for key, raw in comp.env.items():
+            if isinstance(raw, str):
+                env[key] = raw
+            elif "secret" in raw:
+                var = env_name(str(raw["secret"]))
+                env_names.append(var)
+                env[key] = _required(var)
+            elif "host" in raw:
+                env[key] = str(raw["host"])
+            elif "url" in raw:
+                target = cat.components[str(raw["url"])]
+                # Control-plane calls leave through the mTLS proxy; nothing else leaves.
+                env[key] = f"http://mtls-proxy:{PROXY_PORT}" if target.name not in ONPREM_DATA else f"http://{target.name}:{target.port}"
+            else:
+                env[key] = plan.identity.admin_email
+        h = comp.health
+        svc: dict[str, Any] = {
+            "image": plan.image_for(name, cat),
+            "init": True,
+            "restart": "unless-stopped",
+            "environment": env,
+            "healthcheck": _healthcheck(h.test, h.interval, h.timeout, h.retries, h.start_period),
+            "labels": _labels(plan.name, name),
+            "networks": ["runner"],
+        }
+        if comp.command:
+            svc["command"] = comp.command
+        if comp.volumes:
+            svc["volumes"] = []
+            for vol in comp.volumes:
+                key = f"{name}-{vol.name}"
+                volumes[key] = {"labels": {LABEL_INSTALL: plan.name, LABEL_MANAGED: "true"}}
+                svc["volumes"].append({"type": "volume", "source": key, "target": vol.path})
+        if name == "postgres":
+            svc["volumes"].append({"type": "bind", "source": "./initdb", "target": "/docker-entrypoint-initdb.d", "read_only": True})
+            for role in initdb_context(cat, list(ONPREM_DATA) + [RUNNER])["roles"]:
+                env[role["env"]] = _required(role["env"])
+                env_names.append(role["env"])
+        if name == RUNNER:
+            svc["depends_on"] = {d: {"condition": "service_healthy"} for d in (*ONPREM_DATA, "mtls-proxy")}
+        services[name] = svc
+    services["mtls-proxy"] = {
+        "image": PROXY_IMAGE,
+        "init": True,
+        "restart": "unless-stopped",
+        "environment": {CONTROL_PLANE_HOST: _required(CONTROL_PLANE_HOST), "NGINX_ENVSUBST_FILTER": "^CONTROL_PLANE_"},
+        "volumes": [
+            {"type": "bind", "source": "./nginx", "target": "/etc/nginx/templates", "read_only": True},
+            {"type": "bind", "source": "./certs", "target": CERT_DIR, "read_only": True},
+        ],
+        "healthcheck": _healthcheck(["CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{PROXY_PORT}/healthz"], "10s", "3s", 10, "5s"),
+        "labels": _labels(plan.name, "mtls-proxy"),
+        "networks": ["runner"],
+    }
+    env_names.append(CONTROL_PLANE_HOST)
+    doc = {
+        "name": project_name(plan.name),
+        "services": services,
+        "networks": {"runner": {"labels": {LABEL_INSTALL: plan.name, LABEL_MANAGED: "true"}}},
+        "volumes": volumes,
+    }
+    return doc, sorted(set(env_names))
+
+
+def control_plane_body(inp: RenderInput, app_name: str) -> dict[str, Any]:
+    """An Azure app's Container App body; the control plane gets mTLS and the on-prem allowlist."""
+    names = azure_names(inp.plan)
+    app = next(a for a in azure_apps(inp, "aca") if a.name == app_name)
+    body = app_body(inp, app, names)
+    if app_name == CONTROL_PLANE:
+        ingress = body["properties"]["configuration"]["ingress"]
+        # The environment is internal: "external" here means reachable from the VNet, i.e. from
+        # on-prem over ExpressRoute/VPN — and then only from the runner's range, with its cert.
+        ingress["external"] = True
+        ingress["clientCertificateMode"] = "require"
+        ingress["ipSecurityRestrictions"] = [{
+            "name": "onprem-runner", "description": "on-prem connector runner egress range",
+            "ipAddressRange": placeholder(ONPREM_CIDR), "action": "Allow",
+        }]
+    return body
+
+
+def hybrid_apps(inp: RenderInput) -> list[str]:
+    return [a.name for a in azure_apps(inp, "aca") if a.name != RUNNER]
+
+
+def render_hybrid(inp: RenderInput) -> Bundle:
+    plan, cat = inp.plan, inp.catalog
+    names = azure_names(plan)
+    bundle = foundation(inp, "aca")
+    apps = {a.name: a for a in azure_apps(inp, "aca")}
+    for name in hybrid_apps(inp):
+        bundle.add(f"aca/{name}.yaml", render_template(
+            "aca/app.yaml.j2", app=apps[name], plan=plan, names=names, body=dump(control_plane_body(inp, name))))
+    doc, env_names = onprem_compose(inp)
+    bundle.add("onprem/compose.yaml", "# On-prem connector runner for AI Fabrix install " + plan.name
+               + " (hybrid model). See HYBRID.md.\n" + dump(doc))
+    bundle.add("onprem/.env.example", "# Names only: copy the values from the install's secrets.env and the control-plane host.\n"
+               + "".join(f"{n}=\n" for n in env_names))
+    bundle.add(f"onprem/{INITDB_SCRIPT}", render_template(
+        "compose/initdb.sh.j2", **initdb_context(cat, list(ONPREM_DATA) + [RUNNER])))
+    bundle.add("onprem/nginx/default.conf.template", render_template(
+        "hybrid/mtls.conf.j2", port=PROXY_PORT, cert_dir=CERT_DIR, host_var=CONTROL_PLANE_HOST))
+    bundle.add("onprem/certs/make-certs.sh", render_template("hybrid/make-certs.sh.j2", plan=plan, names=names))
+    bundle.add("HYBRID.md", render_template(
+        "hybrid/HYBRID.md.j2", plan=plan, names=names, azure_apps=hybrid_apps(inp), runner=RUNNER,
+        runner_image=plan.image_for(RUNNER, cat), env_names=env_names, proxy_image=PROXY_IMAGE,
+        control_plane=CONTROL_PLANE, onprem_cidr=ONPREM_CIDR, host_var=CONTROL_PLANE_HOST))
+    return bundle

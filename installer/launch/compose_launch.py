@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from installer.errors import FabrixError, ToolMissing, UsageError
-from installer.labels import LABEL_COMPONENT, project_name
+from installer.labels import COMPOSE_PROJECT_LABEL, LABEL_COMPONENT, LABEL_RUN, project_name
 from installer.launch import recovery
 from installer.launch.compose_progress import Kind, container_service, parse_line
 from installer.launch.dockercli import (
@@ -58,6 +58,9 @@ _ACTION_STATE: dict[str, State] = {
     "Error": State.failed,
     "Exited": State.failed,
 }
+# Forward order of a service's states (failures rank above all: they always show).
+_RANK = {State.pending: 0, State.creating: 1, State.starting: 2, State.running: 3,
+         State.health_starting: 4, State.healthy: 5, State.unhealthy: 6, State.failed: 7}
 _CONTAINER_IN_ERROR = re.compile(r"container ([A-Za-z0-9_.-]+) (?:is unhealthy|exited|has exited)")
 
 
@@ -117,6 +120,7 @@ class _Launch:
         self.service_state: dict[str, State] = {}
         self.last_status: list[ServiceStatus] = []
         self._streaks: dict[str, tuple[str | None, int]] = {}
+        self._last_message: dict[str, str] = {}
         self._log = _EventLog(folder.log)
         self._reporter = reporter
 
@@ -193,10 +197,6 @@ class _Launch:
             checks = []
         failed, tool_missing = [], []
         for result in run_checks(checks, CheckContext(plan=self.plan)):
-            if result.status is Status.fail and self._own_port(result):
-                # A port held by this very install (a re-run): Compose converges, nothing to fix.
-                self.emit("checks", State.done, f"{result.title}: in use by this install (re-run)")
-                continue
             state = {Status.passed: State.done, Status.warn: State.warning,
                      Status.fail: State.failed, Status.unknown: State.warning}[result.status]
             self.emit("checks", state, f"{result.title}: {result.found}")
@@ -212,11 +212,6 @@ class _Launch:
             raise _Stop(f"{len(failed)} prerequisite check(s) failed: {listing}")
         self.journal_step("checks", Phase.end)
         self.emit("checks", State.done, "prerequisites met")
-
-    def _own_port(self, result: Any) -> bool:
-        text = f"{result.id} {result.found}".lower()
-        return "port" in text and (self.project.lower() in text or f"'{self.plan.name}'" in text
-                                    or f"install {self.plan.name}" in text)
 
     def step_render(self) -> None:
         from installer.answers import save_answers
@@ -263,6 +258,16 @@ class _Launch:
             existed = bool(before.containers or before.volumes)
         self.journal_step("preflight", Phase.end, project_existed=existed)
         self.project_existed = existed
+        # A Compose still running for a killed earlier attempt must not race this one.
+        recovery.stop_orphaned_compose(self.journal.run_records(self.run_id))
+        if existed:
+            # Keep the run label of the running stack so an unchanged re-run converges without
+            # recreating healthy containers (the label is part of each container's config).
+            res = run(self.docker + ["ps", "-a", "--filter", f"label={COMPOSE_PROJECT_LABEL}={self.project}",
+                                     "--format", f'{{{{.Label "{LABEL_RUN}"}}}}'], timeout=30)
+            labels = [x for x in res.stdout.split() if x and x != "manual"]
+            if labels:
+                self.env[RUN_ID_ENV] = sorted(labels)[0]
         if existed:
             self.emit("preflight", State.done, "an earlier install exists: its data volumes are kept whatever happens")
 
@@ -357,6 +362,7 @@ class _Launch:
         cmd = self.compose + ["--progress", "json", "up", "--detach", "--wait",
                               "--wait-timeout", str(self.timeout), "--remove-orphans", "--pull", "never"]
         stream = Stream(cmd, env=self.env, cwd=self.folder.bundle)
+        self.journal_step("up-process", Phase.begin, pid=stream.proc.pid)
         deadline = self.clock.elapsed() + self.timeout + 60
         watchdog = {"fired": False}
 
@@ -378,6 +384,19 @@ class _Launch:
             self.journal_step("up", Phase.failed, volumes=volumes)
             reason = self.compose_error or (self.raw_tail[-1] if self.raw_tail else f"docker compose up exited with code {rc}")
             raise _Stop(reason, service=self._service_in(reason))
+        # Trust but verify: Compose 2.40 can exit 0 when --wait-timeout runs out while a health
+        # check is still "starting" (seen with a failing check inside its start_period).
+        self.last_status = project_status(self.docker, self.project, self.secret_values)
+        ready = {s.component for s in self.last_status
+                 if s.state == "running" and s.health in (None, "healthy")
+                 or s.state == "exited" and s.exit_code == 0}
+        not_ready = [s for s in self.last_status if s.component in self.services and s.component not in ready]
+        missing = [svc for svc in self.services if svc not in {s.component for s in self.last_status}]
+        if not_ready or missing:
+            self.journal_step("up", Phase.failed, volumes=volumes)
+            first = not_ready[0].component if not_ready else missing[0]
+            names = ", ".join([s.component for s in not_ready] + missing)
+            raise _Stop(f"not healthy after {self.timeout}s: {names}", service=first)
         self.journal_step("up", Phase.end, volumes=volumes)
         for svc in self.services:
             if self.service_state.get(svc) is not State.healthy:
@@ -407,9 +426,13 @@ class _Launch:
             self.raw_tail = (self.raw_tail + [p.detail])[-10:]
 
     def set_state(self, svc: str, state: State, message: str, **data: Any) -> None:
-        if self.service_state.get(svc) is state and state is not State.health_starting:
+        current = self.service_state.get(svc)
+        if current is not None and _RANK.get(state, 99) < _RANK.get(current, 99) and state is not State.pending:
+            return  # the poller saw a later state than Compose's line: never step backwards
+        if current is state and self._last_message.get(svc) == message:
             return
         self.service_state[svc] = state
+        self._last_message[svc] = message
         self.emit("up", state, message, service=svc, **({"data": data} if data else {}))
 
     def poll_health(self) -> None:

@@ -9,6 +9,7 @@ nothing it was meant to remove still carries the project label.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from installer.errors import OperationFailed
 from installer.labels import project_name
@@ -73,6 +74,7 @@ def rollback_run(name: str, journal: Journal, run_id: str, reporter: Reporter) -
     reporter(ProgressEvent(step="rollback", state=State.rolling_back, message=f"rolling back run {run_id}",
                            elapsed=clock.elapsed()))
     removed, leftovers, volumes = "nothing", "", False
+    stop_orphaned_compose(records)
     try:
         if "up" in steps:
             existed = bool(first_data(records, "preflight", "project_existed", True))
@@ -135,3 +137,40 @@ def clock_stamp() -> str:
     from installer.launch.journal import new_run_id
 
     return new_run_id()
+
+
+def stop_orphaned_compose(records: list) -> None:
+    """Kill the ``docker compose up`` a killed launcher left running (its pid is journaled).
+
+    Compose runs in its own process group (pgid == pid), so a ``kill -9`` of fabrix leaves it
+    converging the stack behind our back; rollback or resume must stop it first. Only a process
+    that still looks like ``docker compose … up`` is touched (pids get reused)."""
+    import os
+    import signal
+    import time
+
+    for rec in records:
+        if rec.step != "up-process" or "pid" not in rec.data:
+            continue
+        pid = int(rec.data["pid"])
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone (or not Linux: nothing we can verify, leave it)
+        if b"compose" not in cmdline or b"up" not in cmdline:
+            continue
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            continue
+        for _ in range(50):
+            if not Path(f"/proc/{pid}").exists() or _zombie(pid):
+                break
+            time.sleep(0.1)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return " Z " in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1][:4]
+    except OSError:
+        return True

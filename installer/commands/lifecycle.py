@@ -1,0 +1,228 @@
+"""``fabrix up / status / down / rollback``: the headless face of ``installer.launch``.
+
+On a TTY ``up`` shows one live table row per service (state, health, elapsed) instead of a scroll
+of raw lines; ``--json`` prints one JSON object per event. Ctrl-C and SIGTERM both cancel: the
+launch stops Compose, collects diagnostics and rolls back, then we exit 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from installer import launch as engine
+from installer.commands.common import load_plan
+from installer.errors import Cancelled, OperationFailed, UsageError
+from installer.output import Output
+from installer.progress import ProgressEvent, State
+
+_STYLE = {
+    State.pending: "dim", State.pulling: "cyan", State.creating: "cyan", State.starting: "cyan",
+    State.running: "cyan", State.health_starting: "yellow", State.healthy: "green", State.done: "green",
+    State.unhealthy: "red", State.failed: "red", State.rolling_back: "yellow", State.rolled_back: "yellow",
+    State.skipped: "dim", State.warning: "yellow",
+}
+
+
+# ---- up ---------------------------------------------------------------------------------------
+
+
+def up(args: argparse.Namespace, out: Output) -> int:
+    plan = load_plan(args)
+    open_run = engine.unfinished_run(plan.name)
+    if open_run and not args.resume:
+        raise UsageError(
+            f"install {plan.name!r} has an unfinished launch: {open_run.describe()}",
+            f"continue it: `fabrix up --answers {args.answers} --resume`; or undo it: `fabrix rollback --name {plan.name}`",
+        )
+    count = len(plan.enabled_components())
+    verb = "Resume the launch of" if open_run else "Launch"
+    if not out.confirm(f"{verb} {plan.name!r} ({count} services) with Docker Compose?"):
+        raise Cancelled("nothing was changed", None)
+    cancel = threading.Event()
+    with _cancel_on_signals(cancel, out):
+        if out.is_tty:
+            with _LiveView(out) as view:
+                result = engine.launch(plan, view.event, cancel=cancel, resume=args.resume, timeout=args.timeout)
+        else:
+            result = engine.launch(plan, out.event, cancel=cancel, resume=args.resume, timeout=args.timeout)
+    _report_launch(result, out)
+    return result.exit_code
+
+
+def _report_launch(result: engine.LaunchResult, out: Output) -> None:
+    if out.json_mode:
+        out.emit_json({"type": "result", **result.to_json()})
+        return
+    if result.ok and result.summary:
+        s = result.summary
+        table = Table(title=f"{s.name} is up", show_header=True, expand=False)
+        table.add_column("service")
+        table.add_column("open")
+        for svc, url in s.urls.items():
+            table.add_row(svc, url)
+        out.rich(table)
+        out.info(f"Admin user: {s.admin_user} ({s.admin_email}). Passwords: {s.secrets_file} (private, never printed).")
+        out.info(f"Compose files: {s.bundle_dir}. Status: `fabrix status --name {s.name}`; "
+                 f"stop: `fabrix down --name {s.name}`.")
+        return
+    with out._lock:
+        out.err_console.print(Text(result.message, style="red" if result.failed else "yellow"))
+        diag = result.diagnostics
+        if diag and diag.log_lines:
+            out.err_console.print(Text(f"last log lines of {diag.service}:", style="bold"))
+            for line in diag.log_lines[-10:]:
+                out.err_console.print(Text("  " + line, style="dim"))
+
+
+class _LiveView:
+    """A tidy per-service table (service, state, health, elapsed) plus the current step."""
+
+    def __init__(self, out: Output) -> None:
+        self.out = out
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.step = "starting"
+        self.step_text = ""
+        self.started = time.monotonic()
+        self.live = Live(self._render(), console=out.console, refresh_per_second=8, transient=False)
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _LiveView:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.live.update(self._render())
+        self.live.__exit__(None, None, None)
+
+    def event(self, ev: ProgressEvent) -> None:
+        with self._lock:
+            if ev.service and ev.step in ("up", "pull", "probe", "rollback", "diagnostics"):
+                row = self.rows.setdefault(ev.service, {"since": time.monotonic(), "state": ev.state, "health": ""})
+                if ev.step == "up" or ev.state in (State.failed, State.unhealthy):
+                    if row["state"] != ev.state:
+                        row["since"] = time.monotonic()
+                    row["state"] = ev.state
+                if ev.state in (State.health_starting, State.healthy, State.unhealthy):
+                    row["health"] = ev.message
+                elif ev.step == "pull" and ev.total:
+                    row["health"] = f"pulling {100 * (ev.current or 0) // max(ev.total, 1)}%"
+                elif ev.step == "pull":
+                    row["health"] = ev.message
+                elif ev.step == "rollback":
+                    row["state"], row["health"] = State.rolled_back, ev.message
+            else:
+                self.step, self.step_text = ev.step, ev.message
+                if ev.state in (State.failed, State.warning, State.rolled_back) or ev.step in ("checks",):
+                    glyph = {State.failed: "[red]✖[/]", State.warning: "[yellow]⚠[/]",
+                             State.done: "[green]✔[/]"}.get(ev.state, "•")
+                    self.live.console.print(f"{glyph} [bold]{ev.step}[/] {Text(ev.message).plain}",
+                                            markup=True, highlight=False)
+            self.live.update(self._render())
+
+    def _render(self) -> Group:
+        table = Table(expand=False, show_edge=False, pad_edge=False)
+        for col in ("service", "state", "health", "elapsed"):
+            table.add_column(col)
+        now = time.monotonic()
+        for name in sorted(self.rows):
+            row = self.rows[name]
+            state: State = row["state"]
+            table.add_row(name, Text(state.value.replace("_", " "), style=_STYLE.get(state, "")),
+                          Text(str(row["health"])[:70]), f"{now - row['since']:5.0f}s")
+        head = Text(f"{now - self.started:5.0f}s  {self.step}: {self.step_text}"[:110], style="bold")
+        return Group(head, table)
+
+
+@contextmanager
+def _cancel_on_signals(cancel: threading.Event, out: Output) -> Iterator[None]:
+    """Ctrl-C and SIGTERM set ``cancel`` (the launch rolls back and returns) instead of killing us."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        if not cancel.is_set():
+            cancel.set()
+            if not out.json_mode:
+                out.err_console.print("[yellow]cancelling: stopping Compose, then rolling back…[/]", markup=True)
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+# ---- status / down / rollback -----------------------------------------------------------------
+
+
+def status(args: argparse.Namespace, out: Output) -> int:
+    services = engine.status(args.name)
+    open_run = engine.unfinished_run(args.name)
+    if out.json_mode:
+        out.emit_json({"type": "result", "name": args.name, "services": [s.to_json() for s in services],
+                       "unfinished_run": open_run.to_json() if open_run else None})
+        return 0
+    if open_run:
+        out.err_console.print(
+            f"[yellow]⚠ unfinished launch:[/] {open_run.describe()}\n"
+            f"  undo it: `fabrix rollback --name {args.name}`; continue it: `fabrix up --answers FILE --resume`",
+            markup=True, highlight=False)
+    if not services:
+        out.info(f"{args.name}: no containers (not running).")
+        return 0
+    table = Table(title=f"{args.name}", expand=False)
+    for col in ("service", "state", "health", "ports", "last health output"):
+        table.add_column(col, overflow="fold")
+    for s in services:
+        health = s.health or "-"
+        if s.failing_streak:
+            health += f" (failing {s.failing_streak})"
+        style = {"healthy": "green", "unhealthy": "red", "starting": "yellow"}.get(s.health or "", "")
+        table.add_row(s.component, s.state, Text(health, style=style), ", ".join(s.ports),
+                      (s.last_health_output if s.health != "healthy" else "")[-120:])
+    out.rich(table)
+    return 0
+
+
+def down(args: argparse.Namespace, out: Output) -> int:
+    question = (f"Remove {args.name!r} and DELETE its data volumes (databases, uploads)?" if args.volumes
+                else f"Stop and remove {args.name!r} (containers and networks; data volumes are kept)?")
+    engine.status(args.name)  # fails early (exit 2) for an unknown install, before asking
+    if not out.confirm(question):
+        raise Cancelled("nothing was changed", None)
+    engine.down(args.name, args.volumes, out.event)
+    out.result({"name": args.name, "volumes_removed": bool(args.volumes), "ok": True},
+               f"{args.name} is down." + ("" if args.volumes else " Its data volumes are kept."))
+    return 0
+
+
+def rollback(args: argparse.Namespace, out: Output) -> int:
+    open_run = engine.unfinished_run(args.name)
+    if open_run is None:
+        engine.status(args.name)  # unknown install → exit 2 with the list of known ones
+        out.result({"name": args.name, "run_id": None, "ok": True},
+                   f"{args.name} has no unfinished launch: nothing to roll back.")
+        return 0
+    if not out.confirm(f"Roll back {open_run.describe()}?"):
+        raise Cancelled("nothing was changed", None)
+    result = engine.rollback(args.name, out.event)
+    out.result(result.to_json(), result.message)
+    if not result.ok:
+        raise OperationFailed(result.message, f"re-run `fabrix rollback --name {args.name}`")
+    return 0

@@ -1,0 +1,238 @@
+"""`fabrix up / status / down / rollback` for real: Docker Engine + Compose v2 + busybox stand-ins.
+
+Every install is named ``e2e-*`` and is removed by the test (a finalizer sweeps by label even when
+an assertion fails). The CLI runs as a subprocess, exactly as a person runs it, so signals and
+``kill -9`` behave as they would in a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from installer.labels import COMPOSE_PROJECT_LABEL, project_name
+from tests.support.standin import free_ports, write_answers
+
+pytestmark = pytest.mark.docker
+
+SMALL = ["postgres", "redis"]  # fastest stack: healthy after one 5 s health interval
+
+
+def fabrix(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FABRIX_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "installer.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+def start_fabrix(*args: str, home: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "FABRIX_HOME": str(home)}
+    return subprocess.Popen([sys.executable, "-m", "installer.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def json_objects(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def result_of(proc: subprocess.CompletedProcess[str]) -> dict:
+    results = [o for o in json_objects(proc.stdout) if o.get("type") == "result"]
+    assert results, f"no result line; rc={proc.returncode}\nstdout:{proc.stdout[-3000:]}\nstderr:{proc.stderr[-3000:]}"
+    return results[-1]
+
+
+def leftovers(name: str, volumes: bool = True) -> dict[str, list[str]]:
+    label = f"label={COMPOSE_PROJECT_LABEL}={project_name(name)}"
+    out = {}
+    kinds = [("containers", ["ps", "-a"]), ("networks", ["network", "ls"])]
+    if volumes:
+        kinds.append(("volumes", ["volume", "ls"]))
+    for kind, cmd in kinds:
+        res = subprocess.run(["docker", *cmd, "--filter", label, "-q"], capture_output=True, text=True, check=True)
+        out[kind] = res.stdout.split()
+    return {k: v for k, v in out.items() if v}
+
+
+def volumes_of(name: str) -> list[str]:
+    res = subprocess.run(["docker", "volume", "ls", "--filter", f"label={COMPOSE_PROJECT_LABEL}={project_name(name)}",
+                          "--format", "{{.Name}}"], capture_output=True, text=True, check=True)
+    return sorted(res.stdout.split())
+
+
+def wait_for_event(proc: subprocess.Popen[str], predicate, limit: float = 120) -> dict:
+    """Read the --json event stream until an event matches (the launch is then mid-``up``)."""
+    end = time.monotonic() + limit
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("{"):
+            obj = json.loads(line)
+            if predicate(obj):
+                return obj
+        assert time.monotonic() < end, "the awaited event never came"
+    raise AssertionError(f"fabrix ended before the awaited event; stderr: {proc.stderr.read() if proc.stderr else ''}")
+
+
+def mid_up(obj: dict) -> bool:
+    return obj.get("type") == "event" and obj.get("step") == "up" and obj.get("state") == "health_starting"
+
+
+@pytest.fixture
+def install(docker_ready, tmp_path: Path, fabrix_home: Path, request: pytest.FixtureRequest) -> Iterator[dict]:
+    """An e2e install name and its home; whatever happens, its Compose project is swept away."""
+    name = f"e2e-{request.node.name.removeprefix('test_').replace('_', '-')[:30]}".rstrip("-")
+    ctx = {"name": name, "home": fabrix_home, "dir": tmp_path}
+    yield ctx
+    subprocess.run(["docker", "compose", "-p", project_name(name), "down", "--volumes", "--remove-orphans", "-t", "1"],
+                   capture_output=True, cwd=tmp_path)
+    for kind, ids in leftovers(name).items():
+        cmd = {"containers": ["rm", "-f"], "networks": ["network", "rm"], "volumes": ["volume", "rm", "-f"]}[kind]
+        subprocess.run(["docker", *cmd, *ids], capture_output=True)
+
+
+def answers(ctx: dict, components: list[str] | None = None, sick: tuple[str, ...] = (), ports: dict | None = None,
+            file: str = "answers.yaml") -> tuple[Path, dict]:
+    from installer.plan import InstallPlan
+
+    enabled = InstallPlan(name=ctx["name"], components=components).enabled_components()
+    ports = ports or free_ports(enabled)
+    path = write_answers(ctx["dir"] / file, ctx["name"], components=components, sick=sick, ports=ports)
+    return path, ports
+
+
+def test_full_stack_up_status_rerun_keeps_data_down_removes_all(install: dict) -> None:
+    name, home = install["name"], install["home"]
+    path, _ = answers(install)
+
+    first = fabrix("up", "--answers", str(path), "--yes", "--json", home=home)
+    res = result_of(first)
+    assert first.returncode == 0, res
+    assert res["outcome"] == "ok"
+    services = set(res["summary"]["services"])
+    assert {"postgres", "redis", "keycloak", "flowise", "openwebui", "traefik"} <= services
+    events = [o for o in json_objects(first.stdout) if o.get("type") == "event"]
+    assert {e["service"] for e in events if e["step"] == "up" and e["state"] == "healthy"} == services
+    assert any(e["step"] == "probe" and e["state"] == "done" for e in events)
+
+    st = fabrix("status", "--name", name, "--json", home=home)
+    assert st.returncode == 0
+    status = result_of(st)
+    assert status["unfinished_run"] is None
+    assert {s["component"]: s["health"] for s in status["services"]} == {s: "healthy" for s in services}
+
+    # Data written into the install survives a re-run of `up` (Compose converges, volumes stay).
+    container = f"{project_name(name)}-postgres-1"
+    subprocess.run(["docker", "exec", container, "sh", "-c", "echo keep-me > /var/lib/postgresql/data/marker"],
+                   check=True, capture_output=True)
+    again = fabrix("up", "--answers", str(path), "--yes", "--json", home=home)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert result_of(again)["outcome"] == "ok"
+    marker = subprocess.run(["docker", "exec", container, "cat", "/var/lib/postgresql/data/marker"],
+                            capture_output=True, text=True)
+    assert marker.stdout.strip() == "keep-me"
+
+    down = fabrix("down", "--name", name, "--volumes", "--yes", "--json", home=home)
+    assert down.returncode == 0, down.stderr
+    assert leftovers(name) == {}
+
+
+def test_sick_service_fails_and_rolls_back_on_its_own(install: dict) -> None:
+    name, home = install["name"], install["home"]
+    path, _ = answers(install, components=SMALL, sick=("redis",))
+    proc = fabrix("up", "--answers", str(path), "--yes", "--json", "--timeout", "12", home=home)
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    res = result_of(proc)
+    assert res["outcome"] == "failed"
+    diag = res["diagnostics"]
+    assert diag["service"] == "redis"
+    assert "sick" in diag["health_output"]
+    assert "redis" in res["message"]
+    assert res["rollback"]["ok"] is True and res["rollback"]["volumes_removed"] is True
+    assert leftovers(name) == {}
+    st = result_of(fabrix("status", "--name", name, "--json", home=home))
+    assert st["unfinished_run"] is None and st["services"] == []
+
+
+def test_kill9_mid_launch_then_status_reports_it_and_rollback_cleans_up(install: dict) -> None:
+    name, home = install["name"], install["home"]
+    path, _ = answers(install, components=SMALL)
+    proc = start_fabrix("up", "--answers", str(path), "--yes", "--json", home=home)
+    wait_for_event(proc, mid_up)
+    proc.kill()
+    proc.wait(timeout=30)
+    assert leftovers(name), "the launch had created containers before it was killed"
+
+    st = result_of(fabrix("status", "--name", name, "--json", home=home))
+    assert st["unfinished_run"] is not None
+    assert st["unfinished_run"]["project_existed"] is False
+
+    blocked = fabrix("up", "--answers", str(path), "--yes", "--json", home=home)
+    assert blocked.returncode == 2
+    assert "unfinished" in blocked.stdout
+
+    rb = fabrix("rollback", "--name", name, "--yes", "--json", home=home)
+    assert rb.returncode == 0, rb.stdout[-2000:] + rb.stderr[-2000:]
+    assert result_of(rb)["ok"] is True
+    assert leftovers(name) == {}
+    st = result_of(fabrix("status", "--name", name, "--json", home=home))
+    assert st["unfinished_run"] is None
+
+
+def test_kill9_mid_launch_then_resume_continues(install: dict) -> None:
+    name, home = install["name"], install["home"]
+    path, _ = answers(install, components=SMALL)
+    proc = start_fabrix("up", "--answers", str(path), "--yes", "--json", home=home)
+    first = wait_for_event(proc, lambda o: o.get("step") == "run")
+    wait_for_event(proc, mid_up)
+    proc.kill()
+    proc.wait(timeout=30)
+
+    resumed = fabrix("up", "--answers", str(path), "--yes", "--json", "--resume", home=home)
+    assert resumed.returncode == 0, resumed.stdout[-2000:]
+    res = result_of(resumed)
+    assert res["outcome"] == "ok"
+    assert res["run_id"] in first["message"]  # the same run, continued
+    st = result_of(fabrix("status", "--name", name, "--json", home=home))
+    assert st["unfinished_run"] is None
+    assert {s["component"]: s["health"] for s in st["services"]} == {"postgres": "healthy", "redis": "healthy"}
+
+
+def test_failed_upgrade_keeps_the_earlier_install_data(install: dict) -> None:
+    name, home = install["name"], install["home"]
+    path, ports = answers(install, components=SMALL)
+    assert fabrix("up", "--answers", str(path), "--yes", "--json", home=home).returncode == 0
+    subprocess.run(["docker", "exec", f"{project_name(name)}-postgres-1", "sh", "-c",
+                    "echo precious > /var/lib/postgresql/data/marker"], check=True, capture_output=True)
+    before = volumes_of(name)
+    assert before
+
+    upgrade, _ = answers(install, components=SMALL, sick=("redis",), ports=ports, file="upgrade.yaml")
+    failed = fabrix("up", "--answers", str(upgrade), "--yes", "--json", "--timeout", "12", home=home)
+    assert failed.returncode == 1
+    res = result_of(failed)
+    assert res["rollback"]["volumes_removed"] is False
+    assert volumes_of(name) == before
+    assert leftovers(name, volumes=False) == {}
+    volume = next(v for v in before if "postgres" in v)
+    read = subprocess.run(["docker", "run", "--rm", "--entrypoint", "cat", "-v", f"{volume}:/d",
+                           "fabrix-standin/postgres:test", "/d/marker"], capture_output=True, text=True)
+    assert read.stdout.strip() == "precious"
+
+
+def test_sigterm_during_up_cancels_and_rolls_back(install: dict) -> None:
+    name, home = install["name"], install["home"]
+    path, _ = answers(install, components=SMALL)
+    proc = start_fabrix("up", "--answers", str(path), "--yes", "--json", home=home)
+    wait_for_event(proc, mid_up)
+    proc.send_signal(signal.SIGTERM)
+    out, _err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    results = [o for o in json_objects(out) if o.get("type") == "result"]
+    assert results and results[-1]["outcome"] == "cancelled"
+    assert leftovers(name) == {}

@@ -112,6 +112,8 @@ def front_door_url(plan: InstallPlan, catalog: Catalog, component: str) -> str |
     comp = catalog.components[component]
     if comp.route is None or FRONT_DOOR not in plan.enabled_components(catalog):
         return None
+    if public_host(plan) != "localhost":
+        return None  # *.localhost resolves to loopback, where a port bound to another address is not
     port = plan.host_port(FRONT_DOOR, catalog)
     if port is None:
         return None

@@ -126,6 +126,7 @@ def test_custom_bind_address_and_host_ports() -> None:
     assert ports and all(p["host_ip"] == "192.168.10.5" for p in ports)
     assert doc["services"]["flowise"]["ports"][0]["published"] == "4002"
     assert "http://192.168.10.5:4002" in bundle.text("README.md")
+    assert "flowise.localhost" not in bundle.text("README.md")  # *.localhost cannot reach 192.168.10.5
 
 
 def test_labels_on_services_network_and_volumes(default_plan: InstallPlan) -> None:

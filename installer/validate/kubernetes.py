@@ -8,9 +8,6 @@ policy baseline, agreement with the catalog, checkov (framework kubernetes) and 
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -187,16 +184,27 @@ def custom_findings(docs: list[tuple[str, dict[str, Any]]], inp: RenderInput) ->
 
 
 def checkov_findings(bundle: Bundle) -> list[Finding]:
-    """checkov (framework kubernetes) over the manifests; suppressions live in the manifests."""
-    from installer.validate.arm import run_checkov
+    """checkov (framework kubernetes) over the manifests. Accepted failures are suppressed on the
+    resource itself (``checkov.io/skipN`` annotations with their reason), so none is global."""
+    from installer.validate.checkov import checkov_findings as run
 
-    with tempfile.TemporaryDirectory(prefix="fabrix-k8s-") as tmp:
-        for path in bundle:
-            if path.startswith("k8s/") and path.endswith(".yaml"):
-                target = Path(tmp) / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(bundle.files[path])
-        return list(run_checkov(Path(tmp), "kubernetes"))
+    k8s = Bundle()
+    for path in bundle:
+        if path.startswith("k8s/") and path.endswith(".yaml"):
+            k8s.add(path, bundle.files[path])
+    return run(k8s, ["kubernetes"])
+
+
+def skip_findings(docs: list[tuple[str, dict[str, Any]]]) -> list[Finding]:
+    """Every checkov suppression must carry a written reason after its check id."""
+    out: list[Finding] = []
+    for path, doc in docs:
+        for key, value in (doc.get("metadata", {}).get("annotations") or {}).items():
+            if key.startswith("checkov.io/skip"):
+                check, _, reason = str(value).partition("=")
+                if not check.startswith("CKV") or len(reason.split()) < 4:
+                    out.append(Finding("checkov", path, f"{doc.get('kind')}/{doc['metadata'].get('name')}: suppression {value!r} needs a written, specific reason (CHECK=reason)"))
+    return out
 
 
 def validate_manifests(bundle: Bundle, inp: RenderInput) -> list[Finding]:
@@ -208,13 +216,13 @@ def validate_manifests(bundle: Bundle, inp: RenderInput) -> list[Finding]:
     for path, doc in docs:
         findings += schema_findings(path, doc)
     findings += custom_findings(docs, inp)
+    findings += skip_findings(docs)
     return findings
 
 
 def validate_aks(bundle: Bundle, inp: RenderInput) -> list[Finding]:
     findings = validate_manifests(bundle, inp)
     findings += scan_bundle(bundle, inp.secrets)
-    if os.environ.get("FABRIX_SKIP_CHECKOV") != "1":
-        findings += checkov_findings(bundle)
+    findings += checkov_findings(bundle)
     findings += foundation_findings(bundle, inp)
     return findings

@@ -1,0 +1,157 @@
+"""Quotas against the size preset: AKS node vCPUs, Container Apps cores, PostgreSQL vCores and SKU."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from installer.azure import requirements
+from installer.checks.azure import facts
+from installer.checks.azure.account import SMALL_OFFERS
+from installer.checks.azure.run import AzureRun, azure_check, result
+from installer.checks.base import CheckResult, Status
+
+
+def _usage_rows(rows: Any) -> list[tuple[str, str, float, float]]:
+    """(name, localized name, current, limit) for usage models of any azure-mgmt package."""
+    out = []
+    for u in rows:
+        name = getattr(u, "name", None)
+        value = str(getattr(name, "value", name) or "")
+        local = str(getattr(name, "localized_value", "") or value)
+        out.append((value, local, float(getattr(u, "current_value", 0) or 0), float(getattr(u, "limit", 0) or 0)))
+    return out
+
+
+def _quota_remedy(run: AzureRun, provider: str, quota_name: str, new_limit: float) -> str:
+    return (
+        f"request more quota: Azure portal → Quotas → {provider} → {run.location} → {quota_name} (new limit ≥ {new_limit:g}), "
+        f"or `az quota update --resource-name {quota_name} --scope /subscriptions/{run.subscription_id}/providers/{provider}/locations/{run.location} "
+        f"--limit-object value={new_limit:g}` (az extension `quota`; needs Quota Request Operator or Contributor), "
+        "or choose a smaller size preset or another region"
+    )
+
+
+@azure_check("azure.quota.compute", "vCPU quota for the AKS node pool")
+def check_compute_quota(run: AzureRun) -> CheckResult:
+    cid, title = "azure.quota.compute", "vCPU quota for the AKS node pool"
+    sub, loc = run.require_subscription(), run.require_location()
+    demand = requirements.aks_demand(run.plan)
+    client = run.clients.compute(sub)
+    usages, skus = run.parallel(
+        lambda: _usage_rows(client.usage.list(loc)),
+        lambda: [s for s in client.resource_skus.list(filter=f"location eq '{loc}'") if str(s.name).lower() == demand.vm_size.lower()],
+    )
+    details: dict[str, Any] = {"vm_size": demand.vm_size, "nodes": demand.nodes, "needed_vcpus": demand.vcpus}
+    if not skus:
+        return result(cid, title, Status.fail, f"VM size {demand.vm_size} is not offered in {loc}",
+                      "choose another region or size preset (`az vm list-skus --location <region> --size Standard_D -o table`)", **details)
+    restrictions = [r for s in skus for r in (s.restrictions or [])]
+    blocked = [r for r in restrictions if str(getattr(r, "type", "")).lower() == "location"]
+    if blocked:
+        reason = str(getattr(blocked[0], "reason_code", "") or "restricted")
+        return result(cid, title, Status.fail, f"VM size {demand.vm_size} is restricted for this subscription in {loc} ({reason})",
+                      "open a support request (Help + support → Service and subscription limits → Compute-VM) to lift the SKU restriction, or choose another region", **details)
+    family = demand.family or str(getattr(skus[0], "family", "") or "")
+    rows = {name.lower(): (local, cur, lim) for name, local, cur, lim in usages}
+    short: list[str] = []
+    worst_limit = 0.0
+    for key, label in (("cores", "Total Regional vCPUs"), (family.lower(), f"{family} vCPUs")):
+        if key not in rows:
+            continue
+        local, cur, lim = rows[key]
+        free = lim - cur
+        details[key] = {"current": cur, "limit": lim, "free": free}
+        if free < demand.vcpus:
+            short.append(f"{local or label}: {free:g} free of {lim:g}, need {demand.vcpus}")
+            worst_limit = max(worst_limit, cur + demand.vcpus)
+    if "cores" not in rows:
+        return result(cid, title, Status.unknown, "could not verify: the compute usage list has no regional vCPU entry",
+                      "check Quotas → Compute in the portal for the region", **details)
+    what = f"{demand.nodes}+1 (upgrade surge) × {demand.vm_size} = {demand.vcpus} vCPUs"
+    if short:
+        return result(cid, title, Status.fail, f"{what}; " + "; ".join(short), _quota_remedy(run, "Microsoft.Compute", family or "cores", worst_limit), **details)
+    return result(cid, title, Status.passed, f"{what} fit in the regional and {family} quotas", **details)
+
+
+@azure_check("azure.quota.containerapps", "Container Apps environment and cores")
+def check_aca_quota(run: AzureRun) -> CheckResult:
+    cid, title = "azure.quota.containerapps", "Container Apps environment and cores"
+    sub, loc = run.require_subscription(), run.require_location()
+    rows, subinfo = run.parallel(
+        lambda: _usage_rows(run.clients.container_apps(sub).usages.list(loc)),
+        lambda: facts.subscription(run),
+    )
+    need_cores = requirements.aca_cores(run.plan, run.ctx.catalog)
+    details: dict[str, Any] = {"needed_cores": need_cores}
+    problems: list[str] = []
+    env_row = next((r for r in rows if "environmentcount" in r[0].lower()), None)
+    if env_row is not None:
+        _, local, cur, lim = env_row
+        details["environments"] = {"current": cur, "limit": lim}
+        if lim - cur < 1:
+            problems.append(f"{local}: {cur:g} of {lim:g} used, need 1 more")
+    core_row = next((r for r in rows if "cores" in r[0].lower() and "consumption" in r[0].lower()), None)
+    if core_row is not None:
+        _, local, _cur, lim = core_row
+        limit, source = lim, local
+    else:  # documented defaults (learn container-apps/quotas): 100 cores per environment, 10 on trials
+        limit = 10.0 if subinfo.quota_id.startswith(SMALL_OFFERS) else 100.0
+        source = "default per-environment core limit"
+    details["core_limit"] = limit
+    if need_cores > limit:
+        problems.append(f"{source}: {limit:g} cores, the apps may scale to {need_cores:g}")
+    if problems:
+        return result(cid, title, Status.fail, "; ".join(problems),
+                      _quota_remedy(run, "Microsoft.App", "ManagedEnvironmentConsumptionCores" if need_cores > limit else "ManagedEnvironmentCount",
+                                    max(need_cores, (env_row[2] + 1) if env_row else 1)), **details)
+    env_text = f"{env_row[2]:g} of {env_row[3]:g} environments used" if env_row else "environment count not listed"
+    return result(cid, title, Status.passed, f"{env_text}; apps need up to {need_cores:g} of {limit:g} cores ({source})", **details)
+
+
+@azure_check("azure.quota.postgres", "PostgreSQL Flexible Server SKU and vCores")
+def check_postgres_quota(run: AzureRun) -> CheckResult:
+    cid, title = "azure.quota.postgres", "PostgreSQL Flexible Server SKU and vCores"
+    sub, loc = run.require_subscription(), run.require_location()
+    sizing = requirements.sizing(run.plan)
+    client = run.clients.postgres(sub)
+    caps, usages = run.parallel(
+        lambda: list(client.capabilities_by_location.list(loc)),
+        lambda: _usage_rows(client.quota_usages.list(loc)),
+    )
+    details: dict[str, Any] = {"sku": sizing.postgres_sku, "tier": sizing.postgres_tier, "ha": sizing.postgres_ha}
+    if not caps:
+        return result(cid, title, Status.fail, f"PostgreSQL Flexible Server is not offered in {loc}", "choose another region", **details)
+    disabled = [c for c in caps if str(getattr(c, "status", "") or "").lower() == "disabled"]
+    if disabled:
+        reason = getattr(disabled[0], "reason", "") or "restricted for this subscription"
+        return result(cid, title, Status.fail, f"PostgreSQL Flexible Server is disabled in {loc}: {reason}",
+                      "open a support request (Help + support → Service and subscription limits → Azure Database for PostgreSQL Flexible Server → region access), or choose another region", **details)
+    skus = {}
+    for cap in caps:
+        for edition in cap.supported_server_editions or []:
+            if str(edition.name).lower() == sizing.postgres_tier.lower():
+                for sku in edition.supported_server_skus or []:
+                    skus[str(sku.name).lower()] = sku
+    sku = skus.get(sizing.postgres_sku.lower())
+    if sku is None:
+        offered = ", ".join(sorted(str(s.name) for s in skus.values())) or "none"
+        return result(cid, title, Status.fail, f"{sizing.postgres_tier} {sizing.postgres_sku} is not offered in {loc} (offered: {offered})",
+                      "choose another region or size preset", **details)
+    vcores = int(getattr(sku, "v_cores", 0) or requirements.vm_vcpus(sizing.postgres_sku)) * (2 if sizing.postgres_ha else 1)
+    details["needed_vcores"] = vcores
+    warn = ""
+    if sizing.postgres_ha and "zoneredundant" not in {str(m).lower() for m in (getattr(sku, "supported_ha_mode", None) or [])}:
+        warn = f"; zone-redundant HA is not offered for {sizing.postgres_sku} in {loc} (same-zone HA only)"
+    row = next((r for r in usages if "core" in r[0].lower()), None)
+    if row is None:
+        return result(cid, title, Status.unknown, f"{sizing.postgres_sku} offered; could not verify vCore quota: no vCore entry in the usage list",
+                      "check Quotas → Azure Database for PostgreSQL flexible servers in the portal", **details)
+    _, local, cur, lim = row
+    details["vcores"] = {"current": cur, "limit": lim}
+    if lim - cur < vcores:
+        return result(cid, title, Status.fail, f"{local}: {lim - cur:g} free of {lim:g}, {sizing.postgres_sku}{' with HA' if sizing.postgres_ha else ''} needs {vcores}",
+                      _quota_remedy(run, "Microsoft.DBforPostgreSQL", "vCores", cur + vcores), **details)
+    status = Status.warn if warn else Status.passed
+    return result(cid, title, status, f"{sizing.postgres_tier} {sizing.postgres_sku}{' with HA' if sizing.postgres_ha else ''} offered; "
+                  f"needs {vcores} of {lim - cur:g} free vCores{warn}",
+                  "choose a region with availability zones for zone-redundant HA" if warn else "", **details)

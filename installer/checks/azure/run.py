@@ -1,0 +1,240 @@
+"""What the Azure checks of one run share: one sign-in, one HTTP session, and each ARM fact once.
+
+Checks run concurrently (``checks.base.run_checks``). Facts several checks need (the providers
+list, the caller's role assignments…) are fetched *once* — the first check to ask starts the call,
+the others wait for the same result ("single flight") — so the whole report takes about as long
+as the slowest chain of calls, not the sum of them. Independent calls inside one check go out
+together through ``parallel``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import functools
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+from installer.azure.clients import ClientFactory, RetrySettings
+from installer.azure.credentials import AzureSession, SignInOptions, sign_in
+from installer.azure.naming import AzureNames, names_for
+from installer.checks.base import CheckContext, CheckResult, Status
+from installer.errors import FabrixError
+
+T = TypeVar("T")
+
+CACHE_RUN = "azure.run"
+CACHE_SESSION = "azure.session"  # an AzureSession the TUI already signed in
+CACHE_RETRY = "azure.retry"  # RetrySettings override (tests, benchmarks)
+_create_lock = threading.Lock()
+
+
+class Unverifiable(Exception):
+    """A check cannot run (not signed in, no subscription chosen…): report ``unknown``."""
+
+    def __init__(self, found: str, remedy: str) -> None:
+        super().__init__(found)
+        self.found, self.remedy = found, remedy
+
+
+class AzureRun:
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self.plan = ctx.plan
+        self.names: AzureNames = names_for(ctx.plan)
+        self.subscription_id: str | None = ctx.plan.azure.subscription_id
+        self.location: str | None = ctx.plan.azure.location
+        self._session: AzureSession | None = ctx.cache.get(CACHE_SESSION)
+        self._owns_session = self._session is None
+        self._sign_in_error: FabrixError | None = None
+        self._lock = threading.Lock()
+        self._facts: dict[str, cf.Future[Any]] = {}
+        self.pool = cf.ThreadPoolExecutor(max_workers=32, thread_name_prefix="azure-call")
+        weakref.finalize(self, self.pool.shutdown, wait=False)
+
+    @classmethod
+    def of(cls, ctx: CheckContext) -> AzureRun:
+        with _create_lock:
+            run = ctx.cache.get(CACHE_RUN)
+            if run is None:
+                run = cls(ctx)
+                ctx.cache[CACHE_RUN] = run
+            return run
+
+    # ---- scopes ----
+
+    @property
+    def subscription_scope(self) -> str:
+        return f"/subscriptions/{self.require_subscription()}"
+
+    @property
+    def resource_group_scope(self) -> str:
+        return f"{self.subscription_scope}/resourceGroups/{self.names.resource_group}"
+
+    def require_subscription(self) -> str:
+        if not self.subscription_id:
+            raise Unverifiable(
+                "no subscription chosen (azure.subscription_id is empty)",
+                "set azure.subscription_id in the answers file (`az account list -o table` lists yours)",
+            )
+        return self.subscription_id
+
+    def require_location(self) -> str:
+        if not self.location:
+            raise Unverifiable(
+                "no region chosen (azure.location is empty)",
+                "set azure.location in the answers file (`az account list-locations -o table`)",
+            )
+        return self.location
+
+    # ---- sign-in (once) ----
+
+    def session(self) -> AzureSession:
+        with self._lock:
+            if self._session is None and self._sign_in_error is None:
+                try:
+                    self._session = sign_in(SignInOptions.from_plan(self.plan))
+                except FabrixError as exc:
+                    self._sign_in_error = exc
+                else:
+                    retry = self.ctx.cache.get(CACHE_RETRY)
+                    if retry is not None:
+                        self._session._factory = ClientFactory(self._session.cloud, self._session.credential, retry)
+                    weakref.finalize(self, self._session.close)
+            if self._session is None:
+                err = self._sign_in_error
+                raise Unverifiable(
+                    f"not signed in to Azure: {err.message if err else 'unknown error'}",
+                    (err.hint if err else None) or "run `az login`, then re-run `fabrix check`",
+                )
+            return self._session
+
+    def sign_in_error(self) -> FabrixError | None:
+        try:
+            self.session()
+        except Unverifiable:
+            return self._sign_in_error
+        return None
+
+    @property
+    def clients(self) -> ClientFactory:
+        return self.session().clients  # type: ignore[no-any-return]
+
+    # ---- shared facts and fan-out ----
+
+    def fact(self, key: str, fetch: Callable[[], T]) -> T:
+        """``fetch()`` once per run; concurrent callers wait for the first call's result."""
+        with self._lock:
+            future = self._facts.get(key)
+            owner = future is None
+            if owner:
+                future = cf.Future()
+                self._facts[key] = future
+        assert future is not None
+        if owner:
+            try:
+                future.set_result(fetch())
+            except BaseException as exc:  # every waiter sees the same failure
+                future.set_exception(exc)
+        return future.result()
+
+    def parallel(self, *calls: Callable[[], Any]) -> list[Any]:
+        """Run independent calls together; re-raise the first failure (the check is then unknown)."""
+        futures = [self.pool.submit(call) for call in calls]
+        results = []
+        for f in futures:
+            results.append(f.result())
+        return results
+
+
+def missing_is_none(call: Callable[[], T]) -> Callable[[], T | None]:
+    """A GET whose 404 means "not there" (a deleted vault, an existing resource)."""
+
+    def wrapped() -> T | None:
+        try:
+            return call()
+        except ResourceNotFoundError:
+            return None
+        except HttpResponseError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+
+    return wrapped
+
+
+def _http_unknown(exc: HttpResponseError) -> tuple[str, str]:
+    status = exc.status_code
+    code = getattr(getattr(exc, "error", None), "code", None) or ""
+    message = (str(getattr(exc, "message", "") or exc).strip().splitlines() or [""])[0][:300]
+    retry_after = ""
+    response = getattr(exc, "response", None)
+    if response is not None:
+        retry_after = response.headers.get("Retry-After", "") or ""
+    found = f"could not verify: ARM answered {status} {code}: {message}".rstrip(": ")
+    if status == 429:
+        wait = f" (Retry-After {retry_after} s)" if retry_after else ""
+        return f"could not verify: ARM throttled the request (429){wait}", "wait a minute and re-run `fabrix check`; other tools using this subscription share the same request limits"
+    if status in (401, 403):
+        return found, "the signed-in principal needs read access: the Reader role on the subscription is enough for every check (`az role assignment create --assignee <you> --role Reader --scope /subscriptions/<id>`, by an Owner)"
+    if status and status >= 500:
+        return found, "an Azure-side error; re-run `fabrix check` (if it persists, check https://status.azure.com)"
+    return found, "re-run `fabrix check`; if it persists, report it with the log"
+
+
+def azure_check(check_id: str, title: str) -> Callable[[Callable[[AzureRun], CheckResult]], Callable[[CheckContext], CheckResult]]:
+    """Turn ``fn(run) -> CheckResult`` into a framework check that reports every failure to get
+    an answer as ``unknown`` — with what went wrong and what to do — never as ``pass``."""
+
+    def decorate(fn: Callable[[AzureRun], CheckResult]) -> Callable[[CheckContext], CheckResult]:
+        @functools.wraps(fn)
+        def run_check(ctx: CheckContext) -> CheckResult:
+            run = AzureRun.of(ctx)
+            start = time.monotonic()
+            try:
+                return fn(run)
+            except Unverifiable as exc:
+                return CheckResult(check_id, title, Status.unknown, exc.found, exc.remedy)
+            except ClientAuthenticationError as exc:
+                return CheckResult(check_id, title, Status.unknown, f"could not verify: token refused: {str(exc).splitlines()[0][:300]}", "sign in again (`az login`) and re-run `fabrix check`")
+            except HttpResponseError as exc:
+                found, remedy = _http_unknown(exc)
+                return CheckResult(check_id, title, Status.unknown, found, remedy, details={"status": exc.status_code})
+            except (ServiceRequestError, ServiceResponseError) as exc:
+                return CheckResult(
+                    check_id, title, Status.unknown,
+                    f"could not verify: no answer from ARM after {time.monotonic() - start:.0f}s: {str(exc).splitlines()[0][:200]}",
+                    "check the network path to the ARM endpoint (proxy, firewall, REQUESTS_CA_BUNDLE) and re-run",
+                )
+
+        run_check.check_id = check_id  # type: ignore[attr-defined]
+        run_check.check_title = title  # type: ignore[attr-defined]
+        return run_check
+
+    return decorate
+
+
+def result(check_id: str, title: str, status: Status, found: str, remedy: str = "", **details: Any) -> CheckResult:
+    return CheckResult(check_id, title, status, found, remedy, details=details)
+
+
+__all__ = [
+    "CACHE_RETRY",
+    "CACHE_SESSION",
+    "AzureRun",
+    "RetrySettings",
+    "Unverifiable",
+    "azure_check",
+    "missing_is_none",
+    "result",
+]

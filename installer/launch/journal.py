@@ -62,8 +62,11 @@ class Journal:
         record = Record(run=run, step=step, phase=phase, ts=_now(), data=data)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = (record.to_json() + "\n").encode("utf-8")
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # a crash tore the last record: start ours on a fresh line
             os.write(fd, line)
             os.fsync(fd)
         finally:

@@ -61,3 +61,13 @@ fi
 log "installing fabrix with its test extras"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[test]'
+
+# checkov pins many packages, so it gets its own virtualenv; fabrix runs it as a subprocess
+# (installer/validate/checkov.py finds .venv-checkov/bin/checkov, or env FABRIX_CHECKOV).
+CHECKOV_VERSION="3.3.30"
+if ! .venv-checkov/bin/checkov --version 2>/dev/null | grep -qx "$CHECKOV_VERSION"; then
+  log "installing checkov ${CHECKOV_VERSION} into .venv-checkov"
+  [ -x .venv-checkov/bin/python ] || python3 -m venv .venv-checkov
+  .venv-checkov/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv-checkov/bin/python -m pip install -q "checkov==${CHECKOV_VERSION}"
+fi

@@ -23,6 +23,8 @@ def _param(spec: Any) -> dict[str, Any]:
         out["allowedValues"] = spec.allowed
     if spec.min_length is not None:
         out["minLength"] = spec.min_length
+    if spec.max_length is not None:
+        out["maxLength"] = spec.max_length
     if spec.min_value is not None:
         out["minValue"] = spec.min_value
     if spec.max_value is not None:

@@ -25,6 +25,8 @@ def _decorators(spec: ParamSpec) -> list[str]:
         out.append(f"@allowed([\n{items}\n])")
     if spec.min_length is not None:
         out.append(f"@minLength({spec.min_length})")
+    if spec.max_length is not None:
+        out.append(f"@maxLength({spec.max_length})")
     if spec.min_value is not None:
         out.append(f"@minValue({spec.min_value})")
     if spec.max_value is not None:

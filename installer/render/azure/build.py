@@ -290,7 +290,7 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
     if naming == "unique":
         P["namePrefix"] = ParamSpec(
             "string", "Prefix of every resource name (2-8 lowercase letters and digits)",
-            (plan.azure.name_prefix or _short(plan.name)[:8] or "fabrix")[:8], min_length=2,
+            (plan.azure.name_prefix or _short(plan.name)[:8] or "fabrix")[:8], min_length=2, max_length=8,
         )
     P["vnetAddressPrefix"] = ParamSpec("string", "Address space of the virtual network (a /16)", VNET_PREFIX)
     if has_pg:
@@ -357,7 +357,7 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
         nsgs[key] = f.add(Resource(
             f"nsg{key.capitalize()}", "Microsoft.Network/networkSecurityGroups",
             API["Microsoft.Network/networkSecurityGroups"], _derived(names.value("vnet"), "{0}-" + f"nsg-{key}"),
-            "network", location=loc, body={"properties": {"securityRules": []}},
+            "network", location=loc,
         ))
     subnets: list[dict[str, Any]] = []
     for key in subnet_keys:
@@ -644,7 +644,18 @@ def _aca(f: Foundation, names: _Names, apps: list[AzureApp], vnet: Resource, sub
                 {"type": "Readiness", "httpGet": {"path": app.health_path, "port": port}, "initialDelaySeconds": 10, "periodSeconds": 10},
             ]
         app_host = app.image.split("/")[0]
-        registries = [{"server": app_host, "identity": ResId(uami)}] if app_host in registry_hosts and app_host.endswith(".azurecr.io") else []
+        configuration: dict[str, Any] = {
+            "activeRevisionsMode": "Single",
+            "ingress": {"external": app.frontdoor, "targetPort": app.port, "transport": "http", "allowInsecure": False},
+        }
+        if app_host in registry_hosts and app_host.endswith(".azurecr.io"):
+            # Pulls through the identity (AcrPull); never a registry password.
+            configuration["registries"] = [{"server": app_host, "identity": ResId(uami)}]
+        if app.secrets:
+            configuration["secrets"] = [
+                {"name": s, "keyVaultUrl": Fmt("{0}secrets/{1}", (vault_uri, s)), "identity": ResId(uami)}
+                for s in app.secrets
+            ]
         f.add(Resource(
             f"app{''.join(p.capitalize() for p in app.name.split('-'))}", "Microsoft.App/containerApps",
             API["Microsoft.App/containerApps"], app.name, "compute", location=loc,
@@ -654,16 +665,7 @@ def _aca(f: Foundation, names: _Names, apps: list[AzureApp], vnet: Resource, sub
                 "properties": {
                     "environmentId": ResId(env),
                     "workloadProfileName": "Consumption",
-                    "configuration": {
-                        "activeRevisionsMode": "Single",
-                        "ingress": {"external": app.frontdoor, "targetPort": app.port, "transport": "http",
-                                    "allowInsecure": False},
-                        "registries": registries,
-                        "secrets": [
-                            {"name": s, "keyVaultUrl": Fmt("{0}secrets/{1}", (vault_uri, s)), "identity": ResId(uami)}
-                            for s in app.secrets
-                        ],
-                    },
+                    "configuration": configuration,
                     "template": {
                         "containers": [container],
                         "scale": {"minReplicas": app.min_replicas, "maxReplicas": app.max_replicas,
@@ -702,6 +704,8 @@ def _aks(f: Foundation, names: _Names, apps: list[AzureApp], subnet: Any, log: R
                     "vmSize": Param("aksNodeVmSize"), "count": Param("aksNodeCount"),
                     "vnetSubnetID": subnet, "availabilityZones": ["1", "2", "3"],
                     "maxPods": 50, "enableEncryptionAtHost": True,
+                    # The ds_v5 sizes have a local temp disk: OS disk on it (nothing persisted, faster reimage).
+                    "osDiskType": "Ephemeral",
                 }],
                 "addonProfiles": {
                     "azureKeyvaultSecretsProvider": {"enabled": True, "config": {"enableSecretRotation": "true"}},

@@ -20,6 +20,7 @@ class ParamSpec:
     secure: bool = False
     allowed: list[Any] | None = None
     min_length: int | None = None
+    max_length: int | None = None
     min_value: int | None = None
     max_value: int | None = None
     tier_value: bool = False  # written into every tier's .bicepparam

@@ -26,7 +26,7 @@ def register_command(namespaces: Iterable[str], subscription_id: str | None = No
 def provider_states(session: Any, subscription_id: str) -> dict[str, str]:
     """Registration state of every provider namespace, keyed by lower-case namespace."""
     client = session.clients.resources(subscription_id)
-    return {str(p.namespace).lower(): str(p.registration_state or "") for p in client.providers.list()}
+    return {str(p.namespace).lower(): str(getattr(p.registration_state, "value", p.registration_state) or "") for p in client.providers.list()}
 
 
 def register_providers(
@@ -48,7 +48,7 @@ def register_providers(
     states: dict[str, str] = {}
     for ns in pending:
         provider = client.providers.register(ns)
-        states[ns] = str(provider.registration_state or "Registering")
+        states[ns] = str(getattr(provider.registration_state, "value", provider.registration_state) or "Registering")
         if on_state:
             on_state(ProviderState(ns, states[ns]))
     deadline = time.monotonic() + timeout
@@ -57,7 +57,8 @@ def register_providers(
         for ns in pending:
             if states[ns] == "Registered":
                 continue
-            new = str(client.providers.get(ns).registration_state or "")
+            state = client.providers.get(ns).registration_state
+            new = str(getattr(state, "value", state) or "")
             if new != states[ns]:
                 states[ns] = new
                 if on_state:

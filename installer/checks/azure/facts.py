@@ -7,7 +7,7 @@ from typing import Any
 
 from installer.azure import rbac
 from installer.azure.subscriptions import RegionIndex, SubscriptionInfo, location_info, subscription_info
-from installer.checks.azure.run import AzureRun
+from installer.checks.azure.run import AzureRun, text
 
 
 def subscription(run: AzureRun) -> SubscriptionInfo:
@@ -44,7 +44,7 @@ def providers(run: AzureRun) -> dict[str, Provider]:
                 for t in (p.resource_types or [])
                 if t.resource_type
             }
-            out[str(p.namespace).lower()] = Provider(str(p.namespace), str(p.registration_state or ""), types)
+            out[str(p.namespace).lower()] = Provider(str(p.namespace), text(p.registration_state), types)
         return out
 
     return run.fact("providers", fetch)
@@ -86,7 +86,7 @@ def role_facts(run: AzureRun) -> Rbac:
                 scope=str(a.scope or ""),
                 role_definition_id=str(a.role_definition_id or ""),
                 condition=getattr(a, "condition", None) or None,
-                principal_type=str(getattr(a, "principal_type", "") or ""),
+                principal_type=text(getattr(a, "principal_type", None)),
             )
             for a in raw_assignments
         ]

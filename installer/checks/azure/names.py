@@ -9,18 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from installer.checks.azure.run import AzureRun, azure_check, missing_is_none, result
+from installer.checks.azure.run import AzureRun, azure_check, missing_is_none, result, text
 from installer.checks.base import CheckResult, Status
 
 
 def _verdict(run: AzureRun, cid: str, title: str, kind: str, name: str, check: Any, existing: Any) -> CheckResult:
     available = bool(getattr(check, "name_available", False))
-    details = {"name": name, "available": available, "reason": str(getattr(check, "reason", "") or "")}
+    details = {"name": name, "available": available, "reason": text(getattr(check, "reason", None))}
     if existing is not None:
         return result(cid, title, Status.passed, f"{kind} {name} exists in {run.names.resource_group} (this install's; a re-run updates it)", **details)
     if available:
         return result(cid, title, Status.passed, f"{kind} name {name} is available", **details)
-    message = str(getattr(check, "message", "") or getattr(check, "reason", "") or "taken")
+    message = text(getattr(check, "message", None)) or text(getattr(check, "reason", None)) or "taken"
     return result(cid, title, Status.fail, f"{kind} name {name} is not available: {message.splitlines()[0][:200]}",
                   f"names derive from azure.name_prefix ({run.names.prefix}) and the install name: set another azure.name_prefix "
                   "in the answers file and re-run `fabrix check`", **details)

@@ -12,7 +12,7 @@ from typing import Any
 
 from installer.azure import requirements
 from installer.azure.subscriptions import normalize_region
-from installer.checks.azure.run import AzureRun, azure_check, result
+from installer.checks.azure.run import AzureRun, azure_check, result, text
 from installer.checks.base import CheckResult, Status
 
 ALLOWED_LOCATIONS = {"e56962a6-4747-49cd-b67b-bf8b01975c4c", "e765b5de-1225-4ba3-bd56-1ac6695af988"}
@@ -34,7 +34,7 @@ def _param(props: Any, name: str) -> list[str] | None:
 
 
 def _applies(props: Any, rg_scope: str) -> bool:
-    if str(getattr(props, "enforcement_mode", "Default") or "Default").lower() == "donotenforce":
+    if (text(getattr(props, "enforcement_mode", None)) or "Default").lower() == "donotenforce":
         return False
     for excluded in getattr(props, "not_scopes", None) or []:
         ex = str(excluded).rstrip("/").lower()
@@ -97,17 +97,17 @@ def check_policy(run: AzureRun) -> CheckResult:
     denied_by_dry_run: list[str] = []
     for rtype, res in zip(types, dry, strict=True):
         for fr in getattr(res, "field_restrictions", None) or []:
-            if str(fr.field).lower() != "location":
+            if text(fr.field).lower() != "location":
                 continue
             for r in fr.restrictions or []:
                 values = [normalize_region(v) for v in (r.values or [])]
-                if str(r.result).lower() == "deny" and (not values or loc in values):
+                if text(r.result).lower() == "deny" and (not values or loc in values):
                     denied_by_dry_run.append(f"{rtype.full} in {loc}")
                     pid = getattr(getattr(r, "policy", None), "policy_assignment_id", None)
                     if pid:
                         assignment_ids.append(str(pid))
         for ev in getattr(getattr(res, "content_evaluation_result", None), "policy_evaluations", None) or []:
-            if str(ev.evaluation_result).lower() == "noncompliant":
+            if text(ev.evaluation_result).lower() == "noncompliant":
                 denied_by_dry_run.append(rtype.full)
                 pid = getattr(getattr(ev, "policy_info", None), "policy_assignment_id", None)
                 if pid:

@@ -7,7 +7,7 @@ from typing import Any
 from installer.azure import requirements
 from installer.checks.azure import facts
 from installer.checks.azure.account import SMALL_OFFERS
-from installer.checks.azure.run import AzureRun, azure_check, result
+from installer.checks.azure.run import AzureRun, azure_check, result, text
 from installer.checks.base import CheckResult, Status
 
 
@@ -46,9 +46,9 @@ def check_compute_quota(run: AzureRun) -> CheckResult:
         return result(cid, title, Status.fail, f"VM size {demand.vm_size} is not offered in {loc}",
                       "choose another region or size preset (`az vm list-skus --location <region> --size Standard_D -o table`)", **details)
     restrictions = [r for s in skus for r in (s.restrictions or [])]
-    blocked = [r for r in restrictions if str(getattr(r, "type", "")).lower() == "location"]
+    blocked = [r for r in restrictions if text(getattr(r, "type", None)).lower() == "location"]
     if blocked:
-        reason = str(getattr(blocked[0], "reason_code", "") or "restricted")
+        reason = text(getattr(blocked[0], "reason_code", None)) or "restricted"
         return result(cid, title, Status.fail, f"VM size {demand.vm_size} is restricted for this subscription in {loc} ({reason})",
                       "open a support request (Help + support → Service and subscription limits → Compute-VM) to lift the SKU restriction, or choose another region", **details)
     family = demand.family or str(getattr(skus[0], "family", "") or "")
@@ -121,7 +121,7 @@ def check_postgres_quota(run: AzureRun) -> CheckResult:
     details: dict[str, Any] = {"sku": sizing.postgres_sku, "tier": sizing.postgres_tier, "ha": sizing.postgres_ha}
     if not caps:
         return result(cid, title, Status.fail, f"PostgreSQL Flexible Server is not offered in {loc}", "choose another region", **details)
-    disabled = [c for c in caps if str(getattr(c, "status", "") or "").lower() == "disabled"]
+    disabled = [c for c in caps if text(getattr(c, "status", None)).lower() == "disabled"]
     if disabled:
         reason = getattr(disabled[0], "reason", "") or "restricted for this subscription"
         return result(cid, title, Status.fail, f"PostgreSQL Flexible Server is disabled in {loc}: {reason}",
@@ -129,7 +129,7 @@ def check_postgres_quota(run: AzureRun) -> CheckResult:
     skus = {}
     for cap in caps:
         for edition in cap.supported_server_editions or []:
-            if str(edition.name).lower() == sizing.postgres_tier.lower():
+            if text(edition.name).lower() == sizing.postgres_tier.lower():
                 for sku in edition.supported_server_skus or []:
                     skus[str(sku.name).lower()] = sku
     sku = skus.get(sizing.postgres_sku.lower())
@@ -140,7 +140,7 @@ def check_postgres_quota(run: AzureRun) -> CheckResult:
     vcores = int(getattr(sku, "v_cores", 0) or requirements.vm_vcpus(sizing.postgres_sku)) * (2 if sizing.postgres_ha else 1)
     details["needed_vcores"] = vcores
     warn = ""
-    if sizing.postgres_ha and "zoneredundant" not in {str(m).lower() for m in (getattr(sku, "supported_ha_mode", None) or [])}:
+    if sizing.postgres_ha and "zoneredundant" not in {text(m).lower() for m in (getattr(sku, "supported_ha_mode", None) or [])}:
         warn = f"; zone-redundant HA is not offered for {sizing.postgres_sku} in {loc} (same-zone HA only)"
     row = next((r for r in usages if "core" in r[0].lower()), None)
     if row is None:

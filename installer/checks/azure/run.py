@@ -224,6 +224,11 @@ def azure_check(check_id: str, title: str) -> Callable[[Callable[[AzureRun], Che
     return decorate
 
 
+def text(value: Any) -> str:
+    """An SDK value as text: enum members (``EnforcementMode.DO_NOT_ENFORCE``) by their wire value."""
+    return str(getattr(value, "value", value) or "")
+
+
 def result(check_id: str, title: str, status: Status, found: str, remedy: str = "", **details: Any) -> CheckResult:
     return CheckResult(check_id, title, status, found, remedy, details=details)
 
@@ -237,4 +242,5 @@ __all__ = [
     "azure_check",
     "missing_is_none",
     "result",
+    "text",
 ]

@@ -1,0 +1,298 @@
+"""The Azure checks, run concurrently with the real azure-mgmt clients against the HTTPS fake ARM."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from installer.azure import SignInOptions, register_providers, sign_in
+from installer.azure.clients import RetrySettings
+from installer.checks.azure import azure_checks
+from installer.checks.azure.run import CACHE_RETRY, CACHE_SESSION
+from installer.checks.base import CheckContext, CheckResult, Status, exit_code_for, run_checks
+from installer.plan import InstallPlan
+from tests.azure import scenarios
+from tests.azure.fake_arm import FakeArm, Fault
+
+# Fast retries for tests: the policy still honours Retry-After up to 5 s.
+FAST_RETRY = RetrySettings(total=2, backoff_factor=0.01, backoff_max=0.05, max_retry_after=5)
+
+
+def make_plan(arm: FakeArm, target: str = "aca", **azure: Any) -> InstallPlan:
+    values = {
+        "cloud": "custom",
+        "arm_endpoint": arm.url,
+        "subscription_id": scenarios.SUBSCRIPTION,
+        "location": scenarios.LOCATION,
+        "resource_group": scenarios.RG,
+    }
+    values.update(azure)
+    return InstallPlan(name="demo", model="container", target=target, azure={k: v for k, v in values.items() if v is not None})
+
+
+Runner = Callable[..., tuple[dict[str, CheckResult], FakeArm]]
+
+
+@pytest.fixture
+def run_azure(fake_arm) -> Runner:
+    def run(
+        scenario: dict[str, Any] | None = None,
+        target: str = "aca",
+        faults: list[Fault] | None = None,
+        cache: dict[str, Any] | None = None,
+        **azure: Any,
+    ) -> tuple[dict[str, CheckResult], FakeArm]:
+        arm = fake_arm(scenario or scenarios.healthy(), faults=faults, page_size=4)
+        plan = make_plan(arm, target, **azure)
+        ctx = CheckContext(plan=plan, cache={CACHE_RETRY: FAST_RETRY, **(cache or {})})
+        checks = azure_checks(plan)
+        results = {r.id: r for r in run_checks(checks, ctx, timeout=60)}
+        assert set(results) == {c.id for c in checks}  # the report is always complete
+        return results, arm
+
+    return run
+
+
+def not_passed(results: dict[str, CheckResult]) -> dict[str, str]:
+    return {k: f"{r.status.value}: {r.found}" for k, r in results.items() if r.status is not Status.passed}
+
+
+@pytest.mark.parametrize("target", ["aca", "aks"])
+def test_healthy_subscription_passes_everything(run_azure, az_stub, target: str) -> None:
+    results, arm = run_azure(target=target)
+    assert not_passed(results) == {}
+    assert exit_code_for(list(results.values())) == 0
+    expected_quota = "azure.quota.compute" if target == "aks" else "azure.quota.containerapps"
+    assert expected_quota in results
+    # One sign-in and one providers listing serve every check of the run.
+    assert len([c for c in az_stub.calls() if "get-access-token" in c]) == 1
+    assert len([r for r in arm.calls(r"/providers$") if "$skiptoken" not in r.query]) == 1
+    # Region names: the providers API lists "Sweden Central", the plan says swedencentral.
+    assert "Sweden Central (swedencentral)" in results["azure.region"].found
+    # Checks never change the subscription.
+    assert arm.calls("/register$") == []
+    assert {r.method for r in arm.requests} <= {"GET", "POST", "HEAD"}
+    assert all(r.method != "POST" or "checkNameAvailability" in r.path or "checkPolicyRestrictions" in r.path for r in arm.requests)
+
+
+def test_disabled_subscription_fails_with_remedy(run_azure) -> None:
+    results, _ = run_azure(scenarios.disabled_subscription())
+    sub = results["azure.subscription"]
+    assert sub.status is Status.fail
+    assert "state Disabled" in sub.found
+    assert "Reactivate" in sub.remedy and "Account Administrator" in sub.remedy
+
+
+def test_free_trial_warns_about_small_quotas(run_azure) -> None:
+    results, _ = run_azure(scenarios.free_trial())
+    sub = results["azure.subscription"]
+    assert sub.status is Status.warn
+    assert "FreeTrial_2014-09-01" in sub.found and "spending limit on" in sub.found
+
+
+def test_unregistered_providers_are_reported_not_registered(run_azure) -> None:
+    results, arm = run_azure(scenarios.unregistered_providers("Microsoft.App", "Microsoft.DBforPostgreSQL"))
+    prov = results["azure.providers"]
+    assert prov.status is Status.fail
+    assert prov.details["unregistered"] == ["Microsoft.App", "Microsoft.DBforPostgreSQL"]
+    assert "az provider register --namespace Microsoft.App" in prov.remedy
+    assert prov.details["can_register"] is True  # Owner may
+    assert arm.calls("/register$") == []  # `check` only reports
+
+
+def test_register_providers_after_confirmation(fake_arm) -> None:
+    arm = fake_arm(scenarios.unregistered_providers("Microsoft.App"))
+    session = sign_in(SignInOptions(cloud="custom"))
+    seen: list[tuple[str, str]] = []
+    states = register_providers(
+        session, scenarios.SUBSCRIPTION, ["Microsoft.App"], poll_interval=0, on_state=lambda s: seen.append((s.namespace, s.state))
+    )
+    assert [(s.namespace, s.state) for s in states] == [("Microsoft.App", "Registered")]
+    assert seen == [("Microsoft.App", "Registered")]
+    assert len(arm.calls("/providers/Microsoft.App/register$", "POST")) == 1
+
+
+def test_contributor_cannot_create_role_assignments(run_azure) -> None:
+    results, _ = run_azure(scenarios.contributor_only())
+    perm = results["azure.permissions"]
+    assert perm.status is Status.fail
+    assert "Microsoft.Authorization/roleAssignments/write" in perm.found
+    assert "Microsoft.Resources/deployments/write" not in perm.found.split("lacks")[1].split(" on ")[0]
+    assert "Role Based Access Control Administrator" in perm.remedy
+    assert f"--assignee {scenarios.OID}" in perm.remedy
+    assert "PIM" in perm.found
+    assert perm.details["grants"]["Microsoft.Resources/deployments/write"]["via"] == ["Contributor"]
+
+
+def test_reader_may_not_register_providers(run_azure) -> None:
+    sc = scenarios.unregistered_providers("Microsoft.App")
+    sc["role_assignments"] = [{"scope": f"/subscriptions/{scenarios.SUBSCRIPTION}", "role": scenarios.READER, "principalId": scenarios.OID}]
+    results, _ = run_azure(sc)
+    assert results["azure.providers"].details["can_register"] is False
+    assert "ask a subscription Contributor or Owner" in results["azure.providers"].remedy
+    assert results["azure.permissions"].status is Status.fail
+
+
+def test_role_at_resource_group_scope_counts_only_there(run_azure) -> None:
+    sc = scenarios.healthy()
+    sc["role_assignments"] = [
+        {"scope": f"/subscriptions/{scenarios.SUBSCRIPTION}/resourceGroups/{scenarios.RG}", "role": scenarios.OWNER, "principalId": scenarios.OID}
+    ]
+    results, _ = run_azure(sc)
+    assert results["azure.permissions"].status is Status.passed
+    # A different (not yet existing) resource group needs resourceGroups/write on the subscription.
+    results, _ = run_azure(sc, resource_group="rg-elsewhere")
+    perm = results["azure.permissions"]
+    assert perm.status is Status.fail
+    assert "Microsoft.Resources/subscriptions/resourceGroups/write" in perm.found
+
+
+def test_abac_condition_on_role_assignment_rights_warns(run_azure) -> None:
+    sc = scenarios.contributor_only()
+    sc["role_assignments"].append(
+        {
+            "scope": f"/subscriptions/{scenarios.SUBSCRIPTION}",
+            "role": scenarios.RBAC_ADMIN,
+            "principalId": scenarios.OID,
+            "condition": "@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {4633458b-17de-408a-b874-0445c86b69e6}",
+        }
+    )
+    results, _ = run_azure(sc)
+    perm = results["azure.permissions"]
+    assert perm.status is Status.warn
+    assert "ABAC" in perm.found and "4633458b" in perm.found
+
+
+def test_exhausted_vcpu_quota_fails_aks(run_azure) -> None:
+    results, _ = run_azure(scenarios.exhausted_vcpu(), target="aks")
+    quota = results["azure.quota.compute"]
+    assert quota.status is Status.fail
+    assert "Total Regional vCPUs: 2 free of 100, need 12" in quota.found
+    assert "az quota update --resource-name standardDSv5Family" in quota.remedy
+    assert exit_code_for(list(results.values())) == 1
+
+
+def test_policy_denying_the_region_fails(run_azure) -> None:
+    results, arm = run_azure(scenarios.region_denied_by_policy())
+    pol = results["azure.policy"]
+    assert pol.status is Status.fail
+    assert "'Allowed locations (EU data boundary)' allows only westeurope, northeurope" in pol.found
+    assert "policy dry-run denies" in pol.found
+    assert "choose an allowed region (northeurope, westeurope)" in pol.remedy
+    assert "az policy exemption create" in pol.remedy
+    # The dry-run asked Azure Policy about every regional resource type, in the chosen region.
+    posts = arm.calls("checkPolicyRestrictions", "POST")
+    assert len(posts) == 11
+    assert all(p.body["pendingFields"] == [{"field": "location", "values": ["swedencentral"]}] for p in posts)
+
+
+def test_do_not_enforce_assignment_does_not_deny(run_azure) -> None:
+    sc = scenarios.region_denied_by_policy()
+    sc["policy_assignments"][-1]["enforcementMode"] = "DoNotEnforce"
+    results, _ = run_azure(sc)
+    assert results["azure.policy"].status is Status.passed
+
+
+def test_soft_deleted_key_vault_blocks_the_name(run_azure, fake_arm) -> None:
+    plan_name = make_plan(fake_arm(), "aca")  # to learn the deterministic vault name
+    from installer.azure.naming import names_for
+
+    vault = names_for(plan_name).key_vault
+    results, _ = run_azure(scenarios.soft_deleted_vault(vault))
+    kv = results["azure.name.keyvault"]
+    assert kv.status is Status.fail
+    assert "soft-deleted" in kv.found
+    assert f"az keyvault purge --name {vault} --location swedencentral" in kv.remedy
+    results, _ = run_azure(scenarios.soft_deleted_vault(vault, purge_protection=True))
+    kv = results["azure.name.keyvault"]
+    assert kv.status is Status.fail and "purge protection" in kv.found
+    assert "az keyvault recover" in kv.remedy
+
+
+def test_taken_global_name_fails_and_own_resource_passes(run_azure, fake_arm) -> None:
+    from installer.azure.naming import names_for
+
+    names = names_for(make_plan(fake_arm(), "aca"))
+    sc = scenarios.healthy()
+    sc["taken_names"] = {"Microsoft.Storage/storageAccounts": [names.storage_account], "Microsoft.ContainerRegistry/registries": [names.container_registry]}
+    sc["existing_resources"] = [
+        f"/subscriptions/{scenarios.SUBSCRIPTION}/resourceGroups/{scenarios.RG}/providers/Microsoft.ContainerRegistry/registries/{names.container_registry}"
+    ]
+    results, _ = run_azure(sc)
+    st = results["azure.name.storage"]
+    assert st.status is Status.fail
+    assert names.storage_account in st.found and "azure.name_prefix" in st.remedy
+    assert results["azure.name.registry"].status is Status.passed  # ours, from an earlier run
+    assert "exists in" in results["azure.name.registry"].found
+
+
+def test_throttling_is_honoured_and_a_500_is_unknown_never_pass(run_azure) -> None:
+    faults = [
+        Fault(r"/Microsoft\.App/locations/[^/]+/usages$", status=429, retry_after=1, times=1),
+        Fault(r"/Microsoft\.DBforPostgreSQL/locations/[^/]+/capabilities$", status=500),
+    ]
+    results, arm = run_azure(faults=faults)
+    # 429 + Retry-After: retried once, then answered.
+    assert results["azure.quota.containerapps"].status is Status.passed
+    usage_calls = arm.calls(r"/Microsoft\.App/locations/[^/]+/usages$")
+    assert [c.status for c in usage_calls] == [429, 200]
+    # 500 on every attempt: reported as could-not-verify, the rest of the report is unaffected.
+    pg = results["azure.quota.postgres"]
+    assert pg.status is Status.unknown
+    assert "could not verify" in pg.found and "500" in pg.found
+    assert len(arm.calls(r"/capabilities$")) == 1 + FAST_RETRY.total
+    others = {k: r for k, r in results.items() if k != "azure.quota.postgres"}
+    assert not_passed(others) == {}
+
+
+def test_retry_after_beyond_the_bound_is_not_slept_through(run_azure) -> None:
+    faults = [Fault(r"/providers/Microsoft\.Authorization/policyAssignments$", status=429, retry_after=3600)]
+    results, arm = run_azure(faults=faults)
+    pol = results["azure.policy"]
+    assert pol.status is Status.unknown
+    assert "throttled" in pol.found and "Retry-After 3600" in pol.found
+    assert len(arm.calls("policyAssignments$")) == 1
+
+
+def test_not_signed_in_fails_signin_and_nothing_passes(run_azure, az_stub) -> None:
+    az_stub.set({}, logged_in=False)
+    results, arm = run_azure()
+    assert results["azure.signin"].status is Status.fail
+    assert "az login" in results["azure.signin"].remedy
+    assert all(r.status is Status.unknown for k, r in results.items() if k != "azure.signin")
+    assert not [r for r in arm.requests if not r.path.startswith("/metadata")]
+
+
+def test_missing_subscription_and_region_say_what_to_set(run_azure) -> None:
+    results, _ = run_azure(subscription_id=None, location=None)
+    assert results["azure.subscription"].status is Status.fail
+    assert "azure.subscription_id" in results["azure.subscription"].remedy
+    assert results["azure.region"].status is Status.fail
+    assert "azure.location" in results["azure.region"].remedy
+    assert all(r.status is not Status.passed for k, r in results.items() if k != "azure.signin")
+
+
+def test_region_not_offering_a_type_suggests_regions_that_do(run_azure) -> None:
+    sc = scenarios.healthy()
+    sc["providers"]["Microsoft.App"]["resourceTypes"]["managedEnvironments"] = ["West Europe", "North Europe"]
+    results, _ = run_azure(sc)
+    region = results["azure.region"]
+    assert region.status is Status.fail
+    assert "Container Apps environment (Microsoft.App/managedEnvironments)" in region.found
+    assert "northeurope, westeurope" in region.remedy
+    results, _ = run_azure(location="brazilsouth")
+    assert results["azure.region"].status is Status.fail
+    assert "not available to subscription" in results["azure.region"].found
+
+
+def test_tui_session_is_reused(fake_arm, az_stub) -> None:
+    arm = fake_arm()
+    session = sign_in(SignInOptions(cloud="custom"))
+    calls_before = len(az_stub.calls())
+    plan = make_plan(arm)
+    ctx = CheckContext(plan=plan, cache={CACHE_SESSION: session, CACHE_RETRY: FAST_RETRY})
+    results = list(run_checks(azure_checks(plan), ctx))
+    assert all(r.status is Status.passed for r in results)
+    assert len(az_stub.calls()) == calls_before  # no second sign-in

@@ -148,7 +148,8 @@ def build_entries(plan: InstallPlan, answers: bytes, secrets: Mapping[str, str],
     if leaks:
         where = ", ".join(sorted({f"{p} ({n})" for p, n in leaks}))
         raise OperationFailed(f"a secret value would be exported in {where}; nothing was written",
-                              "this is a fabrix bug: report it (without the archive)")
+                              "if it is in answers.yaml or check-report.json, remove it from the file you passed; "
+                              "in a blueprint it is a fabrix bug: report it (without the values)")
     return entries, findings
 
 
@@ -188,7 +189,9 @@ def parse_report(data: bytes, source: str) -> dict[str, Any]:
     if not checks and not summary:
         raise UsageError(f"{source}: holds no check results",
                          "pass the output of `fabrix check --answers F --json > check.json`")
-    return {"checks": sorted(checks, key=lambda c: str(c.get("id", ""))), "summary": summary}
+    fields = ("id", "title", "status", "found", "remedy")
+    normal = [{k: str(c.get(k) or "") for k in fields} for c in checks]
+    return {"checks": sorted(normal, key=lambda c: c["id"]), "summary": summary}
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

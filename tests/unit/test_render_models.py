@@ -1,0 +1,152 @@
+"""Runbook, hybrid, multi-cloud and development bundles; every model renders through the CLI."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from installer.cli import main
+from installer.render.development import render_development
+from installer.render.hybrid import onprem_compose
+from installer.render.multicloud import egress_rules
+from installer.render.runbook import render_runbook
+from installer.validate.models import workflow_findings
+from installer.validate.runbook import validate_runbook
+from tests.unit.blueprint_plans import BASE, inp, plan
+
+
+# ---------------------------------------------------------------- runbook
+
+def test_runbook_follows_the_five_steps_with_this_plans_names() -> None:
+    i = inp(plan(model="manual", size="m"))
+    bundle = render_runbook(i)
+    text = bundle.text("RUNBOOK.md")
+    assert validate_runbook(bundle, i) == []
+    for needle in ("rg-fx-review", "westeurope", "az keyvault create -g rg-fx-review -n kv-fx-review-",
+                   "--sku-name Standard_D2ds_v5", "--high-availability ZoneRedundant", "--sku Balanced_B3",
+                   "az containerapp env create", "aca/miso-controller.yaml", i.plan.azure.subscription_id):
+        assert needle in text, needle
+    assert text.count("- [ ] ") >= 15
+    assert not any(v in text for v in i.secrets.values())
+
+
+def test_runbook_validator_catches_a_missing_step() -> None:
+    i = inp(plan(model="manual"))
+    bundle = render_runbook(i)
+    bundle.add("RUNBOOK.md", bundle.text("RUNBOOK.md").replace("## Step 4: Connectors", "## Connectors"))
+    assert any("five manual steps" in f.message for f in validate_runbook(bundle, i))
+
+
+# ---------------------------------------------------------------- hybrid
+
+def test_hybrid_runner_keeps_data_on_prem_and_dials_out_through_mtls() -> None:
+    i = inp(plan(model="hybrid"))
+    doc, env_names = onprem_compose(i)
+    assert set(doc["services"]) == {"postgres", "redis", "dataplane", "mtls-proxy"}
+    assert not any(s.get("ports") for s in doc["services"].values())
+    assert doc["services"]["dataplane"]["environment"]["MISO_CONTROLLER_URL"] == "http://mtls-proxy:8443"
+    assert "CONTROL_PLANE_HOST" in env_names and "DATAPLANE_DB_PASSWORD" in env_names
+
+
+def test_hybrid_control_plane_requires_client_certificates() -> None:
+    from installer.render.hybrid import control_plane_body
+
+    ingress = control_plane_body(inp(plan(model="hybrid")), "miso-controller")["properties"]["configuration"]["ingress"]
+    assert ingress["clientCertificateMode"] == "require"
+    assert ingress["ipSecurityRestrictions"][0]["action"] == "Allow"
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_hybrid_certificate_script_issues_a_client_certificate(tmp_path: Path) -> None:
+    from installer.render.hybrid import render_hybrid
+
+    bundle = render_hybrid(inp(plan(model="hybrid")))
+    script = tmp_path / "make-certs.sh"
+    script.write_bytes(bundle.files["onprem/certs/make-certs.sh"])
+    run = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    text = subprocess.run(["openssl", "x509", "-in", str(tmp_path / "runner.crt"), "-noout", "-text"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "TLS Web Client Authentication" in text
+    assert (tmp_path / "runner.key").stat().st_mode & 0o777 == 0o600
+
+
+# ---------------------------------------------------------------- multi-cloud
+
+def test_multicloud_egress_is_an_allowlist_per_region_ending_in_deny() -> None:
+    rules = egress_rules(inp(plan(model="multicloud")))["regions"]["westeurope"]["rules"]
+    assert rules[-1]["access"] == "Deny" and rules[-1]["destinationAddressPrefix"] == "Internet"
+    assert all(r["access"] == "Allow" and r["destinationPortRange"] == "443" for r in rules[:-1])
+    assert "AzureKeyVault.westeurope" in {r["destinationAddressPrefix"] for r in rules}
+
+
+# ---------------------------------------------------------------- development
+
+@pytest.mark.parametrize("target", ["aca", "aks"])
+def test_development_has_dev_and_test_sets_and_a_gated_pipeline(target: str) -> None:
+    i = inp(plan(model="development", target=target, size="l"))
+    bundle = render_development(i)
+    dev = yaml.safe_load(bundle.text("environments/dev.yaml"))
+    test = yaml.safe_load(bundle.text("environments/test.yaml"))
+    assert dev["parameters"] in bundle.files and test["parameters"] in bundle.files
+    assert dev["sizePreset"] == "s" and test["sizePreset"] == "m"  # smaller than prod (l)
+    infra = yaml.safe_load(bundle.text(".github/workflows/infra.yml"))
+    assert infra["jobs"]["test-deploy"]["needs"] == ["test-plan", "dev-deploy"]
+    for path in (".github/workflows/infra.yml", ".github/workflows/images.yml"):
+        assert workflow_findings(path, yaml.safe_load(bundle.text(path))) == []
+    assert ("k8s/namespace.yaml" in bundle.files) is (target == "aks")
+    assert not any(v in bundle.text(".github/workflows/infra.yml") for v in i.secrets.values())
+
+
+def test_workflow_validator_catches_mistakes() -> None:
+    bad = {"name": "x", True: {"push": {}}, "permissions": {"contents": "write"},
+           "jobs": {"a": {"runs-on": "ubuntu-24.04", "needs": "zzz",
+                          "steps": [{"uses": "actions/checkout@v4", "run": "echo"},
+                                    {"uses": "azure/login@v2", "with": {"creds": "${{ secrets.AZURE_CREDENTIALS }}"}}]}}}
+    messages = " | ".join(f.message for f in workflow_findings("w.yml", bad))
+    for needle in ("id-token: write", "unknown job 'zzz'", "exactly one of uses/run", "stored Azure credentials"):
+        assert needle in messages
+
+
+# ---------------------------------------------------------------- CLI: every model renders and validates
+
+MODELS = [
+    {"model": "container", "target": "compose"},
+    {"model": "container", "target": "aca"},
+    {"model": "container", "target": "aks"},
+    {"model": "marketplace"},
+    {"model": "manual"},
+    {"model": "hybrid"},
+    {"model": "multicloud"},
+    {"model": "development"},
+]
+
+
+def _answers(tmp_path: Path, patch: dict) -> Path:
+    path = tmp_path / "answers.yaml"
+    path.write_text(yaml.safe_dump({**BASE, **patch}))
+    return path
+
+
+@pytest.mark.parametrize("patch", MODELS, ids=lambda p: "-".join(p.values()))
+def test_every_model_renders_and_validates_through_the_cli(tmp_path: Path, patch: dict) -> None:
+    out = tmp_path / "out"
+    assert main(["render", "--answers", str(_answers(tmp_path, patch)), "--out", str(out)]) == 0
+    files = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
+    expected = {"container": {"compose": "compose.yaml", "aca": "aca/flowise.yaml", "aks": "k8s/flowise.yaml"}}
+    key = expected.get(patch["model"], {}).get(patch.get("target", ""), None) or {
+        "marketplace": "mainTemplate.json", "manual": "RUNBOOK.md", "hybrid": "onprem/compose.yaml",
+        "multicloud": "multicloud/egress-rules.yaml", "development": ".github/workflows/infra.yml"}[patch["model"]]
+    assert any(f.endswith(key) for f in files), (key, sorted(files)[:20])
+
+
+def test_all_targets_renders_every_kind_into_its_folder(tmp_path: Path) -> None:
+    out = tmp_path / "all"
+    assert main(["render", "--answers", str(_answers(tmp_path, {"model": "container", "target": "aks"})),
+                 "--out", str(out), "--all-targets"]) == 0
+    top = {p.name for p in out.iterdir()}
+    assert top == {"compose", "aca", "aks", "marketplace", "manual", "hybrid", "multicloud", "development"}

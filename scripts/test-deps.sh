@@ -16,6 +16,7 @@ need_apt=()
 command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need_apt+=(busybox-static)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)  # hybrid mTLS certificate script test
 # PostgreSQL server: pg_virtualenv runs a throwaway cluster for the Compose init-script test.
 { command -v pg_virtualenv >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then

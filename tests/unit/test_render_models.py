@@ -60,10 +60,10 @@ def test_hybrid_control_plane_requires_client_certificates() -> None:
     assert ingress["ipSecurityRestrictions"][0]["action"] == "Allow"
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
 def test_hybrid_certificate_script_issues_a_client_certificate(tmp_path: Path) -> None:
     from installer.render.hybrid import render_hybrid
 
+    assert shutil.which("openssl"), "openssl is required (scripts/test-deps.sh installs it)"
     bundle = render_hybrid(inp(plan(model="hybrid")))
     script = tmp_path / "make-certs.sh"
     script.write_bytes(bundle.files["onprem/certs/make-certs.sh"])

@@ -8,7 +8,6 @@ from typing import Any
 from textual.message import Message
 
 from installer.checks import CheckResult
-from installer.progress import ProgressEvent
 from installer.render import Bundle
 from screens.deps import Facts
 
@@ -40,9 +39,12 @@ class Rendered(Message):
     problem: str | None = None
 
 
-@dataclass
 class LaunchProgress(Message):
-    event: ProgressEvent
+    """Events are waiting in the Launch screen's queue. Pending ones collapse into one message,
+    so a burst of Compose events costs the UI one update, not hundreds."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LaunchProgress)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from typing import Any
 
 from textual import work
@@ -40,6 +41,7 @@ class LaunchScreen(StepScreen):
         self.cancel_event = threading.Event()
         self.running = False
         self._started = 0.0
+        self._events: deque[ProgressEvent] = deque()
 
     def compose_body(self) -> ComposeResult:
         yield Static("Starting…", id="launch-head")
@@ -72,7 +74,9 @@ class LaunchScreen(StepScreen):
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def run_launch(self) -> None:
         def reporter(event: ProgressEvent) -> None:
-            self.post_message(LaunchProgress(event))
+            # deque.append is thread-safe; the UI drains the queue on its own thread.
+            self._events.append(event)
+            self.post_message(LaunchProgress())
 
         try:
             resume = self.resume or bool(self.wizard.deps.unfinished_run(self.plan.name))
@@ -88,8 +92,11 @@ class LaunchScreen(StepScreen):
             return
         self.post_message(LaunchFinished(result))
 
-    async def on_launch_progress(self, message: LaunchProgress) -> None:
-        event = message.event
+    async def on_launch_progress(self, _message: LaunchProgress) -> None:
+        while self._events:
+            await self._show(self._events.popleft())
+
+    async def _show(self, event: ProgressEvent) -> None:
         text = f"[{event.elapsed:6.1f}s] {event.step}"
         if event.service:
             text += f" {event.service}"
@@ -125,8 +132,10 @@ class LaunchScreen(StepScreen):
             chosen,
         )
 
-    def on_launch_finished(self, message: LaunchFinished) -> None:
+    async def on_launch_finished(self, message: LaunchFinished) -> None:
         from screens.steps.result import DoneScreen, FailedScreen
+
+        await self.on_launch_progress(LaunchProgress())  # events posted just before the end
 
         self.running = False
         self._tick()

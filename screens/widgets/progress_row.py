@@ -1,14 +1,19 @@
-"""A launch step or a service: name, progress bar and what it is doing (pulling, health starting…)."""
+"""A launch step or a service in one line: name, progress bar, what it is doing right now.
+
+One ``Static`` per row (drawing Rich's bar) rather than a Label + ProgressBar + Label group:
+a launch updates these many times a second and the row must stay cheap to repaint.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Horizontal
-from textual.widgets import Label, ProgressBar
+from rich.progress_bar import ProgressBar as RichBar
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
 
 from installer.progress import ProgressEvent, State
 
-# How far along a service is in each state (the bar is a rough guide, the words are exact).
+# How far along a step or service is in each state (the bar is a guide; the words are exact).
 _FRACTION: dict[State, float] = {
     State.pending: 0.0, State.running: 0.1, State.pulling: 0.2, State.creating: 0.5,
     State.starting: 0.6, State.health_starting: 0.8, State.healthy: 1.0, State.done: 1.0,
@@ -27,31 +32,35 @@ def describe(event: ProgressEvent) -> str:
     return state
 
 
-class ProgressRow(Horizontal):
+def fraction(event: ProgressEvent) -> float:
+    if event.state is State.pulling and event.total:
+        return 0.2 + 0.3 * (event.current or 0) / event.total
+    return _FRACTION.get(event.state, 0.1)
+
+
+class ProgressRow(Static):
     DEFAULT_CSS = """
     ProgressRow { height: 1; }
-    ProgressRow > .name { width: 18; }
-    ProgressRow > ProgressBar { width: 24; }
-    ProgressRow > .state { width: 1fr; padding: 0 1; }
-    ProgressRow.-failed > .state, ProgressRow.-unhealthy > .state { color: $text-error; }
-    ProgressRow.-healthy > .state, ProgressRow.-done > .state { color: $text-success; }
+    ProgressRow.-failed, ProgressRow.-unhealthy { color: $text-error; }
+    ProgressRow.-healthy, ProgressRow.-done { color: $text-success; }
     """
 
     def __init__(self, key: str, label: str) -> None:
         super().__init__(id=key)
-        self._label = label
+        self.label = label
+        self.state = State.pending
+        self._draw(0.0, "pending")
 
-    def compose(self) -> ComposeResult:
-        yield Label(self._label, classes="name")
-        yield ProgressBar(total=100, show_eta=False, show_percentage=False)
-        yield Label("pending", classes="state")
+    def _draw(self, done: float, words: str) -> None:
+        row = Table.grid(padding=(0, 1))
+        row.add_column(width=18, no_wrap=True)
+        row.add_column(width=20)
+        row.add_column(no_wrap=True)
+        row.add_row(Text(self.label), RichBar(total=100, completed=100 * done, width=20), Text(words))
+        self.update(row)
 
     def show(self, event: ProgressEvent) -> None:
-        for state in State:
-            self.set_class(event.state is state, f"-{state.value}")
-        bar = self.query_one(ProgressBar)
-        if event.state is State.pulling and event.total:
-            bar.update(progress=20 + 30 * (event.current or 0) / event.total)
-        else:
-            bar.update(progress=100 * _FRACTION.get(event.state, 0.1))
-        self.query_one(".state", Label).update(describe(event))
+        self.set_class(False, f"-{self.state.value}")
+        self.state = event.state
+        self.set_class(True, f"-{event.state.value}")
+        self._draw(fraction(event), describe(event))

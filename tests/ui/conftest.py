@@ -66,7 +66,9 @@ def make_app(tmp_path: Path) -> Callable[..., FabrixApp]:
         )
         for key, value in deps.items():
             setattr(pinned, key, value)
-        return FabrixApp(plan, deps=pinned, progress_path=tmp_path / "wizard.yaml")
+        app = FabrixApp(plan, deps=pinned, progress_path=tmp_path / "wizard.yaml")
+        app.animation_level = "none"  # screenshots must not catch an animation half-way
+        return app
 
     return make
 
@@ -77,4 +79,3 @@ def _no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     from textual.widgets import Input
 
     monkeypatch.setattr(Input, "cursor_blink", False)
-    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")

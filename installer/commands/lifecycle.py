@@ -111,9 +111,10 @@ class _LiveView:
             if ev.service and ev.step in ("up", "pull", "probe", "rollback", "diagnostics"):
                 row = self.rows.setdefault(ev.service, {"since": time.monotonic(), "state": ev.state, "health": ""})
                 if ev.step == "up" or ev.state in (State.failed, State.unhealthy):
-                    if row["state"] != ev.state:
-                        row["since"] = time.monotonic()
                     row["state"] = ev.state
+                    # The clock of a service stops when it settles (healthy or failed).
+                    settled = ev.state in (State.healthy, State.failed, State.unhealthy)
+                    row["until"] = time.monotonic() if settled else None
                 if ev.state in (State.health_starting, State.healthy, State.unhealthy):
                     row["health"] = ev.message
                 elif ev.step == "pull" and ev.total:
@@ -140,7 +141,7 @@ class _LiveView:
             row = self.rows[name]
             state: State = row["state"]
             table.add_row(name, Text(state.value.replace("_", " "), style=_STYLE.get(state, "")),
-                          Text(str(row["health"])[:70]), f"{now - row['since']:5.0f}s")
+                          Text(str(row["health"])[:70]), f"{(row.get('until') or now) - row['since']:5.0f}s")
         head = Text(f"{now - self.started:5.0f}s  {self.step}: {self.step_text}"[:110], style="bold")
         return Group(head, table)
 

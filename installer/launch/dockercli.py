@@ -9,6 +9,7 @@ We call the CLI ourselves (instead of p-o-w's helpers) where we need one fast ca
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 import os
 import queue
 import signal
@@ -148,12 +149,15 @@ def project_objects(docker: list[str], project: str) -> ProjectObjects:
     """Every container, network and volume carrying Compose's project label for ``project``."""
     label = f"label={COMPOSE_PROJECT_LABEL}={project}"
     found = ProjectObjects()
-    for kind, args, target in (
+    listings = (
         ("container", ["ps", "-a", "--filter", label, "--format", "{{.Names}}"], found.containers),
         ("network", ["network", "ls", "--filter", label, "--format", "{{.Name}}"], found.networks),
         ("volume", ["volume", "ls", "--filter", label, "--format", "{{.Name}}"], found.volumes),
-    ):
-        res = run(docker + args, timeout=60)
+    )
+    # Three independent CLI calls: run them at once (this sits on the path of every up and down).
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(lambda item: run(docker + item[1], timeout=60), listings))
+    for (kind, _args, target), res in zip(listings, results, strict=True):
         if res.rc != 0:
             raise ToolMissing(
                 f"could not list Docker {kind}s: {last_line(res.stderr)}",

@@ -110,11 +110,12 @@ class FakeArm:
         class Handler(_Handler):
             arm = fake
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", 0), Handler)
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(ctx)
-        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        # Handshake in the connection's own thread, not in the accept loop: concurrent clients
+        # must not queue behind each other's TLS setup.
+        server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, name="fake-arm", daemon=True)
         self._thread.start()
@@ -222,6 +223,13 @@ def _num(value: float) -> str:
 
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "target": None, "details": [], "additionalInfo": []}}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The default listen backlog (5) drops bursts of concurrent connects; the client then
+    # retries the SYN a second later — a latency ARM does not have.
+    request_queue_size = 256
 
 
 class _Handler(BaseHTTPRequestHandler):

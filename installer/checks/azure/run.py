@@ -36,7 +36,13 @@ T = TypeVar("T")
 CACHE_RUN = "azure.run"
 CACHE_SESSION = "azure.session"  # an AzureSession the TUI already signed in
 CACHE_RETRY = "azure.retry"  # RetrySettings override (tests, benchmarks)
+CACHE_WORKERS = "azure.workers"  # threads for calls inside one check (bench: 1 = serial)
 _create_lock = threading.Lock()
+_worker = threading.local()
+
+
+def _mark_worker() -> None:
+    _worker.active = True
 
 
 class Unverifiable(Exception):
@@ -59,7 +65,7 @@ class AzureRun:
         self._sign_in_error: FabrixError | None = None
         self._lock = threading.Lock()
         self._facts: dict[str, cf.Future[Any]] = {}
-        self.pool = cf.ThreadPoolExecutor(max_workers=32, thread_name_prefix="azure-call")
+        self.pool = cf.ThreadPoolExecutor(max_workers=int(ctx.cache.get(CACHE_WORKERS, 32)), thread_name_prefix="azure-call", initializer=_mark_worker)
         weakref.finalize(self, self.pool.shutdown, wait=False)
 
     @classmethod
@@ -150,11 +156,16 @@ class AzureRun:
 
     def parallel(self, *calls: Callable[[], Any]) -> list[Any]:
         """Run independent calls together; re-raise the first failure (the check is then unknown)."""
-        futures = [self.pool.submit(call) for call in calls]
-        results = []
-        for f in futures:
-            results.append(f.result())
-        return results
+        if not calls:
+            return []
+        if getattr(_worker, "active", False):
+            # Already on a pool thread: waiting there for more pool work could starve the pool.
+            return [call() for call in calls]
+        # The first call runs here, the rest on the pool: all start at once, and a nested
+        # ``parallel`` inside the first call may still fan out.
+        futures = [self.pool.submit(call) for call in calls[1:]]
+        first = calls[0]()
+        return [first, *(f.result() for f in futures)]
 
 
 def missing_is_none(call: Callable[[], T]) -> Callable[[], T | None]:
@@ -236,6 +247,7 @@ def result(check_id: str, title: str, status: Status, found: str, remedy: str = 
 __all__ = [
     "CACHE_RETRY",
     "CACHE_SESSION",
+    "CACHE_WORKERS",
     "AzureRun",
     "RetrySettings",
     "Unverifiable",

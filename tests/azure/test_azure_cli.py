@@ -1,0 +1,91 @@
+"""`fabrix check --answers F --json` end to end for an Azure plan against the fake ARM."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.azure import scenarios
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _answers(tmp_path: Path, arm_url: str, **azure: str) -> Path:
+    data = {
+        "apiVersion": "fabrix/v1",
+        "name": "demo",
+        "model": "container",
+        "target": "aca",
+        "azure": {
+            "cloud": "custom",
+            "arm_endpoint": arm_url,
+            "subscription_id": scenarios.SUBSCRIPTION,
+            "location": scenarios.LOCATION,
+            "resource_group": scenarios.RG,
+            **azure,
+        },
+    }
+    path = tmp_path / "answers.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _fabrix(*args: str) -> subprocess.CompletedProcess[str]:
+    # The real console entry point in a child process, with this test's PATH (stub az),
+    # REQUESTS_CA_BUNDLE (the fake's CA) and FABRIX_HOME.
+    return subprocess.run(
+        [sys.executable, "-c", "from installer.cli import main; raise SystemExit(main())", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+def _lines(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def test_check_json_healthy_exit_0(fake_arm, tmp_path: Path) -> None:
+    arm = fake_arm()
+    proc = _fabrix("check", "--answers", str(_answers(tmp_path, arm.url)), "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    events = _lines(proc.stdout)  # every stdout line is JSON
+    checks = [e for e in events if e["type"] == "check"]
+    assert {c["id"] for c in checks} >= {"azure.signin", "azure.subscription", "azure.region", "azure.permissions", "azure.policy", "azure.name.keyvault"}
+    assert all(c["status"] == "pass" for c in checks), [c for c in checks if c["status"] != "pass"]
+    final = events[-1]
+    assert final["type"] == "result" and final["exit_code"] == 0
+    assert final["summary"]["pass"] == len(checks)
+
+
+def test_check_json_disabled_subscription_exit_1(fake_arm, tmp_path: Path) -> None:
+    arm = fake_arm(scenarios.disabled_subscription())
+    proc = _fabrix("check", "--answers", str(_answers(tmp_path, arm.url)), "--json")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    events = _lines(proc.stdout)
+    sub = next(e for e in events if e.get("id") == "azure.subscription")
+    assert sub["status"] == "fail" and "Disabled" in sub["found"] and sub["remedy"]
+    assert events[-1]["exit_code"] == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_check_custom_cloud_without_endpoint_is_reported(fake_arm, tmp_path: Path, monkeypatch) -> None:
+    fake_arm()
+    monkeypatch.delenv("FABRIX_ARM_ENDPOINT")
+    path = tmp_path / "answers.yaml"
+    path.write_text(
+        yaml.safe_dump({"apiVersion": "fabrix/v1", "name": "demo", "model": "container", "target": "aca",
+                        "azure": {"cloud": "custom", "subscription_id": scenarios.SUBSCRIPTION, "location": scenarios.LOCATION}})
+    )
+    proc = _fabrix("check", "--answers", str(path), "--json")
+    assert proc.returncode == 1
+    signin = next(e for e in _lines(proc.stdout) if e.get("id") == "azure.signin")
+    assert signin["status"] == "fail"
+    assert "FABRIX_ARM_ENDPOINT" in signin["remedy"]

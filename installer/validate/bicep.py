@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pycep import BicepParser
@@ -135,7 +136,9 @@ class Declared:
         return (self.type.lower(), self.api, self.name)
 
 
+@lru_cache(maxsize=256)
 def parse_bicep(text: str) -> dict[str, Any]:
+    """pycep's JSON for one Bicep file (cached by text: parsing is the slow part; treat as read-only)."""
     return BicepParser().parse(text=text)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -27,5 +28,11 @@ def is_literal(value: Any, expected: Any) -> bool:
 
 
 def leaf_name(conf: Any) -> str:
+    """The last segment of a (child) resource name, also from ARM ``format('{0}/{1}', …, 'leaf')``."""
     name = dig(conf, "name")
-    return name.rsplit("/", 1)[-1] if isinstance(name, str) else ""
+    if not isinstance(name, str):
+        return ""
+    if name.startswith("["):
+        match = re.search(r"'([^']*)'\)\]$", name)
+        return match.group(1) if match else ""
+    return name.rsplit("/", 1)[-1]

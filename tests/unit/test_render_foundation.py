@@ -1,0 +1,332 @@
+"""The Azure foundation (Bicep + flat ARM) and the Marketplace package, as rendered from one model."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from installer.catalog import load_catalog
+from installer.labels import TAG_INSTALL
+from installer.plan import InstallPlan
+from installer.render import RenderInput
+from installer.render.azure.build import PRIVATE_LINK, ROLES, secret_params
+from installer.render.azure.sizing import SKUS, size_for_tier
+from installer.render.foundation import TIER_FILES, render_foundation
+from installer.render.marketplace import render_marketplace
+from installer.render.workload import azure_apps, azure_names
+from installer.secrets import SecretStore, env_name, secrets_for
+from installer.validate.arm import validate_bicep
+
+MODULES = ["compute", "dns", "frontdoor", "identity", "keyvault", "monitoring", "network", "postgres", "redis",
+           "registry", "storage"]
+
+
+def _plan(**kw: Any) -> InstallPlan:
+    base: dict[str, Any] = {"name": "demo", "model": "container", "target": "aca"}
+    base.update(kw)
+    return InstallPlan(**base)
+
+
+def _template(bundle: Any) -> dict[str, Any]:
+    return json.loads(bundle.files["arm/mainTemplate.json"])
+
+
+def _of_type(template: dict[str, Any], rtype: str) -> list[dict[str, Any]]:
+    return [r for r in template["resources"] if r["type"] == rtype]
+
+
+@pytest.fixture(scope="module")
+def aca() -> tuple[RenderInput, Any]:
+    inp = RenderInput(plan=_plan())
+    return inp, render_foundation(inp, "aca")
+
+
+@pytest.fixture(scope="module")
+def aks() -> tuple[RenderInput, Any]:
+    inp = RenderInput(plan=_plan(target="aks", size="l", tier="prod"))
+    return inp, render_foundation(inp, "aks")
+
+
+@pytest.fixture(scope="module")
+def market() -> tuple[RenderInput, Any]:
+    inp = RenderInput(plan=_plan(model="marketplace", images={"registry": "contosoacr.azurecr.io"}))
+    return inp, render_marketplace(inp)
+
+
+def test_foundation_files_are_the_documented_layout(aca: Any, aks: Any) -> None:
+    for _, bundle in (aca, aks):
+        expected = {"bicep/main.bicep", "arm/mainTemplate.json", *TIER_FILES.values()}
+        expected |= {f"bicep/modules/{m}.bicep" for m in MODULES}
+        assert set(bundle) == expected
+
+
+def test_compute_decides_container_apps_or_aks(aca: Any, aks: Any) -> None:
+    t_aca, t_aks = _template(aca[1]), _template(aks[1])
+    assert _of_type(t_aca, "Microsoft.App/managedEnvironments") and not _of_type(t_aca, "Microsoft.ContainerService/managedClusters")
+    assert _of_type(t_aks, "Microsoft.ContainerService/managedClusters") and not _of_type(t_aks, "Microsoft.App/containerApps")
+    with pytest.raises(ValueError, match="compute"):
+        render_foundation(aca[0], "compose")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        _plan(),
+        _plan(target="aks"),
+        _plan(size="xl", tier="prod", images={"registry": "contosoacr.azurecr.io"}),
+        _plan(components=["postgres", "keycloak"]),
+        _plan(components=["redis", "openwebui"], target="aks"),
+    ],
+    ids=["aca", "aks", "aca-xl-private", "aca-postgres-only", "aks-redis-only"],
+)
+def test_bicep_and_arm_declare_the_same_resources(plan: InstallPlan) -> None:
+    inp = RenderInput(plan=plan)
+    bundle = render_foundation(inp, plan.target.value)  # type: ignore[arg-type]
+    assert validate_bicep(bundle, _template(bundle)) == []
+    # The check is not vacuous: every ARM resource has a Bicep declaration counted.
+    bicep_text = "".join(bundle.text(p) for p in bundle if p.endswith(".bicep"))
+    assert bicep_text.count("\nresource ") - bicep_text.count(" existing = ") == len(_template(bundle)["resources"])
+
+
+def test_marketplace_bicep_and_arm_agree_with_unique_names(market: Any) -> None:
+    _, bundle = market
+    template = _template(bundle)
+    assert validate_bicep(bundle, template) == []
+    kv = _of_type(template, "Microsoft.KeyVault/vaults")[0]
+    assert "parameters('namePrefix')" in kv["name"] and "variables('suffix')" in kv["name"]
+    assert template["variables"]["suffix"] == "[take(uniqueString(resourceGroup().id), 6)]"
+
+
+def test_render_is_deterministic(aca: Any, market: Any) -> None:
+    again = render_foundation(aca[0], "aca")
+    assert again.files == aca[1].files
+    market_again = render_marketplace(market[0])
+    assert market_again.files == market[1].files  # the zip too, byte for byte
+
+
+def test_plan_names_match_the_workload_view(aca: Any, aks: Any) -> None:
+    """ACA YAML and AKS manifests reference these resources by name: they must be the same."""
+    for inp, bundle in (aca, aks):
+        names = azure_names(inp.plan)
+        t = _template(bundle)
+        assert _of_type(t, "Microsoft.KeyVault/vaults")[0]["name"] == names.key_vault
+        assert _of_type(t, "Microsoft.ManagedIdentity/userAssignedIdentities")[0]["name"] == names.identity
+        assert _of_type(t, "Microsoft.DBforPostgreSQL/flexibleServers")[0]["name"] == names.postgres
+    assert _of_type(_template(aca[1]), "Microsoft.App/managedEnvironments")[0]["name"] == azure_names(aca[0].plan).aca_environment
+    assert _of_type(_template(aks[1]), "Microsoft.ContainerService/managedClusters")[0]["name"] == azure_names(aks[0].plan).aks_cluster
+
+
+def test_every_private_endpoint_has_the_right_group_and_zone(aca: Any, aks: Any, market: Any) -> None:
+    expected = {
+        "Microsoft.KeyVault/vaults": ("vault", "privatelink.vaultcore.azure.net"),
+        "Microsoft.Storage/storageAccounts": ("blob", "privatelink.blob.core.windows.net"),
+        "Microsoft.DBforPostgreSQL/flexibleServers": ("postgresqlServer", "privatelink.postgres.database.azure.com"),
+        # Azure Managed Redis, not the legacy Azure Cache for Redis zone (privatelink.redis.cache.windows.net).
+        "Microsoft.Cache/redisEnterprise": ("redisEnterprise", "privatelink.redis.azure.net"),
+        "Microsoft.ContainerRegistry/registries": ("registry", "privatelink.azurecr.io"),
+    }
+    assert {v[1] for v in PRIVATE_LINK.values()} == {z for _, z in expected.values()}
+    for _, bundle in (aca, aks, market):
+        t = _template(bundle)
+        endpoints = _of_type(t, "Microsoft.Network/privateEndpoints")
+        groups = _of_type(t, "Microsoft.Network/privateEndpoints/privateDnsZoneGroups")
+        assert len(endpoints) == len(expected) == len(groups)
+        for pe in endpoints:
+            conn = pe["properties"]["privateLinkServiceConnections"][0]["properties"]
+            target_type = re.match(r"\[resourceId\('([^']+)'", conn["privateLinkServiceId"]).group(1)  # type: ignore[union-attr]
+            group, zone = expected[target_type]
+            assert conn["groupIds"] == [group]
+            key = pe["name"][1:-1] if pe["name"].startswith("[") else f"'{pe['name']}'"
+            zone_ids = [
+                g["properties"]["privateDnsZoneConfigs"][0]["properties"]["privateDnsZoneId"]
+                for g in groups
+                if any(key in d for d in g["dependsOn"])
+            ]
+            assert zone_ids == [f"[resourceId('Microsoft.Network/privateDnsZones', '{zone}')]"], pe["name"]
+        zones = {z["name"] for z in _of_type(t, "Microsoft.Network/privateDnsZones")}
+        assert zones == {z for _, z in expected.values()}
+        assert len(_of_type(t, "Microsoft.Network/privateDnsZones/virtualNetworkLinks")) == len(zones)
+
+
+def test_data_services_refuse_public_access(aca: Any, aks: Any, market: Any) -> None:
+    for _, bundle in (aca, aks, market):
+        t = _template(bundle)
+        for rtype in ("Microsoft.KeyVault/vaults", "Microsoft.Storage/storageAccounts",
+                      "Microsoft.ContainerRegistry/registries", "Microsoft.Cache/redisEnterprise"):
+            assert _of_type(t, rtype)[0]["properties"]["publicNetworkAccess"] == "Disabled", rtype
+        pg = _of_type(t, "Microsoft.DBforPostgreSQL/flexibleServers")[0]["properties"]
+        assert pg["network"]["publicNetworkAccess"] == "Disabled"
+        storage = _of_type(t, "Microsoft.Storage/storageAccounts")[0]["properties"]
+        assert storage["allowBlobPublicAccess"] is False and storage["allowSharedKeyAccess"] is False
+        assert _of_type(t, "Microsoft.ContainerRegistry/registries")[0]["properties"]["adminUserEnabled"] is False
+    env = _of_type(_template(aca[1]), "Microsoft.App/managedEnvironments")[0]["properties"]
+    assert env["publicNetworkAccess"] == "Disabled" and env["vnetConfiguration"]["infrastructureSubnetId"]
+
+
+def test_pgvector_is_allowed_and_tls_required(aca: Any) -> None:
+    configs = {c["name"].split("/")[-1]: c for c in _of_type(_template(aca[1]), "Microsoft.DBforPostgreSQL/flexibleServers/configurations")}
+    assert "VECTOR" in configs["azure.extensions"]["properties"]["value"].split(",")
+    assert configs["azure.extensions"]["properties"]["source"] == "user-override"
+    assert configs["require_secure_transport"]["properties"]["value"] == "ON"
+    dbs = {d["name"].split("/")[-1] for d in _of_type(_template(aca[1]), "Microsoft.DBforPostgreSQL/flexibleServers/databases")}
+    catalog = load_catalog()
+    expected = {db.name for c in aca[0].plan.enabled_components() for db in catalog.components[c].databases}
+    assert dbs == expected
+
+
+def test_secrets_are_secure_parameters_without_defaults_stored_in_key_vault(aca: Any) -> None:
+    inp, bundle = aca
+    t = _template(bundle)
+    sps = secret_params(inp, "aca")
+    assert {sp.secret for sp in sps} >= {"postgres_password", "keycloak_db_password", "flowise_secret_key"}
+    vault_secrets = {s["name"].split("/")[-1]: s for s in _of_type(t, "Microsoft.KeyVault/vaults/secrets")}
+    for sp in sps:
+        spec = t["parameters"][sp.param]
+        assert spec["type"] == "secureString" and "defaultValue" not in spec
+        assert vault_secrets[sp.vault_name]["properties"]["value"] == f"[parameters('{sp.param}')]"
+    # The Redis key goes from listKeys() straight into Key Vault, never a parameter or output.
+    assert "listKeys(" in vault_secrets["redis-access-key"]["properties"]["value"]
+    assert all("list" not in json.dumps(o["value"]) for o in t["outputs"].values())
+
+
+def test_container_apps_read_secrets_from_key_vault_through_the_identity(aca: Any) -> None:
+    inp, bundle = aca
+    t = _template(bundle)
+    uami = "[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', '%s')]" % azure_names(inp.plan).identity
+    apps = _of_type(t, "Microsoft.App/containerApps")
+    assert apps
+    for app in apps:
+        config = app["properties"]["configuration"]
+        assert app["identity"]["userAssignedIdentities"] == {uami: {}}
+        for secret in config.get("secrets", []):
+            assert set(secret) == {"name", "keyVaultUrl", "identity"} and secret["identity"] == uami
+        refs = {e["secretRef"] for c in app["properties"]["template"]["containers"] for e in c["env"] if "secretRef" in e}
+        assert refs == {s["name"] for s in config.get("secrets", [])}
+
+
+def test_images_and_ports_come_from_the_catalog(aca: Any, market: Any) -> None:
+    catalog = load_catalog()
+    for inp, bundle in (aca, market):
+        apps = {a["name"]: a for a in _of_type(_template(bundle), "Microsoft.App/containerApps")}
+        assert set(apps) == {a.name for a in azure_apps(inp, "aca")}
+        for name, app in apps.items():
+            container = app["properties"]["template"]["containers"][0]
+            assert container["image"] == inp.plan.image_for(name, catalog)
+            assert app["properties"]["configuration"]["ingress"]["targetPort"] == catalog.components[name].port
+    private = [a for a in _of_type(_template(market[1]), "Microsoft.App/containerApps")
+               if a["properties"]["template"]["containers"][0]["image"].startswith("contosoacr.azurecr.io/")]
+    assert private, "the private images (miso, dataplane) pull from the registry"
+    for app in private:
+        assert app["properties"]["configuration"]["registries"][0]["server"] == "contosoacr.azurecr.io"
+        assert "identity" in app["properties"]["configuration"]["registries"][0]
+
+
+def test_identity_gets_least_roles_with_deterministic_names(aca: Any, aks: Any) -> None:
+    allowed = set(ROLES.values())
+    for _, bundle in (aca, aks):
+        assignments = _of_type(_template(bundle), "Microsoft.Authorization/roleAssignments")
+        assert assignments
+        for ra in assignments:
+            assert ra["name"].startswith("[guid(") and "newGuid" not in ra["name"]
+            role = ra["properties"]["roleDefinitionId"]
+            assert any(r in role for r in allowed), role
+            assert ra["properties"]["principalType"] == "ServicePrincipal"
+    roles = {ra["properties"]["roleDefinitionId"] for ra in _of_type(_template(aca[1]), "Microsoft.Authorization/roleAssignments")}
+    assert any(ROLES["Key Vault Secrets User"] in r for r in roles) and any(ROLES["AcrPull"] in r for r in roles)
+
+
+def test_aks_has_oidc_workload_identity_network_policy_and_federated_credentials(aks: Any) -> None:
+    from installer.render.aks import federated_subjects
+
+    inp, bundle = aks
+    t = _template(bundle)
+    cluster = _of_type(t, "Microsoft.ContainerService/managedClusters")[0]["properties"]
+    assert cluster["oidcIssuerProfile"]["enabled"] is True
+    assert cluster["securityProfile"]["workloadIdentity"]["enabled"] is True
+    assert cluster["networkProfile"]["networkPolicy"] == "cilium"
+    assert cluster["disableLocalAccounts"] is True
+    creds = _of_type(t, "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials")
+    assert sorted(c["properties"]["subject"] for c in creds) == sorted(federated_subjects(inp))
+    assert all(c["properties"]["audiences"] == ["api://AzureADTokenExchange"] for c in creds)
+
+
+def test_front_door_premium_with_waf_and_private_link_origins(aca: Any) -> None:
+    t = _template(aca[1])
+    assert _of_type(t, "Microsoft.Cdn/profiles")[0]["sku"]["name"] == "Premium_AzureFrontDoor"
+    waf = _of_type(t, "Microsoft.Network/FrontDoorWebApplicationFirewallPolicies")[0]
+    assert waf["properties"]["policySettings"]["mode"] == "Prevention"
+    origins = _of_type(t, "Microsoft.Cdn/profiles/originGroups/origins")
+    published = [a for a in azure_apps(aca[0], "aca") if a.frontdoor]
+    assert len(origins) == len(published) > 0
+    for origin in origins:
+        link = origin["properties"]["sharedPrivateLinkResource"]
+        assert link["groupId"] == "managedEnvironments" and "Microsoft.App/managedEnvironments" in link["privateLink"]["id"]
+    routes = _of_type(t, "Microsoft.Cdn/profiles/afdEndpoints/routes")
+    assert all(r["properties"]["supportedProtocols"] == ["Https"] for r in routes)
+    policy = _of_type(t, "Microsoft.Cdn/profiles/securityPolicies")[0]["properties"]["parameters"]
+    assert len(policy["associations"][0]["domains"]) == len(_of_type(t, "Microsoft.Cdn/profiles/afdEndpoints"))
+
+
+def test_every_taggable_resource_carries_the_install_tag(aca: Any, aks: Any) -> None:
+    for inp, bundle in (aca, aks):
+        t = _template(bundle)
+        assert t["variables"]["tags"] == {TAG_INSTALL: inp.plan.name}
+        for res in t["resources"]:
+            if "location" in res:  # every top-level tracked resource
+                assert res.get("tags") == "[variables('tags')]", res["type"]
+
+
+def test_tier_parameter_files_use_the_size_presets_and_read_secrets_from_env(aks: Any) -> None:
+    inp, bundle = aks
+    for tier, path in TIER_FILES.items():
+        text = bundle.text(path)
+        skus = SKUS[size_for_tier(inp.plan, tier)]
+        assert text.splitlines()[2] == "using '../main.bicep'"
+        assert f"param postgresSkuName = '{skus.postgres_sku}'" in text
+        assert f"param aksNodeVmSize = '{skus.aks_vm_size}'" in text
+        for sp in secret_params(inp, "aks"):
+            assert f"param {sp.param} = readEnvironmentVariable('{env_name(sp.secret)}')" in text
+    assert "Burstable" in bundle.text(TIER_FILES[next(t for t in TIER_FILES if t.value == "dev")])
+    assert "ZoneRedundant" in bundle.text(TIER_FILES[next(t for t in TIER_FILES if t.value == "prod")])
+
+
+def test_no_generated_secret_appears_anywhere_in_azure_bundles(tmp_path: Path) -> None:
+    for plan in (_plan(), _plan(target="aks"), _plan(model="marketplace")):
+        store = SecretStore(tmp_path / f"{plan.model}-{plan.target}.env")
+        store.ensure(secrets_for(load_catalog().names()))
+        values = [v for v in store.values().values()]
+        inp = RenderInput(plan=plan, secrets=store.values())
+        bundle = render_marketplace(inp) if plan.model.value == "marketplace" else render_foundation(inp, plan.target.value)  # type: ignore[arg-type]
+        blobs = list(bundle.files.values())
+        if "marketplace/app.zip" in bundle.files:
+            with zipfile.ZipFile(io.BytesIO(bundle.files["marketplace/app.zip"])) as zf:
+                blobs += [zf.read(n) for n in zf.namelist()]
+        assert len(values) >= 10
+        for value in values:
+            assert all(value.encode() not in blob for blob in blobs)
+
+
+def test_marketplace_zip_has_the_partner_center_layout(market: Any) -> None:
+    _, bundle = market
+    with zipfile.ZipFile(io.BytesIO(bundle.files["marketplace/app.zip"])) as zf:
+        assert zf.namelist() == ["createUiDefinition.json", "mainTemplate.json"]
+        assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in zf.infolist())
+        assert zf.read("mainTemplate.json") == bundle.files["arm/mainTemplate.json"]
+        assert zf.read("createUiDefinition.json") == bundle.files["arm/createUiDefinition.json"]
+
+
+def test_marketplace_template_is_flat_language_version_1(market: Any) -> None:
+    t = _template(market[1])
+    assert "languageVersion" not in t and isinstance(t["resources"], list)
+    assert not _of_type(t, "Microsoft.Resources/deployments")
+    ui = json.loads(market[1].files["arm/createUiDefinition.json"])
+    outputs = ui["parameters"]["outputs"]
+    assert outputs["postgresPassword"] == "[steps('security').postgresPassword]"
+    # Other secrets are generated in the portal at deploy time, never stored in the package.
+    assert outputs["flowiseSecretKey"].startswith("[concat(replace(guid()")

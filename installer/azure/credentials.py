@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,12 @@ from azure.core.exceptions import ClientAuthenticationError
 
 from installer.azure.clouds import Cloud, cloud_for
 from installer.errors import OperationFailed
+
+# azure-identity logs a WARNING when a credential fails outside its own chain. With no handler
+# configured, Python's last-resort handler prints it to stderr — behind Textual's back, and noise
+# on the CLI (our own error says what failed). A NullHandler stops that; records still reach any
+# handler the application installs (propagation is unchanged).
+logging.getLogger("azure").addHandler(logging.NullHandler())
 
 Method = Literal["auto", "cli", "environment", "device_code"]
 # (verification_uri, user_code, expires_on) — azure-identity's DeviceCodeCredential callback shape.

@@ -95,3 +95,39 @@ def test_known_clouds() -> None:
     assert cloud_for("usgov").arm_endpoint == "https://management.usgovcloudapi.net/"
     assert cloud_for("china").authority_host == "login.chinacloudapi.cn"
     assert cloud_for("public").scope == "https://management.azure.com/.default"
+
+
+def test_failed_sign_in_writes_nothing_to_the_terminal(fake_arm, az_stub) -> None:
+    # azure-identity logs a WARNING when a credential fails outside its own chain; without a
+    # handler Python prints it to stderr — behind the TUI's back. A child process, because
+    # pytest's log capture would hide exactly that.
+    import subprocess
+    import sys
+
+    fake_arm()
+    az_stub.set({}, logged_in=False)
+    code = (
+        "from installer.azure import sign_in, SignInOptions, AzureSignInError\n"
+        "try:\n    sign_in(SignInOptions(cloud='custom'))\nexcept AzureSignInError:\n    pass\n"
+    )
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=repo)
+    assert proc.returncode == 0
+    assert (proc.stdout, proc.stderr) == ("", "")
+
+
+def test_device_code_needs_a_place_to_show_the_code(fake_arm) -> None:
+    fake_arm()
+    with pytest.raises(AzureSignInError, match="device-code"):
+        sign_in(SignInOptions(cloud="custom", method="device_code"))
+
+
+def test_device_code_is_last_and_only_with_a_callback() -> None:
+    from installer.azure.credentials import _candidates
+
+    cloud = cloud_for("public")
+    assert [n for n, _ in _candidates(SignInOptions(), cloud, None)] == ["cli", "environment"]
+    assert [n for n, _ in _candidates(SignInOptions(), cloud, lambda *a: None)] == ["cli", "environment", "device_code"]
+    assert [n for n, _ in _candidates(SignInOptions(method="environment"), cloud, None)] == ["environment"]

@@ -71,7 +71,7 @@ def kv_secret_name(secret: str) -> str:
 
 @dataclass(frozen=True)
 class AzureNames:
-    """Azure resource names of one install (from ``installer.azure.naming`` when it is present)."""
+    """Azure resource names of one install: ``installer.azure.naming`` plus the Kubernetes namespace."""
 
     resource_group: str
     location: str

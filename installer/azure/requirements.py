@@ -128,7 +128,8 @@ def vm_family(vm_size: str) -> str:
     """Compute quota family for a VM size: Standard_D4s_v5 → standardDSv5Family."""
     m = _VM.match(vm_size)
     if not m:
-        return ""
+        # B-series has no version suffix: Standard_B2ms → standardBSFamily.
+        return "standardBSFamily" if re.match(r"^Standard_B\d+", vm_size) else ""
     letter, _, suffix, version = m.groups()
     return f"standard{letter}{suffix.upper()}v{version}Family"
 

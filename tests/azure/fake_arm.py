@@ -95,6 +95,7 @@ class FakeArm:
         self.faults = list(faults or [])
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
+        self._local = threading.local()  # the path being answered (nextLinks point back at it)
         self._dir = tempfile.TemporaryDirectory(prefix="fake-arm-")
         self.ca_path = str(Path(self._dir.name) / "ca.pem")
         self.ca.cert_pem.write_to_path(self.ca_path)
@@ -192,6 +193,7 @@ class FakeArm:
             m = pattern.fullmatch(path)
             if not m:
                 continue
+            self._local.path = path
             try:
                 result = handler(query=query, body=payload, **m.groupdict())
             except ArmError as err:
@@ -204,7 +206,9 @@ class FakeArm:
     # ---- helpers for routes ----
 
     def page(self, items: list[Any], path: str, query: dict[str, list[str]]) -> dict[str, Any]:
-        """A list response; with ``page_size`` split into pages linked by absolute nextLinks."""
+        """A list response; with ``page_size`` split into pages linked by absolute nextLinks
+        back to the path being answered (``path`` is only the fallback)."""
+        path = getattr(self._local, "path", None) or path
         if not self.page_size:
             return {"value": items}
         start = int((query.get("$skiptoken") or ["0"])[0])

@@ -157,7 +157,13 @@ def healthy() -> dict[str, Any]:
                 },
             }
         },
-        "postgres_usages": {LOCATION: [{"name": "vCores", "localizedName": "vCores", "limit": 50, "currentValue": 4}]},
+        "postgres_usages": {
+            LOCATION: [
+                {"name": "cores", "localizedName": "cores", "limit": 50, "currentValue": 4},
+                {"name": "standardBSFamily", "localizedName": "standardBSFamily", "limit": 20, "currentValue": 0},
+                {"name": "standardDDSv5Family", "localizedName": "standardDDSv5Family", "limit": 50, "currentValue": 4},
+            ]
+        },
         "policy_assignments": [
             # Audit-only assignments exist everywhere; they restrict nothing.
             {"policyDefinitionId": "/providers/Microsoft.Authorization/policySetDefinitions/1f3afdf9-d0c9-4c3d-847f-89da613e70a8", "displayName": "Azure Security Benchmark"},

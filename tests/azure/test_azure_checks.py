@@ -296,3 +296,30 @@ def test_tui_session_is_reused(fake_arm, az_stub) -> None:
     results = list(run_checks(azure_checks(plan), ctx))
     assert all(r.status is Status.passed for r in results)
     assert len(az_stub.calls()) == calls_before  # no second sign-in
+
+
+def test_postgres_sku_not_offered_and_family_quota_exhausted(run_azure) -> None:
+    sc = scenarios.healthy()
+    sc["postgres_capabilities"][scenarios.LOCATION]["editions"]["Burstable"] = [{"name": "Standard_B1ms", "vCores": 1}]
+    results, _ = run_azure(sc)
+    pg = results["azure.quota.postgres"]
+    assert pg.status is Status.fail
+    assert "Burstable Standard_B2ms is not offered in swedencentral (offered: Standard_B1ms)" in pg.found
+    sc = scenarios.healthy()
+    for row in sc["postgres_usages"][scenarios.LOCATION]:
+        if row["name"] == "standardBSFamily":
+            row["currentValue"] = row["limit"] - 1
+    results, _ = run_azure(sc)
+    pg = results["azure.quota.postgres"]
+    assert pg.status is Status.fail
+    assert "standardBSFamily: 1 free of 20" in pg.found and "needs 2 vCores" in pg.found
+    assert "--resource-name standardBSFamily" in pg.remedy
+
+
+def test_container_apps_environment_quota_used_up(run_azure) -> None:
+    sc = scenarios.healthy()
+    sc["aca_usages"][scenarios.LOCATION][0]["currentValue"] = 15
+    results, _ = run_azure(sc)
+    aca = results["azure.quota.containerapps"]
+    assert aca.status is Status.fail
+    assert "15 of 15 used, need 1 more" in aca.found

@@ -142,16 +142,28 @@ def check_postgres_quota(run: AzureRun) -> CheckResult:
     warn = ""
     if sizing.postgres_ha and "zoneredundant" not in {text(m).lower() for m in (getattr(sku, "supported_ha_mode", None) or [])}:
         warn = f"; zone-redundant HA is not offered for {sizing.postgres_sku} in {loc} (same-zone HA only)"
-    row = next((r for r in usages if "core" in r[0].lower()), None)
-    if row is None:
-        return result(cid, title, Status.unknown, f"{sizing.postgres_sku} offered; could not verify vCore quota: no vCore entry in the usage list",
+    # Real answers list "cores" (regional total) and one row per VM family (standardDDSv5Family…).
+    family = requirements.vm_family(sizing.postgres_sku)
+    rows = {name.lower(): (local, cur, lim) for name, local, cur, lim in usages}
+    if "cores" not in rows and family.lower() not in rows:
+        return result(cid, title, Status.unknown, f"{sizing.postgres_sku} offered; could not verify vCore quota: no cores entry in the usage list",
                       "check Quotas → Azure Database for PostgreSQL flexible servers in the portal", **details)
-    _, local, cur, lim = row
-    details["vcores"] = {"current": cur, "limit": lim}
-    if lim - cur < vcores:
-        return result(cid, title, Status.fail, f"{local}: {lim - cur:g} free of {lim:g}, {sizing.postgres_sku}{' with HA' if sizing.postgres_ha else ''} needs {vcores}",
-                      _quota_remedy(run, "Microsoft.DBforPostgreSQL", "vCores", cur + vcores), **details)
+    short: list[str] = []
+    free_min = float("inf")
+    for key in ("cores", family.lower()):
+        if key not in rows:
+            continue
+        local, cur, lim = rows[key]
+        details[key] = {"current": cur, "limit": lim}
+        free_min = min(free_min, lim - cur)
+        if lim - cur < vcores:
+            short.append(f"{local}: {lim - cur:g} free of {lim:g}")
+            quota_name, new_limit = (family if key != "cores" else "cores"), cur + vcores
+    if short:
+        return result(cid, title, Status.fail, f"{'; '.join(short)}; {sizing.postgres_sku}{' with HA' if sizing.postgres_ha else ''} needs {vcores} vCores",
+                      _quota_remedy(run, "Microsoft.DBforPostgreSQL", quota_name, new_limit), **details)
+    lim = free_min
     status = Status.warn if warn else Status.passed
     return result(cid, title, status, f"{sizing.postgres_tier} {sizing.postgres_sku}{' with HA' if sizing.postgres_ha else ''} offered; "
-                  f"needs {vcores} of {lim - cur:g} free vCores{warn}",
+                  f"needs {vcores} of {lim:g} free vCores{warn}",
                   "choose a region with availability zones for zone-redundant HA" if warn else "", **details)

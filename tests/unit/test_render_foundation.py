@@ -200,6 +200,7 @@ def test_container_apps_read_secrets_from_key_vault_through_the_identity(aca: An
     t = _template(bundle)
     uami = "[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', '%s')]" % azure_names(inp.plan).identity
     apps = _of_type(t, "Microsoft.App/containerApps")
+    vault_secrets = {s["name"].split("/")[-1] for s in _of_type(t, "Microsoft.KeyVault/vaults/secrets")}
     assert apps
     for app in apps:
         config = app["properties"]["configuration"]
@@ -208,6 +209,11 @@ def test_container_apps_read_secrets_from_key_vault_through_the_identity(aca: An
             assert set(secret) == {"name", "keyVaultUrl", "identity"} and secret["identity"] == uami
         refs = {e["secretRef"] for c in app["properties"]["template"]["containers"] for e in c["env"] if "secretRef" in e}
         assert refs == {s["name"] for s in config.get("secrets", [])}
+        # Every secret an app reads is written by this template, and exists before the app starts.
+        for name in refs:
+            assert name in vault_secrets, name
+            assert any(f"'{name}')]" in d and "vaults/secrets" in d for d in app["dependsOn"]), name
+        assert any("roleAssignments" in d for d in app["dependsOn"])
 
 
 def test_images_and_ports_come_from_the_catalog(aca: Any, market: Any) -> None:

@@ -412,15 +412,16 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
         }},
     ))
     _private_endpoint(f, "keyvault", kv, "keyvault", zones, pe_subnet, vnet)
-    _role(f, "keyvault", kv, "Key Vault Secrets User", principal, "workload identity", "kvSecretsUser")
+    kv_reader = _role(f, "keyvault", kv, "Key Vault Secrets User", principal, "workload identity", "kvSecretsUser")
     f.add(Resource(
         "keyVaultDiagnostics", "Microsoft.Insights/diagnosticSettings", API["Microsoft.Insights/diagnosticSettings"],
         "to-log-analytics", "keyvault", scope=kv, tags=False,
         body={"properties": {"workspaceId": ResId(log), "logs": [{"categoryGroup": "audit", "enabled": True}]}},
     ))
-    prev: Resource | None = None
+    # Apps read these at start: they must exist (with the reader role) before any app revision.
+    vault_secrets: dict[str, Resource] = {}
     for sp in secrets:
-        prev = f.add(Resource(
+        vault_secrets[sp.vault_name] = f.add(Resource(
             f"secret{sp.param[0].upper()}{sp.param[1:]}", "Microsoft.KeyVault/vaults/secrets",
             API["Microsoft.KeyVault/vaults/secrets"], sp.vault_name, "keyvault", parent=kv,
             body={"properties": {"value": Param(sp.param), "contentType": "text/plain", "attributes": {"enabled": True}}},
@@ -547,12 +548,12 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
         _private_endpoint(f, "redis", redis, "redis", zones, pe_subnet, vnet)
         key = ListKeys(redis_db, "primaryKey")
         host = Prop(redis, "hostName")
-        f.add(Resource(
+        vault_secrets["redis-access-key"] = f.add(Resource(
             "secretRedisAccessKey", "Microsoft.KeyVault/vaults/secrets", API["Microsoft.KeyVault/vaults/secrets"],
             "redis-access-key", "redis", parent=kv,
             body={"properties": {"value": key, "contentType": "text/plain", "attributes": {"enabled": True}}},
         ))
-        f.add(Resource(
+        vault_secrets["redis-url"] = f.add(Resource(
             "secretRedisUrl", "Microsoft.KeyVault/vaults/secrets", API["Microsoft.KeyVault/vaults/secrets"],
             "redis-url", "redis", parent=kv,
             body={"properties": {"value": Fmt("rediss://:{0}@{1}:10000/0", (key, host)), "contentType": "text/uri-list",
@@ -561,7 +562,8 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
 
     # ---- compute ----
     if compute == "aca":
-        env = _aca(f, names, apps, vnet, subnet_id("aca"), log, uami, kv, acr_pull, pg, redis, inp)
+        env = _aca(f, names, apps, vnet, subnet_id("aca"), log, uami, kv, [acr_pull, kv_reader], vault_secrets, pg,
+                   redis, inp)
         _frontdoor(f, names, apps, env, inp)
     else:
         _aks(f, names, apps, subnet_id("aks"), log, uami, acr, vnet, inp)
@@ -604,8 +606,8 @@ def _app_env(app: AzureApp, inp: RenderInput, pg: Resource | None, redis: Resour
 
 
 def _aca(f: Foundation, names: _Names, apps: list[AzureApp], vnet: Resource, subnet: Any, log: Resource,
-         uami: Resource, kv: Resource, acr_pull: Resource, pg: Resource | None, redis: Resource | None,
-         inp: RenderInput) -> Resource:
+         uami: Resource, kv: Resource, roles: list[Resource], vault_secrets: dict[str, Resource],
+         pg: Resource | None, redis: Resource | None, inp: RenderInput) -> Resource:
     loc = Param("location")
     env = f.add(Resource(
         "containerAppsEnvironment", "Microsoft.App/managedEnvironments", API["Microsoft.App/managedEnvironments"],
@@ -659,7 +661,8 @@ def _aca(f: Foundation, names: _Names, apps: list[AzureApp], vnet: Resource, sub
         f.add(Resource(
             f"app{''.join(p.capitalize() for p in app.name.split('-'))}", "Microsoft.App/containerApps",
             API["Microsoft.App/containerApps"], app.name, "compute", location=loc,
-            depends=[acr_pull] + ([r for r in [pg, redis] if r is not None]),
+            depends=roles + [vault_secrets[s] for s in app.secrets if s in vault_secrets]
+            + [r for r in [pg, redis] if r is not None],
             body={
                 "identity": {"type": "UserAssigned", "userAssignedIdentities": {ExprKey(ResId(uami)): {}}},
                 "properties": {
@@ -709,7 +712,8 @@ def _aks(f: Foundation, names: _Names, apps: list[AzureApp], subnet: Any, log: R
                 }],
                 "addonProfiles": {
                     "azureKeyvaultSecretsProvider": {"enabled": True, "config": {"enableSecretRotation": "true"}},
-                    "omsagent": {"enabled": True, "config": {"logAnalyticsWorkspaceResourceID": ResId(log)}},
+                    "omsagent": {"enabled": True, "config": {"logAnalyticsWorkspaceResourceID": ResId(log),
+                                                             "useAADAuth": "true"}},
                     "azurepolicy": {"enabled": True},
                 },
                 "ingressProfile": {"webAppRouting": {"enabled": True}},

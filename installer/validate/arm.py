@@ -17,7 +17,7 @@ from typing import Any
 
 from installer.render import Bundle, RenderInput
 from installer.validate import Finding
-from installer.validate.armrules import check_template
+from installer.validate.armrules import check_template, rule_api_age
 from installer.validate.bicep import (
     arm_resources,
     bicep_resources,
@@ -119,7 +119,8 @@ def validate_foundation(
     arm_path = f"{prefix}arm/mainTemplate.json"
     template = _json(bundle, arm_path, "arm", findings)
     if template is not None:
-        findings += [Finding("arm-rules", arm_path, m) for m in check_template(template, today)]
+        findings += [Finding("arm-rules", arm_path, m) for m in check_template(template)]
+        findings += [Finding("arm-rules", arm_path, m, "warning") for m in rule_api_age(template, today)]
     findings += validate_bicep(bundle, template, prefix)
     findings += scan_secrets(bundle, inp, prefix)
     if checkov:

@@ -109,9 +109,8 @@ def rule_location(t: dict[str, Any]) -> list[str]:
     return out
 
 
-def rule_api_versions(t: dict[str, Any], today: date | None = None) -> list[str]:
-    today = today or date.today()
-    oldest = today - timedelta(days=MAX_AGE_DAYS)
+def rule_api_versions(t: dict[str, Any]) -> list[str]:
+    """API versions are literal GA dates (the newest known version of a type may be a preview)."""
     out = []
     for res in _resources(t):
         rtype, api = str(res.get("type")), res.get("apiVersion")
@@ -126,9 +125,24 @@ def rule_api_versions(t: dict[str, Any], today: date | None = None) -> list[str]
             continue
         if m.group(4):
             out.append(f"{rtype}: preview apiVersion {api} (use a GA version)")
+    return out
+
+
+def rule_api_age(t: dict[str, Any], today: date | None = None) -> list[str]:
+    """API versions older than 730 days (and not the newest): Partner Center rejects them.
+
+    Reported as warnings by ``fabrix render`` (the template still deploys); the test suite keeps
+    them at zero so a new fabrix release moves to newer versions in time.
+    """
+    today = today or date.today()
+    oldest = today - timedelta(days=MAX_AGE_DAYS)
+    out = []
+    for res in _resources(t):
+        rtype, api = str(res.get("type")), res.get("apiVersion")
+        m = _API.match(api) if isinstance(api, str) else None
+        if not m or m.group(4) or NEWEST_KNOWN.get(rtype) == api:
             continue
-        when = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        if when < oldest:
+        if date(int(m.group(1)), int(m.group(2)), int(m.group(3))) < oldest:
             out.append(f"{rtype}: apiVersion {api} is older than {MAX_AGE_DAYS} days; use a newer one")
     return out
 
@@ -224,8 +238,9 @@ ALL_RULES = (rule_structure, rule_location, rule_api_versions, rule_secure_param
              rule_literals, rule_ids)
 
 
-def check_template(t: dict[str, Any], today: date | None = None) -> list[str]:
+def check_template(t: dict[str, Any]) -> list[str]:
+    """Every rule that makes a template wrong (errors); ``rule_api_age`` is separate (warnings)."""
     out: list[str] = []
     for rule in ALL_RULES:
-        out += rule(t, today) if rule is rule_api_versions else rule(t)  # type: ignore[call-arg]
+        out += rule(t)
     return out

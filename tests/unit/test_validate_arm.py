@@ -22,7 +22,7 @@ from installer.render.foundation import render_foundation
 from installer.render.marketplace import package_zip, render_marketplace
 from installer.validate import VALIDATORS, Finding, errors_only, validate_bundle
 from installer.validate.arm import validate_foundation, validate_marketplace
-from installer.validate.armrules import check_template
+from installer.validate.armrules import check_template, rule_api_age
 from installer.validate.checkov import (
     CheckovRun,
     Failure,
@@ -93,6 +93,8 @@ def test_api_versions_are_recent_today() -> None:
     """Fails once an API version ages past 730 days: time to move to a newer one (ARM-TTK rule)."""
     doc = json.loads(render_foundation(AKS, "aks").files["arm/mainTemplate.json"])
     assert check_template(doc) == []
+    assert rule_api_age(doc) == []
+    assert rule_api_age(doc, date(2031, 1, 1)), "the rule is not vacuous"
 
 
 # ---------- each rule catches a broken template ----------
@@ -173,7 +175,6 @@ def _plain_secret_param(d: dict[str, Any]) -> None:
         (_keys_output, "calls a list*() function"),
         (_hardcoded_location, "location 'westeurope' is hard-coded"),
         (_location_default, "parameter 'location' default 'westeurope'"),
-        (_old_api, "apiVersion 2019-09-01 is older than 730 days"),
         (_expr_api, "apiVersion must be a literal"),
         (_preview_api, "preview apiVersion"),
         (_language_2, "Managed Applications accept only languageVersion 1.0"),
@@ -187,6 +188,13 @@ def test_arm_rules_catch_a_broken_template(market_bundle: Bundle, breaker: Calla
     broken = _with_template(market_bundle, breaker)
     text = _messages(validate_foundation(broken, MARKET, today=TODAY, checkov=False))
     assert expected in text
+
+
+def test_an_old_api_version_is_a_warning_not_an_error(market_bundle: Bundle) -> None:
+    """Partner Center rejects it, but the template still deploys: render warns instead of failing."""
+    findings = validate_foundation(_with_template(market_bundle, _old_api), MARKET, today=TODAY, checkov=False)
+    assert [f.severity for f in findings if "older than 730 days" in f.message] == ["warning"]
+    assert "apiVersion 2019-09-01" in next(f.message for f in findings if "older than" in f.message)
 
 
 def test_parity_catches_bicep_and_arm_drifting_apart(aks_bundle: Bundle) -> None:

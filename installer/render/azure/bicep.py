@@ -121,7 +121,7 @@ def _module_text(f: Foundation, module: str, outputs: dict[str, OutputSpec]) -> 
     resources = f.by_module(module)
     inputs, existing = _module_inputs(f, resources, outputs)
     ctx = BicepContext({id(r): r.symbol for r in resources}, {id(r): r.symbol for r in existing})
-    parts = [HEADER + f"// {f.modules[module]}\n"]
+    parts = [HEADER + f"// {f.modules[module]}"]
     for name in inputs:
         if name in f.params:
             spec = f.params[name]

@@ -18,7 +18,6 @@ customer usage attribution id itself.
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from typing import Any
 

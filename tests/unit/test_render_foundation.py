@@ -21,7 +21,8 @@ from installer.render.foundation import TIER_FILES, render_foundation
 from installer.render.marketplace import render_marketplace
 from installer.render.workload import azure_apps, azure_names
 from installer.secrets import SecretStore, env_name, secrets_for
-from installer.validate.arm import validate_bicep
+from installer.validate import errors_only
+from installer.validate.arm import validate_bicep, validate_foundation
 
 MODULES = ["compute", "dns", "frontdoor", "identity", "keyvault", "monitoring", "network", "postgres", "redis",
            "registry", "storage"]
@@ -81,14 +82,16 @@ def test_compute_decides_container_apps_or_aks(aca: Any, aks: Any) -> None:
         _plan(target="aks"),
         _plan(size="xl", tier="prod", images={"registry": "contosoacr.azurecr.io"}),
         _plan(components=["postgres", "keycloak"]),
+        _plan(components=["postgres"]),
         _plan(components=["redis", "openwebui"], target="aks"),
     ],
-    ids=["aca", "aks", "aca-xl-private", "aca-postgres-only", "aks-redis-only"],
+    ids=["aca", "aks", "aca-xl-private", "aca-keycloak-only", "aca-no-apps", "aks-redis-only"],
 )
 def test_bicep_and_arm_declare_the_same_resources(plan: InstallPlan) -> None:
     inp = RenderInput(plan=plan)
     bundle = render_foundation(inp, plan.target.value)  # type: ignore[arg-type]
     assert validate_bicep(bundle, _template(bundle)) == []
+    assert errors_only(validate_foundation(bundle, inp, checkov=False)) == []
     # The check is not vacuous: every ARM resource has a Bicep declaration counted.
     bicep_text = "".join(bundle.text(p) for p in bundle if p.endswith(".bicep"))
     assert bicep_text.count("\nresource ") - bicep_text.count(" existing = ") == len(_template(bundle)["resources"])

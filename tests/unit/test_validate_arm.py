@@ -11,7 +11,6 @@ import os
 import zipfile
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest

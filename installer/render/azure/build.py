@@ -768,7 +768,7 @@ def _frontdoor(f: Foundation, names: _Names, apps: list[AzureApp], env: Resource
             body={"properties": {"enabledState": "Enabled"}},
         )))
     if env is not None:
-        for app, endpoint in zip(published, endpoints):
+        for app, endpoint in zip(published, endpoints, strict=True):
             sym = "".join(p.capitalize() for p in app.name.split("-"))
             app_res = next(r for r in f.resources if r.type == "Microsoft.App/containerApps" and r.name == app.name)
             group = f.add(Resource(
@@ -804,6 +804,8 @@ def _frontdoor(f: Foundation, names: _Names, apps: list[AzureApp], env: Resource
                     "enabledState": "Enabled",
                 }},
             ))
+    if not endpoints:
+        return  # nothing published yet: the WAF policy waits for the first endpoint
     f.add(Resource(
         "wafSecurityPolicy", "Microsoft.Cdn/profiles/securityPolicies", API["Microsoft.Cdn/profiles/securityPolicies"],
         "waf", "frontdoor", parent=profile, tags=False,

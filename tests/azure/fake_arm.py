@@ -217,7 +217,7 @@ class FakeArm:
         if start + self.page_size < len(items):
             q = {k: v[0] for k, v in query.items() if k != "$skiptoken"}
             q["$skiptoken"] = str(start + self.page_size)
-            out["nextLink"] = f"{self.url.rstrip('/')}{path}?{urlencode(q)}"
+            out["nextLink"] = f"{self.url.rstrip('/')}{path}?{urlencode(q, safe='$')}"
         return out
 
 

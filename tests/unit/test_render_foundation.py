@@ -339,3 +339,24 @@ def test_marketplace_template_is_flat_language_version_1(market: Any) -> None:
     assert outputs["postgresPassword"] == "[steps('security').postgresPassword]"
     # Other secrets are generated in the portal at deploy time, never stored in the package.
     assert outputs["flowiseSecretKey"].startswith("[concat(replace(guid()")
+
+
+def test_fabrix_render_writes_the_marketplace_package_without_secrets(
+    tmp_path: Path, fabrix_home: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The CLI path: render, validate, write; the install's generated secrets stay out of the files."""
+    from installer.cli import main
+
+    monkeypatch.setenv("FABRIX_CHECKOV", "skip")  # checkov itself runs once per session in test_validate_arm
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("apiVersion: fabrix/v1\nname: shop\nmodel: marketplace\n")
+    out = tmp_path / "out"
+    assert main(["render", "--answers", str(answers), "--out", str(out)]) == 0
+    assert (out / "marketplace" / "app.zip").is_file() and (out / "arm" / "createUiDefinition.json").is_file()
+    secrets_file = next(fabrix_home.rglob("secrets*"))
+    values = [line.split("=", 1)[1] for line in secrets_file.read_text().splitlines() if "=" in line and not line.startswith("#")]
+    assert len(values) >= 5
+    for path in out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not any(v.encode() in data for v in values), path

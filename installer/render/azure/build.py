@@ -276,6 +276,13 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
         if compute == "aca"
         else "AKS cluster: OIDC issuer, workload identity, Cilium network policy, private API server"
     )
+    if compute == "aks":
+        # The ingress's Private Link service exists only once the routing add-on has created the
+        # internal load balancer, so the origin and route are a post-deploy step, not template.
+        modules["frontdoor"] = (
+            "Front Door Premium with WAF and its endpoint; the Private Link origin to the AKS ingress"
+            " is added after deploy, once the ingress load balancer exists"
+        )
     f = Foundation(install=plan.name, compute=compute, modules=modules)
     skus = sizing.SKUS[plan.size]
     apps = azure_apps(inp, compute)

@@ -126,10 +126,11 @@ class _LiveView:
             else:
                 self.step, self.step_text = ev.step, ev.message
                 if ev.state in (State.failed, State.warning, State.rolled_back) or ev.step in ("checks",):
-                    glyph = {State.failed: "[red]✖[/]", State.warning: "[yellow]⚠[/]",
-                             State.done: "[green]✔[/]"}.get(ev.state, "•")
-                    self.live.console.print(f"{glyph} [bold]{ev.step}[/] {Text(ev.message).plain}",
-                                            markup=True, highlight=False)
+                    glyph, style = {State.failed: ("✖", "red"), State.warning: ("⚠", "yellow"),
+                                    State.done: ("✔", "green")}.get(ev.state, ("•", "cyan"))
+                    # Text, not markup: a message may contain "[" (paths, JSON, image refs).
+                    self.live.console.print(Text.assemble((glyph, style), " ", (ev.step, "bold"), " ", ev.message),
+                                            highlight=False)
             self.live.update(self._render())
 
     def _render(self) -> Group:

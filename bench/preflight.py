@@ -58,8 +58,8 @@ def main() -> int:
     parser.add_argument("--target", choices=["aca", "aks"], default="aca")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="fabrix-bench-"))
-    stub = StubAz(tmp / "bin", user_claims(scenarios.OID, scenarios.TENANT))
+    tmpdir = tempfile.TemporaryDirectory(prefix="fabrix-bench-")
+    stub = StubAz(Path(tmpdir.name) / "bin", user_claims(scenarios.OID, scenarios.TENANT))
     os.environ["PATH"] = f"{stub.folder}{os.pathsep}{os.environ.get('PATH', '')}"
     for var in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID"):
         os.environ.pop(var, None)
@@ -102,6 +102,7 @@ def main() -> int:
           f"= {tui_total / one:.2f}x one request, {tui_total / serial_total:.2f}x serial")
     print(f"target: total <= 3x one request -> {'met' if cli_total <= 3 * one else 'NOT met'} (with sign-in), "
           f"{'met' if tui_total <= 3 * one else 'NOT met'} (signed in)")
+    tmpdir.cleanup()
     if bad:
         print("unexpected results:", [(r.id, r.status.value, r.found) for r in bad])
         return 1

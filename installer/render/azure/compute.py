@@ -1,0 +1,172 @@
+"""The compute module: a Container Apps environment with the apps, or an AKS cluster with workload
+identity (federated credentials per app service account). Images, ports and env come only from the
+catalog through ``installer.render.workload.azure_apps``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from installer.render import RenderInput
+from installer.render.azure.api import API
+from installer.render.azure.expr import Decimal, ExprKey, Fmt, Param, Prop, ResId, ResName
+from installer.render.azure.model import Foundation, OutputSpec, Resource
+from installer.render.azure.names import Names, derived
+from installer.render.azure.parts import role
+from installer.render.workload import AzureApp, azure_names
+
+
+def app_env(app: AzureApp, inp: RenderInput, pg: Resource | None, redis: Resource | None) -> list[dict[str, Any]]:
+    names = azure_names(inp.plan)
+    pg_host = names.postgres_host(inp.plan.azure.cloud)
+    redis_host = names.redis_host()
+    out: list[dict[str, Any]] = []
+    for e in app.env:
+        if e.secret:
+            out.append({"name": e.name, "secretRef": e.secret})
+            continue
+        value: Any = e.value or ""
+        if pg is not None and value == pg_host:
+            value = Prop(pg, "fullyQualifiedDomainName")
+        elif redis is not None and value == redis_host:
+            value = Prop(redis, "hostName")
+        elif "${PUBLIC_DOMAIN}" in value:
+            before, after = value.split("${PUBLIC_DOMAIN}", 1)
+            value = Fmt(before + "{0}" + after, (Param("publicDomain"),))
+        out.append({"name": e.name, "value": value})
+    return out
+
+
+def aca(f: Foundation, names: Names, apps: list[AzureApp], vnet: Resource, subnet: Any, log: Resource,
+         uami: Resource, kv: Resource, roles: list[Resource], vault_secrets: dict[str, Resource],
+         pg: Resource | None, redis: Resource | None, inp: RenderInput) -> Resource:
+    loc = Param("location")
+    env = f.add(Resource(
+        "containerAppsEnvironment", "Microsoft.App/managedEnvironments", API["Microsoft.App/managedEnvironments"],
+        names.value("cae"), "compute", location=loc, depends=[vnet],
+        body={
+            "identity": {"type": "UserAssigned", "userAssignedIdentities": {ExprKey(ResId(uami)): {}}},
+            "properties": {
+                "vnetConfiguration": {"infrastructureSubnetId": subnet, "internal": False},
+                "workloadProfiles": [{"name": "Consumption", "workloadProfileType": "Consumption"}],
+                # Reached only through Front Door's Private Link (publicNetworkAccess off).
+                "publicNetworkAccess": "Disabled",
+                "peerTrafficConfiguration": {"encryption": {"enabled": True}},
+                "appLogsConfiguration": {"destination": "azure-monitor"},
+                "zoneRedundant": False,
+            },
+        },
+    ))
+    f.add(Resource(
+        "containerAppsDiagnostics", "Microsoft.Insights/diagnosticSettings", API["Microsoft.Insights/diagnosticSettings"],
+        "to-log-analytics", "compute", scope=env, tags=False,
+        body={"properties": {"workspaceId": ResId(log), "logs": [{"categoryGroup": "allLogs", "enabled": True}]}},
+    ))
+    vault_uri = Prop(kv, "vaultUri")
+    registry_hosts = sorted({a.image.split("/")[0] for a in apps if "." in a.image.split("/")[0] and a.image.count("/") >= 1})
+    for app in apps:
+        container: dict[str, Any] = {
+            "name": app.name,
+            "image": app.image,
+            "env": app_env(app, inp, pg, redis),
+            "resources": {"cpu": Decimal(app.cpu), "memory": f"{app.memory_gib:g}Gi"},
+        }
+        if app.health_path:
+            port = app.health_port or app.port
+            container["probes"] = [
+                {"type": "Liveness", "httpGet": {"path": app.health_path, "port": port}, "initialDelaySeconds": 30, "periodSeconds": 30},
+                {"type": "Readiness", "httpGet": {"path": app.health_path, "port": port}, "initialDelaySeconds": 10, "periodSeconds": 10},
+            ]
+        app_host = app.image.split("/")[0]
+        configuration: dict[str, Any] = {
+            "activeRevisionsMode": "Single",
+            "ingress": {"external": app.frontdoor, "targetPort": app.port, "transport": "http", "allowInsecure": False},
+        }
+        if app_host in registry_hosts and app_host.endswith(".azurecr.io"):
+            # Pulls through the identity (AcrPull); never a registry password.
+            configuration["registries"] = [{"server": app_host, "identity": ResId(uami)}]
+        if app.secrets:
+            configuration["secrets"] = [
+                {"name": s, "keyVaultUrl": Fmt("{0}secrets/{1}", (vault_uri, s)), "identity": ResId(uami)}
+                for s in app.secrets
+            ]
+        f.add(Resource(
+            f"app{''.join(p.capitalize() for p in app.name.split('-'))}", "Microsoft.App/containerApps",
+            API["Microsoft.App/containerApps"], app.name, "compute", location=loc,
+            depends=roles + [vault_secrets[s] for s in app.secrets if s in vault_secrets]
+            + [r for r in [pg, redis] if r is not None],
+            body={
+                "identity": {"type": "UserAssigned", "userAssignedIdentities": {ExprKey(ResId(uami)): {}}},
+                "properties": {
+                    "environmentId": ResId(env),
+                    "workloadProfileName": "Consumption",
+                    "configuration": configuration,
+                    "template": {
+                        "containers": [container],
+                        "scale": {"minReplicas": app.min_replicas, "maxReplicas": app.max_replicas,
+                                  "rules": [{"name": "http", "http": {"metadata": {"concurrentRequests": "50"}}}]},
+                    },
+                },
+            },
+        ))
+    return env
+
+
+def aks(f: Foundation, names: Names, apps: list[AzureApp], subnet: Any, log: Resource, uami: Resource,
+         acr: Resource, vnet: Resource, inp: RenderInput) -> Resource:
+    loc = Param("location")
+    # The cluster's control-plane identity joins nodes to our subnet: Network Contributor on the VNet.
+    net_role = role(f, "network", vnet, "Network Contributor", Prop(uami, "principalId"), "AKS control plane", "aksNetworkContributor")
+    aks = f.add(Resource(
+        "aks", "Microsoft.ContainerService/managedClusters", API["Microsoft.ContainerService/managedClusters"],
+        names.value("aks"), "compute", location=loc, depends=[net_role],
+        body={
+            "identity": {"type": "UserAssigned", "userAssignedIdentities": {ExprKey(ResId(uami)): {}}},
+            "sku": {"name": "Base", "tier": Param("aksSkuTier")},
+            "properties": {
+                "dnsPrefix": derived(names.value("aks"), "{0}-dns"),
+                "enableRBAC": True,
+                "disableLocalAccounts": True,
+                "aadProfile": {"managed": True, "enableAzureRBAC": True},
+                "oidcIssuerProfile": {"enabled": True},
+                "securityProfile": {"workloadIdentity": {"enabled": True}, "imageCleaner": {"enabled": True, "intervalHours": 48}},
+                "apiServerAccessProfile": {"enablePrivateCluster": True},
+                "networkProfile": {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkPolicy": "cilium",
+                                   "networkDataplane": "cilium", "loadBalancerSku": "standard"},
+                "autoUpgradeProfile": {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"},
+                "agentPoolProfiles": [{
+                    "name": "system", "mode": "System", "osType": "Linux", "osSKU": "AzureLinux",
+                    "vmSize": Param("aksNodeVmSize"), "count": Param("aksNodeCount"),
+                    "vnetSubnetID": subnet, "availabilityZones": ["1", "2", "3"],
+                    "maxPods": 50, "enableEncryptionAtHost": True,
+                    # The ds_v5 sizes have a local temp disk: OS disk on it (nothing persisted, faster reimage).
+                    "osDiskType": "Ephemeral",
+                }],
+                "addonProfiles": {
+                    "azureKeyvaultSecretsProvider": {"enabled": True, "config": {"enableSecretRotation": "true"}},
+                    "omsagent": {"enabled": True, "config": {"logAnalyticsWorkspaceResourceID": ResId(log),
+                                                             "useAADAuth": "true"}},
+                    "azurepolicy": {"enabled": True},
+                },
+                "ingressProfile": {"webAppRouting": {"enabled": True}},
+            },
+        },
+    ))
+    role(f, "compute", acr, "AcrPull", Prop(aks, "identityProfile.kubeletidentity.objectId"), "AKS kubelet", "kubeletAcrPull")
+    lit = azure_names(inp.plan)
+    chain: list[Resource] = []
+    # One federated credential per app service account; created one after another (parallel writes fail).
+    for app in apps:
+        chain.append(f.add(Resource(
+            f"federated{''.join(p.capitalize() for p in app.name.split('-'))}",
+            "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+            API["Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"],
+            f"fc-{app.name}", "compute", parent=uami, tags=False, depends=chain[-1:],
+            body={"properties": {
+                "issuer": Prop(aks, "oidcIssuerProfile.issuerURL"),
+                "subject": f"system:serviceaccount:{lit.namespace}:{app.name}",
+                "audiences": ["api://AzureADTokenExchange"],
+            }},
+        )))
+    f.outputs["aksClusterName"] = OutputSpec("string", ResName(aks), "AKS cluster name")
+    f.outputs["aksOidcIssuerUrl"] = OutputSpec("string", Prop(aks, "oidcIssuerProfile.issuerURL"), "AKS OIDC issuer URL")
+    return aks

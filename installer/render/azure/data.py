@@ -1,0 +1,190 @@
+"""The data and platform services: Key Vault (with the platform's secrets), Storage, the container
+registry, PostgreSQL Flexible Server and Azure Managed Redis. Each sits behind a private endpoint
+with public network access off; the workload identity gets only the role it needs on each."""
+
+from __future__ import annotations
+
+from installer.render.azure.api import API
+from installer.render.azure.expr import Fmt, ListKeys, Param, Prop, Raw, ResId
+from installer.render.azure.model import Resource
+from installer.render.azure.names import SecretParam, secret_param
+from installer.render.azure.parts import Ctx, role
+
+
+def key_vault(c: Ctx, secrets: list[SecretParam]) -> tuple[Resource, Resource, dict[str, Resource]]:
+    """(vault, the identity's Key Vault Secrets User assignment, secret name → secret resource)."""
+    f, names, loc, log = c.f, c.names, c.loc, c.log
+    kv = f.add(Resource(
+        "keyVault", "Microsoft.KeyVault/vaults", API["Microsoft.KeyVault/vaults"], names.value("kv"), "keyvault",
+        location=loc,
+        body={"properties": {
+            "tenantId": Raw("subscription().tenantId"),
+            "sku": {"family": "A", "name": "standard"},
+            "enableRbacAuthorization": True,
+            "enableSoftDelete": True,
+            "softDeleteRetentionInDays": 90,
+            "enablePurgeProtection": True,
+            "publicNetworkAccess": "Disabled",
+            "networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices"},
+        }},
+    ))
+    c.private_endpoint("keyvault", kv, "keyvault")
+    kv_reader = role(f, "keyvault", kv, "Key Vault Secrets User", c.principal, "workload identity", "kvSecretsUser")
+    f.add(Resource(
+        "keyVaultDiagnostics", "Microsoft.Insights/diagnosticSettings", API["Microsoft.Insights/diagnosticSettings"],
+        "to-log-analytics", "keyvault", scope=kv, tags=False,
+        body={"properties": {"workspaceId": ResId(log), "logs": [{"categoryGroup": "audit", "enabled": True}]}},
+    ))
+    # Apps read these at start: they must exist (with the reader role) before any app revision.
+    vault_secrets: dict[str, Resource] = {}
+    for sp in secrets:
+        vault_secrets[sp.vault_name] = f.add(Resource(
+            f"secret{sp.param[0].upper()}{sp.param[1:]}", "Microsoft.KeyVault/vaults/secrets",
+            API["Microsoft.KeyVault/vaults/secrets"], sp.vault_name, "keyvault", parent=kv,
+            body={"properties": {"value": Param(sp.param), "contentType": "text/plain", "attributes": {"enabled": True}}},
+        ))
+    return kv, kv_reader, vault_secrets
+
+
+def storage(c: Ctx) -> Resource:
+    f, names, loc = c.f, c.names, c.loc
+    st = f.add(Resource(
+        "storage", "Microsoft.Storage/storageAccounts", API["Microsoft.Storage/storageAccounts"], names.value("st"),
+        "storage", location=loc,
+        body={
+            "sku": {"name": "Standard_GZRS"},
+            "kind": "StorageV2",
+            "properties": {
+                "accessTier": "Hot",
+                "minimumTlsVersion": "TLS1_2",
+                "supportsHttpsTrafficOnly": True,
+                "allowBlobPublicAccess": False,
+                "allowSharedKeyAccess": False,
+                "defaultToOAuthAuthentication": True,
+                "allowCrossTenantReplication": False,
+                "publicNetworkAccess": "Disabled",
+                "networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices"},
+                "encryption": {"requireInfrastructureEncryption": True, "keySource": "Microsoft.Storage",
+                               "services": {"blob": {"enabled": True}, "file": {"enabled": True}}},
+            },
+        },
+    ))
+    blob = f.add(Resource(
+        "blobService", "Microsoft.Storage/storageAccounts/blobServices",
+        API["Microsoft.Storage/storageAccounts/blobServices"], "default", "storage", parent=st, tags=False,
+        body={"properties": {"deleteRetentionPolicy": {"enabled": True, "days": 14},
+                             "containerDeleteRetentionPolicy": {"enabled": True, "days": 14}}},
+    ))
+    f.add(Resource(
+        "documentsContainer", "Microsoft.Storage/storageAccounts/blobServices/containers",
+        API["Microsoft.Storage/storageAccounts/blobServices/containers"], "documents", "storage", parent=blob,
+        tags=False, body={"properties": {"publicAccess": "None"}},
+    ))
+    c.private_endpoint("storage", st, "blob")
+    role(f, "storage", st, "Storage Blob Data Contributor", c.principal, "workload identity", "blobDataContributor")
+    return st
+
+
+def registry(c: Ctx) -> tuple[Resource, Resource]:
+    """(registry, the identity's AcrPull assignment)."""
+    f, names, loc = c.f, c.names, c.loc
+    acr = f.add(Resource(
+        "registry", "Microsoft.ContainerRegistry/registries", API["Microsoft.ContainerRegistry/registries"],
+        names.value("acr"), "registry", location=loc,
+        body={"sku": {"name": "Premium"}, "properties": {
+            "adminUserEnabled": False,
+            "anonymousPullEnabled": False,
+            "publicNetworkAccess": "Disabled",
+            "networkRuleBypassOptions": "AzureServices",
+            "dataEndpointEnabled": True,
+            "zoneRedundancy": "Enabled",
+            "policies": {
+                "quarantinePolicy": {"status": "enabled"},
+                "retentionPolicy": {"status": "enabled", "days": 30},
+                "trustPolicy": {"status": "enabled", "type": "Notary"},
+                "exportPolicy": {"status": "disabled"},
+            },
+        }},
+    ))
+    c.private_endpoint("registry", acr, "registry")
+    acr_pull = role(f, "registry", acr, "AcrPull", c.principal, "workload identity", "acrPull")
+    return acr, acr_pull
+
+
+def postgres(c: Ctx) -> Resource:
+    f, names, loc, cat = c.f, c.names, c.loc, c.inp.catalog
+    enabled = c.inp.plan.enabled_components(cat)
+    pg = f.add(Resource(
+        "postgres", "Microsoft.DBforPostgreSQL/flexibleServers", API["Microsoft.DBforPostgreSQL/flexibleServers"],
+        names.value("pg"), "postgres", location=loc,
+        body={
+            "sku": {"name": Param("postgresSkuName"), "tier": Param("postgresTier")},
+            "properties": {
+                "version": "16",
+                "administratorLogin": "pgadmin",
+                "administratorLoginPassword": Param(secret_param("postgres_password")),
+                "authConfig": {"activeDirectoryAuth": "Enabled", "passwordAuth": "Enabled",
+                               "tenantId": Raw("subscription().tenantId")},
+                "storage": {"storageSizeGB": Param("postgresStorageSizeGB"), "autoGrow": "Enabled"},
+                "backup": {"backupRetentionDays": Param("postgresBackupRetentionDays"), "geoRedundantBackup": "Disabled"},
+                "highAvailability": {"mode": Param("postgresHaMode")},
+                "network": {"publicNetworkAccess": "Disabled"},
+            },
+        },
+    ))
+    extensions = sorted({e.upper() for c in enabled for db in cat.components[c].databases for e in db.extensions} | {"VECTOR"})
+    # Server children are applied one at a time (the server rejects parallel changes).
+    chain: list[Resource] = []
+    settings = [("azure.extensions", ",".join(extensions)), ("require_secure_transport", "ON")]
+    for i, (key, value) in enumerate(settings):
+        chain.append(f.add(Resource(
+            f"pgConfig{i}", "Microsoft.DBforPostgreSQL/flexibleServers/configurations",
+            API["Microsoft.DBforPostgreSQL/flexibleServers/configurations"], key, "postgres", parent=pg, tags=False,
+            depends=chain[-1:], body={"properties": {"value": value, "source": "user-override"}},
+            comment="pgvector: CREATE EXTENSION vector runs per database after deploy" if key == "azure.extensions" else "",
+        )))
+    dbs = [db.name for c in enabled for db in cat.components[c].databases]
+    for i, db in enumerate(dbs):
+        chain.append(f.add(Resource(
+            f"pgDb{i}", "Microsoft.DBforPostgreSQL/flexibleServers/databases",
+            API["Microsoft.DBforPostgreSQL/flexibleServers/databases"], db, "postgres", parent=pg, tags=False,
+            depends=chain[-1:], body={"properties": {"charset": "UTF8", "collation": "en_US.utf8"}},
+        )))
+    c.private_endpoint("postgres", pg, "postgres")
+    return pg
+
+
+def redis(c: Ctx, kv: Resource, vault_secrets: dict[str, Resource]) -> Resource:
+    """The Managed Redis cluster; its key goes from listKeys() straight into Key Vault (redis-access-key, redis-url)."""
+    f, names, loc = c.f, c.names, c.loc
+    redis = f.add(Resource(
+        "redis", "Microsoft.Cache/redisEnterprise", API["Microsoft.Cache/redisEnterprise"], names.value("redis"),
+        "redis", location=loc,
+        body={"sku": {"name": Param("redisSkuName")},
+              "properties": {"minimumTlsVersion": "1.2", "publicNetworkAccess": "Disabled"}},
+    ))
+    redis_db = f.add(Resource(
+        "redisDatabase", "Microsoft.Cache/redisEnterprise/databases", API["Microsoft.Cache/redisEnterprise/databases"],
+        "default", "redis", parent=redis, tags=False,
+        body={"properties": {
+            "clientProtocol": "Encrypted", "port": 10000, "clusteringPolicy": "EnterpriseCluster",
+            "evictionPolicy": "VolatileLRU",
+            # Open WebUI's and Miso's Redis clients authenticate with a key; it lives only in Key Vault.
+            "accessKeysAuthentication": "Enabled",
+        }},
+    ))
+    c.private_endpoint("redis", redis, "redis")
+    key = ListKeys(redis_db, "primaryKey")
+    host = Prop(redis, "hostName")
+    vault_secrets["redis-access-key"] = f.add(Resource(
+        "secretRedisAccessKey", "Microsoft.KeyVault/vaults/secrets", API["Microsoft.KeyVault/vaults/secrets"],
+        "redis-access-key", "redis", parent=kv,
+        body={"properties": {"value": key, "contentType": "text/plain", "attributes": {"enabled": True}}},
+    ))
+    vault_secrets["redis-url"] = f.add(Resource(
+        "secretRedisUrl", "Microsoft.KeyVault/vaults/secrets", API["Microsoft.KeyVault/vaults/secrets"],
+        "redis-url", "redis", parent=kv,
+        body={"properties": {"value": Fmt("rediss://:{0}@{1}:10000/0", (key, host)), "contentType": "text/uri-list",
+                             "attributes": {"enabled": True}}},
+    ))
+    return redis

@@ -139,7 +139,7 @@ class Declared:
 @lru_cache(maxsize=256)
 def parse_bicep(text: str) -> dict[str, Any]:
     """pycep's JSON for one Bicep file (cached by text: parsing is the slow part; treat as read-only)."""
-    return BicepParser().parse(text=text)
+    return dict(BicepParser().parse(text=text))
 
 
 def bicep_resources(parsed: dict[str, Any], where: str) -> list[Declared]:

@@ -51,7 +51,7 @@ def check_uidef(ui: dict[str, Any], template: dict[str, Any]) -> list[str]:
     elements = _elements(ui)
     seen: dict[str, set[str]] = {}
     for where, el in elements:
-        name, etype = el.get("name"), el.get("type", "")
+        name, etype = str(el.get("name")), str(el.get("type", ""))
         if name in seen.setdefault(where, set()):
             out.append(f"{where}: element name {name!r} is used twice")
         seen[where].add(str(name))

@@ -134,10 +134,10 @@ def _module_text(f: Foundation, module: str, outputs: dict[str, OutputSpec]) -> 
         parts.append(_resource_block(res, ctx, local, existing=True))
     for res in resources:
         parts.append(_resource_block(res, ctx, local))
-    for name, spec in outputs.items():
+    for name, out in outputs.items():
         parts.append(
-            f"@description({bicep_string(spec.description)})\n"
-            f"output {name} {spec.type} = {to_bicep(spec.value, ctx)}"
+            f"@description({bicep_string(out.description)})\n"
+            f"output {name} {out.type} = {to_bicep(out.value, ctx)}"
         )
     return "\n\n".join(parts) + "\n"
 
@@ -177,10 +177,10 @@ def _main_text(f: Foundation, outputs_home: dict[str, dict[str, OutputSpec]]) ->
             + to_bicep(body, ctx)
         )
     for module, outs in outputs_home.items():
-        for name, spec in outs.items():
+        for name, out in outs.items():
             parts.append(
-                f"@description({bicep_string(spec.description)})\n"
-                f"output {name} {spec.type} = {module_symbol(module)}.outputs.{name}"
+                f"@description({bicep_string(out.description)})\n"
+                f"output {name} {out.type} = {module_symbol(module)}.outputs.{name}"
             )
     return "\n\n".join(parts) + "\n"
 

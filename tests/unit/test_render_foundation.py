@@ -173,6 +173,8 @@ def test_data_services_refuse_public_access(aca: Any, aks: Any, market: Any) -> 
 
 
 def test_pgvector_is_allowed_and_tls_required(aca: Any) -> None:
+    server = _of_type(_template(aca[1]), "Microsoft.DBforPostgreSQL/flexibleServers")[0]
+    assert f"pg{server['properties']['version']}" in load_catalog().components["postgres"].image  # same major as Compose
     configs = {c["name"].split("/")[-1]: c for c in _of_type(_template(aca[1]), "Microsoft.DBforPostgreSQL/flexibleServers/configurations")}
     assert "VECTOR" in configs["azure.extensions"]["properties"]["value"].split(",")
     assert configs["azure.extensions"]["properties"]["source"] == "user-override"

@@ -4,6 +4,8 @@ with public network access off; the workload identity gets only the role it need
 
 from __future__ import annotations
 
+import re
+
 from installer.render.azure.api import API
 from installer.render.azure.expr import Fmt, ListKeys, Param, Prop, Raw, ResId
 from installer.render.azure.model import Resource
@@ -111,6 +113,14 @@ def registry(c: Ctx) -> tuple[Resource, Resource]:
     return acr, acr_pull
 
 
+def postgres_version(c: Ctx) -> str:
+    """The major version the catalog's Postgres image runs (``pgvector/pgvector:pg15`` → 15), so a
+    dump from the evaluation install restores on Azure."""
+    image = c.inp.plan.image_for("postgres", c.inp.catalog) if "postgres" in c.inp.catalog.components else ""
+    match = re.search(r"pg(\d+)", image.rsplit(":", 1)[-1])
+    return match.group(1) if match else "16"
+
+
 def postgres(c: Ctx) -> Resource:
     f, names, loc, cat = c.f, c.names, c.loc, c.inp.catalog
     enabled = c.inp.plan.enabled_components(cat)
@@ -120,7 +130,7 @@ def postgres(c: Ctx) -> Resource:
         body={
             "sku": {"name": Param("postgresSkuName"), "tier": Param("postgresTier")},
             "properties": {
-                "version": "16",
+                "version": postgres_version(c),
                 "administratorLogin": "pgadmin",
                 "administratorLoginPassword": Param(secret_param("postgres_password")),
                 "authConfig": {"activeDirectoryAuth": "Enabled", "passwordAuth": "Enabled",

@@ -240,6 +240,18 @@ def test_a_secret_value_in_any_azure_file_is_an_error(aks_bundle: Bundle) -> Non
     assert "bicep/params/dev.bicepparam: [secrets] contains a generated secret value" in text
 
 
+def test_a_secret_inside_the_compressed_package_is_found(market_bundle: Bundle) -> None:
+    inp = RenderInput(plan=MARKET.plan, secrets={"FLOWISE_SECRET_KEY": "c0ffee" * 8})
+    leaked = _copy(market_bundle)
+    leaked.add("marketplace/app.zip", package_zip({
+        "createUiDefinition.json": market_bundle.files["arm/createUiDefinition.json"],
+        "mainTemplate.json": market_bundle.files["arm/mainTemplate.json"] + b"c0ffee" * 8,
+    }))
+    assert ("c0ffee" * 8).encode() not in leaked.files["marketplace/app.zip"]  # compressed: a plain scan misses it
+    text = _messages(validate_marketplace(leaked, inp, today=TODAY, checkov=False))
+    assert "marketplace/app.zip: [secrets] contains a generated secret value" in text
+
+
 # ---------- createUiDefinition and the package ----------
 
 def _ui_missing_output(d: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from installer.commands.common import load_plan
 from installer.errors import Cancelled, OperationFailed, UsageError
 from installer.output import Output
 from installer.progress import ProgressEvent, State
+from installer.state import existing_install
 
 _STYLE = {
     State.pending: "dim", State.pulling: "cyan", State.creating: "cyan", State.starting: "cyan",
@@ -205,7 +206,7 @@ def status(args: argparse.Namespace, out: Output) -> int:
 def down(args: argparse.Namespace, out: Output) -> int:
     question = (f"Remove {args.name!r} and DELETE its data volumes (databases, uploads)?" if args.volumes
                 else f"Stop and remove {args.name!r} (containers and networks; data volumes are kept)?")
-    engine.status(args.name)  # fails early (exit 2) for an unknown install, before asking
+    existing_install(args.name)  # fails early (exit 2) for an unknown install, before asking
     if not out.confirm(question):
         raise Cancelled("nothing was changed", None)
     engine.down(args.name, args.volumes, out.event)
@@ -217,7 +218,7 @@ def down(args: argparse.Namespace, out: Output) -> int:
 def rollback(args: argparse.Namespace, out: Output) -> int:
     open_run = engine.unfinished_run(args.name)
     if open_run is None:
-        engine.status(args.name)  # unknown install → exit 2 with the list of known ones
+        existing_install(args.name)  # unknown install → exit 2 with the list of known ones
         out.result({"name": args.name, "run_id": None, "ok": True},
                    f"{args.name} has no unfinished launch: nothing to roll back.")
         return 0

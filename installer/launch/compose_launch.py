@@ -15,6 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from installer.errors import FabrixError, ToolMissing, UsageError
 from installer.labels import COMPOSE_PROJECT_LABEL, LABEL_COMPONENT, LABEL_RUN, project_name
 from installer.launch import recovery
@@ -121,6 +123,7 @@ class _Launch:
         self.last_status: list[ServiceStatus] = []
         self._streaks: dict[str, tuple[str | None, int]] = {}
         self._last_message: dict[str, str] = {}
+        self._present: set[str] | None = None
         self._log = _EventLog(folder.log)
         self._reporter = reporter
 
@@ -156,8 +159,13 @@ class _Launch:
         self.journal_step("run", Phase.begin, project=self.project, resumed=resumed)
         self.emit("run", State.running, f"{'resuming' if resumed else 'starting'} run {self.run_id} of {self.plan.name}")
         try:
-            self.step_checks()
-            self.step_render()
+            self.start_checks()
+            try:
+                self.step_render()
+            except (FabrixError, _Stop):
+                self.finish_checks()  # a failed check explains more than a render error: it wins
+                raise
+            self.finish_checks()
             self.step_preflight(resumed)
             self.step_login()
             self.step_pull()
@@ -184,8 +192,10 @@ class _Launch:
 
     # ---- steps --------------------------------------------------------------------------
 
-    def step_checks(self) -> None:
-        from installer.checks import CheckContext, Status, checks_for, run_checks
+    def start_checks(self) -> None:
+        """Run the checks on a thread while we render: both only read the machine (render writes
+        only into the install's own state folder), and it takes their time off every launch."""
+        from installer.checks import CheckContext, checks_for, run_checks
 
         self.check_cancel()
         self.journal_step("checks", Phase.begin)
@@ -195,8 +205,26 @@ class _Launch:
         except ImportError as exc:  # a check module missing from this build: say so, go on
             self.emit("checks", State.warning, f"local checks unavailable: {exc}")
             checks = []
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["results"] = list(run_checks(checks, CheckContext(plan=self.plan)))
+            except BaseException as exc:  # handed to finish_checks on the launch thread
+                box["error"] = exc
+
+        self._checks = (threading.Thread(target=work, daemon=True, name="launch-checks"), box)
+        self._checks[0].start()
+
+    def finish_checks(self) -> None:
+        from installer.checks import Status
+
+        thread, box = self._checks
+        thread.join()
+        if "error" in box:
+            raise box["error"]
         failed, tool_missing = [], []
-        for result in run_checks(checks, CheckContext(plan=self.plan)):
+        for result in box["results"]:
             state = {Status.passed: State.done, Status.warn: State.warning,
                      Status.fail: State.failed, Status.unknown: State.warning}[result.status]
             self.emit("checks", state, f"{result.title}: {result.found}")
@@ -229,33 +257,36 @@ class _Launch:
 
         self.check_cancel()
         self.journal_step("validate", Phase.begin)
-        self.emit("validate", State.running, "docker compose config")
         files = [self.folder.bundle / "compose.yaml"]
         env_files = [p for p in [self.folder.bundle / ".env"] if p.exists()]
         client = compose_client(self.project, files, env_files, self.folder.bundle)
         self.docker = docker_cmd(client)
         self.compose = compose_cmd(client)
         self.env = _compose_env(self.run_id)
-        res = run(self.compose + ["config", "--format", "json"], env=self.env, cwd=self.folder.bundle)
-        if res.rc != 0:
-            self.journal_step("validate", Phase.failed)
-            raise _Stop(f"docker compose config rejected the rendered files: {last_line(res.stderr)}")
-        import json
-
-        self.config = json.loads(res.stdout)
+        # render_and_validate already ran `docker compose config` (and the schema) on these
+        # bytes; the services, images and ports we need are literal in our own file, so read it
+        # rather than pay for a second `compose config` on every launch.
+        self.config = yaml.safe_load(bundle.files["compose.yaml"]) or {}
         self.services = sorted((self.config.get("services") or {}).keys())
         self.journal_step("validate", Phase.end, services=self.services)
         self.emit("validate", State.done, f"{len(self.services)} service(s): {', '.join(self.services)}")
 
     def step_preflight(self, resumed: bool) -> None:
         """Record whether the project existed before this run: rollback deletes volumes only if not."""
+        from concurrent.futures import ThreadPoolExecutor
+
         self.check_cancel()
         records = self.journal.run_records(self.run_id)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            # Which images are present (for the pull step) is independent: ask at the same time.
+            images = pool.submit(_present_images, self.docker, set(self._images().values()))
+            before = pool.submit(project_objects, self.docker, self.project)
+            self._present = images.result()
+            objects = before.result()
         if resumed and first_data(records, "preflight", "project_existed") is not None:
             existed = bool(first_data(records, "preflight", "project_existed"))
         else:
-            before = project_objects(self.docker, self.project)
-            existed = bool(before.containers or before.volumes)
+            existed = bool(objects.containers or objects.volumes)
         self.journal_step("preflight", Phase.end, project_existed=existed)
         self.project_existed = existed
         # A Compose still running for a killed earlier attempt must not race this one.
@@ -300,7 +331,7 @@ class _Launch:
         self.check_cancel()
         images = self._images()
         policy = self.plan.images.pull.value
-        present = _present_images(self.docker, set(images.values()))
+        present = self._present if self._present is not None else _present_images(self.docker, set(images.values()))
         if policy == "always":
             wanted = sorted(images)
         else:

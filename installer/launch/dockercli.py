@@ -12,6 +12,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -65,6 +66,19 @@ def compose_client(
         if profiles:
             client.client_config.compose_profiles = list(profiles)
     return client
+
+
+def plain_docker_cmd() -> list[str]:
+    """The docker CLI exactly as ``docker_client()`` calls it (it sets no global flags; DOCKER_HOST
+    and DOCKER_CONTEXT reach the CLI through the environment) without importing python-on-whales:
+    ``fabrix status/down/rollback`` start about 0.4 s sooner."""
+    path = shutil.which("docker")
+    if path is None:
+        raise ToolMissing(
+            "the docker CLI was not found on PATH",
+            "install Docker Engine (or Docker Desktop) and make sure `docker` is on PATH",
+        )
+    return [path]
 
 
 def docker_cmd(client: Any) -> list[str]:

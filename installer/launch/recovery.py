@@ -13,7 +13,7 @@ from pathlib import Path
 
 from installer.errors import OperationFailed
 from installer.labels import project_name
-from installer.launch.dockercli import compose_client, docker_cmd
+from installer.launch.dockercli import plain_docker_cmd
 from installer.launch.journal import OUTCOME_ROLLBACK_INCOMPLETE, OUTCOME_ROLLED_BACK, Journal, Phase, first_data, step_state
 from installer.launch.lock import install_lock
 from installer.launch.model import RollbackResult, RunInfo, ServiceStatus
@@ -25,7 +25,8 @@ from installer.state import existing_install, install_dir
 
 
 def _docker(name: str) -> list[str]:
-    return docker_cmd(compose_client(project_name(name)))
+    del name  # by project label only: no compose file, no client configuration needed
+    return plain_docker_cmd()
 
 
 def unfinished_run(name: str) -> RunInfo | None:

@@ -80,7 +80,7 @@ MODELS: dict[DeploymentModel, ModelInfo] = {
 }
 
 TARGETS: dict[Target, str] = {
-    Target.compose: "Docker Compose on this machine (evaluation)",
+    Target.compose: "Docker Compose on this machine",
     Target.aca: "Azure Container Apps",
     Target.aks: "Azure Kubernetes Service",
 }

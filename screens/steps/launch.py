@@ -32,7 +32,9 @@ class LaunchScreen(StepScreen):
         " created. The journal records each step, so a killed installer can resume or roll back."
     )
     BINDINGS = [
-        Binding("escape", "cancel_launch", "Cancel", id="cancel_launch", tooltip="Stop; then roll back or keep"),
+        Binding("escape", "cancel_launch", "Cancel", id="cancel_launch", tooltip="Stop and roll back (asks first)"),
+        # Quitting mid-launch would orphan the run: it asks the same question instead.
+        Binding("ctrl+q", "cancel_launch", "Cancel", show=False),
     ]
 
     def __init__(self, resume: bool = False) -> None:
@@ -55,6 +57,12 @@ class LaunchScreen(StepScreen):
         self.set_interval(1.0, self._tick)
         self.running = True
         self.run_launch()
+
+    def on_unmount(self) -> None:
+        # The app is closing (or the screen is replaced after the end): never leave a launch
+        # running without a UI; the engine stops Compose and rolls back.
+        if self.running:
+            self.cancel_event.set()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_launch":

@@ -118,12 +118,22 @@ class FailedScreen(Screen[None]):
                 lines += [f"  | {line}" for line in diag.log_lines[-12:]]
             rollback = getattr(result, "rollback", None)
             if rollback is not None:
-                lines += ["", f"Rolled back: {rollback.removed or rollback.message or 'nothing to remove'}"]
+                lines += ["", f"Rolled back: {rollback.removed or rollback.message or 'nothing had been created'}"]
                 if rollback.leftovers:
                     lines.append(f"Still there: {rollback.leftovers}")
         folder = install_dir(self.name_)
         lines += ["", f"Journal: {folder.journal}", f"Log: {folder.log}"]
         return "\n".join(lines)
+
+    def on_mount(self) -> None:
+        self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
+        # After a rollback there is nothing to keep or remove: say so instead of offering it.
+        self.query_one("#btn-rollback", Button).display = not self.rolled_back
+        self.query_one("#btn-keep", Button).label = "Quit" if self.rolled_back else "Keep for debugging"
+        for button in self.query(Button):
+            button.disabled = self.busy
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("retry", "roll_back", "keep"):
@@ -158,6 +168,7 @@ class FailedScreen(Screen[None]):
     def action_roll_back(self) -> None:
         self.busy = True
         self.refresh_bindings()
+        self._sync_buttons()
         self.query_one("#rollback-text", Static).update("Rolling back…")
         self.roll_back_worker(self.name_)
 
@@ -172,6 +183,7 @@ class FailedScreen(Screen[None]):
             leftovers = getattr(message.result, "leftovers", "")
             text.update(f"[b]Rolled back.[/b] {removed}" + (f"\nStill there: {leftovers}" if leftovers else ""))
         self.refresh_bindings()
+        self._sync_buttons()
 
     @on(Button.Pressed, "#btn-retry")
     def _retry(self) -> None:

@@ -140,7 +140,7 @@ class ReviewScreen(StepScreen):
         else:
             listing = [f"  {kind:8} {p}" for p, kind in sorted(marks.items()) if kind != "same"]
             changes.update("\n".join(listing) if listing else "No change since the last render.")
-        first = next(iter(message.bundle), None)
+        first = next((p for p in message.bundle if p not in message.bundle.private), None)
         if first:
             self._preview(first)
         self.refresh_bindings()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.table import Table
+from rich.text import Text
 from textual.widgets import Static
 
 from installer.checks import CheckResult, Status
@@ -30,7 +32,13 @@ class CheckRow(Static):
         self.remove_class("-running")
         for status in Status:
             self.set_class(result.status is status, f"-{status.value}")
-        text = f"[b]{BADGES[result.status]}[/b]  {result.title}\n        found: {result.found}"
+        # A grid keeps wrapped "found"/"fix" lines aligned under the title at any width.
+        body = Text(result.title, style="bold")
+        body.append("\nfound: ", style="dim").append(result.found)
         if result.remedy and result.status is not Status.passed:
-            text += f"\n        fix:   {result.remedy}"
-        self.update(text)
+            body.append("\nfix:   ", style="dim").append(result.remedy)
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=6, no_wrap=True)
+        grid.add_column(ratio=1)
+        grid.add_row(Text(BADGES[result.status], style="bold"), body)
+        self.update(grid)

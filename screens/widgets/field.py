@@ -39,7 +39,7 @@ class Field(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label(self._label)
-        yield Input(self._value, placeholder=self._placeholder, password=self._password)
+        yield Input(self._value, placeholder=self._placeholder, password=self._password, compact=True)
         if self._hint:
             yield Static(self._hint, classes="hint")
         yield Static("", classes="error")

@@ -1,0 +1,189 @@
+"""SVG snapshots of every screen at 80×24 and 120×40.
+
+Frozen: cursor blink, animations, the clock (elapsed 0:00), Docker versions and check results
+(pinned facts), and paths (a fixed FABRIX_HOME and working folder). Update after a deliberate
+change with ``pytest tests/ui/test_snapshots.py --snapshot-update`` and review the SVGs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from installer.launch.model import Diagnostics, LaunchResult, Outcome, RollbackResult, Summary
+from installer.plan import InstallPlan, Target
+from installer.progress import ProgressEvent, Reporter, State
+from screens.app import FabrixApp
+from screens.steps.result import DoneScreen, FailedScreen
+from screens.widgets.field import Field
+from tests.ui.helpers import next_step, settle
+
+SIZES = [(80, 24), (120, 40)]
+HOME = Path("/tmp/fabrix-ui-snapshots")
+
+
+@pytest.fixture(autouse=True)
+def fixed_home(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Screens show state paths: a fixed home keeps them the same on every machine."""
+    shutil.rmtree(HOME, ignore_errors=True)
+    HOME.mkdir(parents=True)
+    monkeypatch.setenv("FABRIX_HOME", str(HOME / "state"))
+    monkeypatch.chdir(HOME)
+    yield HOME
+    shutil.rmtree(HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def snap_app(make_app: Callable[..., FabrixApp]) -> Callable[..., FabrixApp]:
+    def make(plan: InstallPlan | None = None, **kwargs: Any) -> FabrixApp:
+        app = make_app(plan or InstallPlan(name="demo"), **kwargs)
+        app.deps.workdir = HOME
+        return app
+
+    return make
+
+
+def _steps(count: int) -> Callable[[Pilot[Any]], Any]:
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        for _ in range(count):
+            await next_step(pilot)
+
+    return run
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(
+    ("screen", "steps"),
+    [("welcome", 0), ("model", 1), ("target", 2), ("options", 3), ("prerequisites", 4), ("review", 5)],
+)
+def test_step_screens(snap_compare: Any, snap_app: Callable[..., FabrixApp], screen: str, steps: int,
+                      size: tuple[int, int]) -> None:
+    assert snap_compare(snap_app(fail=screen == "prerequisites"), run_before=_steps(steps), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_target_azure(snap_compare: Any, snap_app: Callable[..., FabrixApp], size: tuple[int, int]) -> None:
+    async def run(pilot: Pilot[Any]) -> None:
+        await _steps(2)(pilot)
+        field = next(f for f in pilot.app.screen.query(Field) if f.path == "azure.location")
+        field.query_one(Input).value = "Sweden Central"  # shows the model's own format message
+        await settle(pilot)
+
+    plan = InstallPlan(name="demo", target=Target.aca)
+    assert snap_compare(snap_app(plan), run_before=run, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_review_files_tab(snap_compare: Any, snap_app: Callable[..., FabrixApp], size: tuple[int, int]) -> None:
+    async def run(pilot: Pilot[Any]) -> None:
+        await _steps(5)(pilot)
+        pilot.app.screen.query_one("#review-tabs").active = "tab-files"
+        await settle(pilot)
+
+    assert snap_compare(snap_app(), run_before=run, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_help_dialog(snap_compare: Any, snap_app: Callable[..., FabrixApp], size: tuple[int, int]) -> None:
+    assert snap_compare(snap_app(), run_before=_steps(3), press=["f1"], terminal_size=size)
+
+
+def scripted_launch() -> Callable[..., Any]:
+    """A fixed sequence of the engine's events, then a wait: the screen mid-launch, every run alike."""
+
+    def launch(_plan: InstallPlan, reporter: Reporter, cancel: threading.Event, **_kw: Any) -> None:
+        events = [
+            ProgressEvent("checks", State.done, "8 passed"),
+            ProgressEvent("render", State.done, "4 files"),
+            ProgressEvent("validate", State.done, "docker compose config: ok"),
+            ProgressEvent("pull", State.running, "2 images"),
+            ProgressEvent("pull", State.pulling, "pgvector/pgvector:pg15", service="postgres", current=40, total=100),
+            ProgressEvent("pull", State.done, "", service="redis"),
+            ProgressEvent("up", State.running, "compose up --wait"),
+            ProgressEvent("up", State.health_starting, "health: starting (failing streak 2)", service="keycloak",
+                          data={"failing_streak": 2}),
+            ProgressEvent("up", State.healthy, "healthy", service="redis"),
+        ]
+        for event in events:
+            reporter(event)
+        cancel.wait(30)  # leaving the app cancels the launch (LaunchScreen.on_unmount)
+
+    return launch
+
+
+async def settle_rows(pilot: Pilot[Any]) -> None:
+    """Wait until every scripted event is on screen (the worker is still running, so no
+    wait_for_complete here)."""
+    from screens.widgets.progress_row import ProgressRow
+
+    for _ in range(200):
+        rows = list(pilot.app.screen.query(ProgressRow))
+        if len(rows) == 7 and not pilot.app.screen._events:
+            break
+        await pilot.pause(0.01)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_launch_screen(snap_compare: Any, snap_app: Callable[..., FabrixApp], size: tuple[int, int]) -> None:
+    app = snap_app(launch=scripted_launch())
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await _steps(5)(pilot)
+        await pilot.press("ctrl+l")
+        await settle_rows(pilot)
+
+    assert snap_compare(app, run_before=run, terminal_size=size)
+
+
+RESULT_SUMMARY = Summary(
+    name="demo", project="fabrix-demo",
+    urls={"keycloak": "http://127.0.0.1:8082", "flowise": "http://127.0.0.1:3002",
+          "openwebui": "http://127.0.0.1:3003"},
+    admin_user="admin", admin_email="admin@example.com",
+    secrets_file=str(HOME / "state/installs/demo/secrets.env"),
+    bundle_dir=str(HOME / "state/installs/demo/bundle"),
+    services=["postgres", "redis", "keycloak", "flowise", "openwebui"],
+)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_done_screen(snap_compare: Any, snap_app: Callable[..., FabrixApp], size: tuple[int, int]) -> None:
+    result = LaunchResult(Outcome.ok, "demo", "run-1", "demo is running", summary=RESULT_SUMMARY)
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        pilot.app.show(DoneScreen(result))
+        await settle(pilot)
+
+    assert snap_compare(snap_app(), run_before=run, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_failed_screen(snap_compare: Any, snap_app: Callable[..., FabrixApp], size: tuple[int, int]) -> None:
+    result = LaunchResult(
+        Outcome.failed, "demo", "run-1",
+        "redis did not become healthy within 30 s; everything this run created was removed.",
+        diagnostics=Diagnostics(
+            reason="dependency failed to start: container fabrix-demo-redis-1 is unhealthy",
+            service="redis", state="running (unhealthy)",
+            health_output="stand-in redis is sick: health check fails on purpose",
+            log_lines=["stand-in redis up on ports 6379"],
+        ),
+        rollback=RollbackResult(name="demo", run_id="run-1", removed="3 containers, 1 network"),
+    )
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        pilot.app.show(FailedScreen(result))
+        await settle(pilot)
+
+    assert snap_compare(snap_app(), run_before=run, terminal_size=size)

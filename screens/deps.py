@@ -119,6 +119,8 @@ class WizardDeps:
     launch: Callable[..., Any] = default_launch
     rollback: Callable[[str, Reporter], Any] = default_rollback
     unfinished_run: Callable[[str], Any] = default_unfinished_run
+    # Offer device-code sign-in (the code is shown in the wizard) when no other credential works.
+    azure_device_code: bool = True
     # Seconds the launch waits for every service to be healthy before it fails (and rolls back).
     launch_timeout: int = 600
     # Seconds since some fixed point; the Launch screen's elapsed time reads it (tests freeze it).

@@ -57,3 +57,23 @@ class LaunchFinished(Message):
 class RollbackFinished(Message):
     result: Any
     problem: str | None = None
+
+
+@dataclass
+class AzureNote(Message):
+    """A line for the sign-in area (progress, the device code to enter, or what went wrong)."""
+
+    text: str
+
+
+@dataclass
+class AzureSignedIn(Message):
+    session: Any
+    who: str
+    subscriptions: list[Any]  # installer.azure.subscriptions.SubscriptionInfo
+
+
+@dataclass
+class AzureLocations(Message):
+    subscription_id: str
+    locations: list[Any]  # installer.azure.subscriptions.LocationInfo

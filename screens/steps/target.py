@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import importlib
+
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Button, Select, Static
+from textual.widgets import Button, Input, Select, Static
 
 from installer.catalog import load_catalog
 from installer.flow import Step
-from installer.plan import AzureCloud
+from installer.errors import FabrixError
+from installer.plan import AzureCloud, InstallPlan
+from screens.messages import AzureLocations, AzureNote, AzureSignedIn
 from installer.state import install_dir
-from screens.deps import NotBuilt, _optional
 from screens.steps.form import FormStep
 from screens.widgets.field import Field
 
@@ -27,6 +30,9 @@ class TargetScreen(FormStep):
         "For Azure: the cloud, tenant, subscription and region. Each field is checked as you type;"
         " Next stays disabled until every field is valid."
     )
+
+    session: Any = None
+    _tenants: dict[str, str] = {}
 
     def compose_body(self) -> ComposeResult:
         plan = self.plan
@@ -56,7 +62,13 @@ class TargetScreen(FormStep):
             yield Field("ARM endpoint (cloud: custom)", "azure.arm_endpoint", azure.arm_endpoint or "",
                         placeholder="https://management.example.local")
             yield Button("Sign in to Azure", id="sign-in", compact=True)
-            yield Static("", id="sign-in-note")
+            yield Static("Or type the IDs below; each is checked for format.", id="sign-in-note")
+            picker = Select[str]([], prompt="Subscription (after sign-in)", id="subscription-pick")
+            picker.display = False
+            yield picker
+            regions = Select[str]([], prompt="Region (after choosing a subscription)", id="location-pick")
+            regions.display = False
+            yield regions
             yield Field("Tenant ID", "azure.tenant_id", azure.tenant_id or "",
                         placeholder="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx")
             yield Field("Subscription ID", "azure.subscription_id", azure.subscription_id or "",
@@ -104,21 +116,86 @@ class TargetScreen(FormStep):
 
     @on(Button.Pressed, "#sign-in")
     def _sign_in(self, _event: Button.Pressed) -> None:
-        self.query_one("#sign-in-note", Static).update("Signing in…")
-        self.sign_in()
+        self.query_one("#sign-in-note", Static).update("Signing in… (Azure CLI login, then a service principal, then a device code)")
+        plan, _errors = self.candidate()
+        self.sign_in(plan or self.plan)
 
     @work(thread=True, exclusive=True, group="azure", exit_on_error=False)
-    def sign_in(self) -> None:
+    def sign_in(self, plan: InstallPlan) -> None:
         try:
-            _optional("installer.azure", "sign_in")
-        except NotBuilt:
-            self.app.call_from_thread(
-                self.query_one("#sign-in-note", Static).update,
-                "Azure sign-in is not part of this build yet: enter the tenant, subscription and"
-                " region by hand (each is checked for format).",
-            )
+            azure = importlib.import_module("installer.azure")
+        except ImportError as exc:
+            self.post_message(AzureNote(f"Azure sign-in is not part of this build ({exc}); enter the IDs by hand."))
             return
-        self.app.call_from_thread(
-            self.query_one("#sign-in-note", Static).update,
-            "Azure sign-in from the wizard is not wired in yet: use `az login`, then enter the IDs.",
+
+        def show_code(url: str, code: str, _expires: object) -> None:
+            self.post_message(AzureNote(f"To sign in, open {url} and enter the code [b]{code}[/b]."))
+
+        try:
+            prompt = show_code if self.wizard.deps.azure_device_code else None
+            session = azure.sign_in(azure.SignInOptions.from_plan(plan), prompt_callback=prompt)
+            subscriptions = azure.list_subscriptions(session)
+        except FabrixError as exc:
+            self.post_message(AzureNote(f"✗ {exc.message}" + (f"\n  fix: {exc.hint}" if exc.hint else "")))
+            return
+        except Exception as exc:  # an SDK or network error: say it, keep manual entry working
+            self.post_message(AzureNote(f"✗ Azure did not answer: {type(exc).__name__}: {exc}"))
+            return
+        self.post_message(AzureSignedIn(session, session.principal.describe(), subscriptions))
+
+    @work(thread=True, exclusive=True, group="azure-locations", exit_on_error=False)
+    def load_locations(self, session: Any, subscription_id: str) -> None:
+        from installer.azure import list_locations
+
+        try:
+            locations = list_locations(session, subscription_id)
+        except Exception as exc:  # keep the typed region; say why the list is missing
+            self.post_message(AzureNote(f"✗ Could not list regions: {type(exc).__name__}: {exc}"))
+            return
+        self.post_message(AzureLocations(subscription_id, locations))
+
+    def on_azure_note(self, message: AzureNote) -> None:
+        self.query_one("#sign-in-note", Static).update(message.text)
+
+    async def on_azure_signed_in(self, message: AzureSignedIn) -> None:
+        self.session = message.session
+        usable = [s for s in message.subscriptions if s.state in ("Enabled", "Warned")]
+        self.query_one("#sign-in-note", Static).update(
+            f"✓ Signed in as {message.who}. {len(usable)} usable subscription(s): pick one below."
         )
+        picker = self.query_one("#subscription-pick", Select)
+        picker.set_options([(f"{s.display_name} ({s.subscription_id})", s.subscription_id) for s in usable])
+        picker.display = bool(usable)
+        self._tenants = {s.subscription_id: s.tenant_id for s in usable}
+        current = self._value("azure.subscription_id")
+        if current in self._tenants:
+            picker.value = current
+
+    def on_azure_locations(self, message: AzureLocations) -> None:
+        picker = self.query_one("#location-pick", Select)
+        picker.set_options([(f"{loc.display_name} ({loc.name})", loc.name) for loc in message.locations])
+        picker.display = bool(message.locations)
+        current = self._value("azure.location")
+        if current in {loc.name for loc in message.locations}:
+            picker.value = current
+
+    def _set_field(self, path: str, value: str) -> None:
+        for field in self.query(Field):
+            if field.path == path:
+                field.query_one(Input).value = value
+
+    @on(Select.Changed, "#subscription-pick")
+    def _subscription_picked(self, event: Select.Changed) -> None:
+        if not isinstance(event.value, str):
+            return
+        self._set_field("azure.subscription_id", event.value)
+        tenant = self._tenants.get(event.value)
+        if tenant:
+            self._set_field("azure.tenant_id", tenant)
+        if self.session is not None:
+            self.load_locations(self.session, event.value)
+
+    @on(Select.Changed, "#location-pick")
+    def _location_picked(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self._set_field("azure.location", event.value)

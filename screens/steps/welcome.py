@@ -9,7 +9,6 @@ from textual.widgets import Button, Static
 
 from installer.flow import STEP_TITLES, Step
 from installer.plan import InstallPlan
-from installer.wizard_state import WizardProgress
 from screens.deps import Facts
 from screens.messages import FactsFound
 from screens.steps.base import StepScreen
@@ -98,6 +97,3 @@ class WelcomeScreen(StepScreen):
         self.wizard.set_plan(InstallPlan(name=self.plan.name))
         self.wizard.goto(Step.welcome)
         self.notify("Started over: the unfinished wizard was forgotten.")
-
-
-__all__ = ["WelcomeScreen", "WizardProgress"]

@@ -79,3 +79,7 @@ def _no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     from textual.widgets import Input
 
     monkeypatch.setattr(Input, "cursor_blink", False)
+
+
+# The HTTPS fake ARM and the stub `az` of the Azure tests, for the Target screen's sign-in.
+from tests.azure.conftest import arm_ca, az_stub, fake_arm  # noqa: E402,F401

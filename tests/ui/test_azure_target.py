@@ -1,0 +1,71 @@
+"""Target for an Azure model: sign in through the real credential chain (stub `az`) and the
+real azure-mgmt clients against the HTTPS fake ARM, pick a subscription and a region."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.widgets import Button, Select
+
+from installer.plan import InstallPlan, Target
+from screens.app import FabrixApp
+from screens.steps.target import TargetScreen
+from screens.widgets.field import Field
+from tests.azure import scenarios
+from tests.ui.helpers import next_step, settle
+
+
+def _value(app: FabrixApp, path: str) -> str:
+    return next(f for f in app.screen.query(Field) if f.path == path).value
+
+
+async def test_sign_in_lists_subscriptions_and_regions(make_app: Callable[..., FabrixApp], fake_arm, az_stub) -> None:  # noqa: ANN001
+    fake_arm()
+    app = make_app(InstallPlan(name="ui-azure", target=Target.aca, azure={"cloud": "custom"}))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await next_step(pilot)
+        await next_step(pilot)
+        assert isinstance(app.screen, TargetScreen)
+        app.screen.query_one("#sign-in", Button).press()
+        await settle(pilot)
+        note = str(app.screen.query_one("#sign-in-note").render())
+        assert "Signed in as user consultant@contoso.example" in note, note
+        subs = app.screen.query_one("#subscription-pick", Select)
+        assert subs.display
+        options = [value for _label, value in subs._options if isinstance(value, str)]
+        assert scenarios.SUBSCRIPTION in options
+        subs.value = scenarios.SUBSCRIPTION
+        await settle(pilot)
+        assert _value(app, "azure.subscription_id") == scenarios.SUBSCRIPTION
+        assert _value(app, "azure.tenant_id") == scenarios.TENANT
+        regions = app.screen.query_one("#location-pick", Select)
+        names = [value for _label, value in regions._options if isinstance(value, str)]
+        assert "swedencentral" in names
+        regions.value = "swedencentral"
+        await settle(pilot)
+        await next_step(pilot)
+    assert app.plan.azure.subscription_id == scenarios.SUBSCRIPTION
+    assert app.plan.azure.tenant_id == scenarios.TENANT
+    assert app.plan.azure.location == "swedencentral"
+
+
+async def test_sign_in_failure_says_how_to_fix_and_keeps_manual_entry(
+    make_app: Callable[..., FabrixApp], fake_arm, az_stub  # noqa: ANN001
+) -> None:
+    fake_arm()
+    az_stub.set({}, logged_in=False)
+    app = make_app(InstallPlan(name="ui-azure-no", target=Target.aca, azure={"cloud": "custom"}),
+                   azure_device_code=False)
+    # No prompt for a device code in a test: sign-in must stop at "not signed in".
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await next_step(pilot)
+        await next_step(pilot)
+        screen = app.screen
+        assert isinstance(screen, TargetScreen)
+        screen.query_one("#sign-in", Button).press()
+        await settle(pilot)
+        note = str(screen.query_one("#sign-in-note").render())
+        assert "could not sign in to Azure" in note and "az login" in note
+        assert screen.valid  # typing the IDs by hand still works

@@ -21,7 +21,6 @@ from rich.table import Table
 from rich.text import Text
 
 from installer import launch as engine
-from installer.commands.common import load_plan
 from installer.errors import Cancelled, OperationFailed, UsageError
 from installer.output import Output
 from installer.progress import ProgressEvent, State
@@ -39,6 +38,8 @@ _STYLE = {
 
 
 def up(args: argparse.Namespace, out: Output) -> int:
+    from installer.commands.common import load_plan
+
     plan = load_plan(args)
     open_run = engine.unfinished_run(plan.name)
     if open_run and not args.resume:

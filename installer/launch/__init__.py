@@ -14,7 +14,8 @@ install, unfinished run without ``resume``, unknown install; ``ToolMissing``: no
 
 from __future__ import annotations
 
-from installer.launch.compose_launch import launch
+from typing import Any
+
 from installer.launch.model import (
     Diagnostics,
     LaunchResult,
@@ -40,3 +41,13 @@ __all__ = [
     "status",
     "unfinished_run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # `launch` pulls in render, checks and the plan machinery; `fabrix status/down/rollback`
+    # do not need them, so they load only when someone asks for `launch`.
+    if name == "launch":
+        from installer.launch.compose_launch import launch
+
+        return launch
+    raise AttributeError(f"module 'installer.launch' has no attribute {name!r}")

@@ -20,7 +20,6 @@ from installer.launch.model import RollbackResult, RunInfo, ServiceStatus
 from installer.launch.status import project_status
 from installer.launch.teardown import remove_project
 from installer.progress import Clock, ProgressEvent, Reporter, State
-from installer.secrets import SecretStore
 from installer.state import existing_install, install_dir
 
 
@@ -129,6 +128,8 @@ def down(name: str, volumes: bool, reporter: Reporter) -> None:
 
 def status(name: str) -> list[ServiceStatus]:
     """Per-service state and health of ``name`` (empty when nothing is running)."""
+    from installer.secrets import SecretStore  # (pulls in the catalog: only status needs it)
+
     folder = existing_install(name)
     secrets = SecretStore(folder.secrets).values().values() if folder.secrets.exists() else []
     return project_status(_docker(name), project_name(name), secrets)

@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from installer.labels import LABEL_COMPONENT
 from installer.launch.dockercli import json_lines, run
 from installer.launch.model import ServiceStatus
-from installer.secrets import redact
 
 
 def project_status(docker: list[str], project: str, secret_values: Iterable[str] = ()) -> list[ServiceStatus]:
     """Every container of ``project`` (running or not), sorted by component."""
+    from installer.secrets import redact  # lazily: it loads the catalog, `fabrix down` needs neither
+
     res = run(docker + ["compose", "--project-name", project, "ps", "--all", "--format", "json"], timeout=60)
     if res.rc != 0:
         return []

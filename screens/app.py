@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,15 @@ from installer.wizard_state import WizardProgress, clear_progress, load_progress
 from screens.deps import WizardDeps
 
 DEFAULT_NAME = "aifabrix"
+
+
+def terminal_is_light() -> bool:
+    """True when the terminal says its background is light (``COLORFGBG`` like ``0;15``).
+
+    Terminals that say nothing get the dark theme; the command palette's "Change theme" switches.
+    """
+    parts = os.environ.get("COLORFGBG", "").split(";")
+    return len(parts) >= 2 and parts[-1] in {"7", "15"}
 
 
 class FabrixApp(App[int]):
@@ -51,6 +61,8 @@ class FabrixApp(App[int]):
         # sha256 per path of the last bundle rendered in this session ("what changed").
         self.last_digests: dict[str, str] = {}
         self.registry_password: str = ""
+        if terminal_is_light():
+            self.theme = "textual-light"
 
     # ---- navigation ----
 

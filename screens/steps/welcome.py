@@ -34,6 +34,8 @@ class WelcomeScreen(StepScreen):
         Binding("ctrl+o", "start_over", "Start over", id="start_over", tooltip="Forget the unfinished wizard"),
     ]
 
+    unfinished_launch = False
+
     def compose_body(self) -> ComposeResult:
         yield Static(INTRO, id="intro")
         yield Static("Found on this machine:", classes="section")
@@ -66,12 +68,23 @@ class WelcomeScreen(StepScreen):
         if unfinished:
             self.app.call_from_thread(self._show_unfinished_launch, unfinished)
 
-    def _show_unfinished_launch(self, unfinished: object) -> None:
+    async def _show_unfinished_launch(self, unfinished: object) -> None:
+        describe = getattr(unfinished, "describe", None)
+        what = describe() if callable(describe) else str(unfinished)
         self.query_one("#launch-note", Static).update(
-            f"An unfinished launch of [b]{self.plan.name}[/b] was found ({unfinished})."
-            " Go to Review and press Launch to resume it, or run"
-            f" `fabrix rollback --name {self.plan.name}` to undo it."
+            f"An unfinished launch was found: {what}. Resume it here (its journal says where it"
+            f" stopped), or undo it with `fabrix rollback --name {self.plan.name}`."
         )
+        self.unfinished_launch = True
+        await self.query_one("#body").mount(
+            Button("Resume the unfinished launch", id="resume-launch", variant="warning", compact=True)
+        )
+        self.refresh_bindings()
+
+    @on(Button.Pressed, "#resume-launch")
+    def _resume_launch(self) -> None:
+        # The Launch screen asks the engine for the unfinished run and resumes it from the journal.
+        self.wizard.goto(Step.launch)
 
     def on_facts_found(self, message: FactsFound) -> None:
         facts: Facts = message.facts

@@ -79,6 +79,7 @@ def _no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     from textual.widgets import Input
 
     monkeypatch.setattr(Input, "cursor_blink", False)
+    monkeypatch.delenv("COLORFGBG", raising=False)  # the dark theme, whatever terminal runs the tests
 
 
 # The HTTPS fake ARM and the stub `az` of the Azure tests, for the Target screen's sign-in.

@@ -231,3 +231,34 @@ async def test_f1_shows_help_for_the_screen(make_app: MakeApp) -> None:
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, ModelScreen)
+
+
+def test_wizard_with_a_bad_answers_file_exits_2_before_the_ui(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from installer.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: fabrix/v1\nname: Bad Name\n")
+    assert main(["wizard", "--answers", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "name" in err and "not a valid install name" in err
+
+
+async def test_light_terminal_gets_the_light_theme(make_app: MakeApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLORFGBG", "0;15")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.theme == "textual-light"
+        assert not app.current_theme.dark
+
+
+async def test_welcome_offers_to_resume_an_unfinished_launch(make_app: MakeApp) -> None:
+    class Run:
+        def describe(self) -> str:
+            return "run r1 of install 'ui-unfinished' stopped during step 'up' (started)"
+
+    app = make_app(InstallPlan(name="ui-unfinished"), unfinished_run=lambda _name: Run())
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        assert "stopped during step 'up'" in str(app.screen.query_one("#launch-note").render())
+        assert app.screen.query("#resume-launch")

@@ -69,6 +69,12 @@ def test_step_screens(snap_compare: Any, snap_app: Callable[..., FabrixApp], scr
     assert snap_compare(snap_app(fail=screen == "prerequisites"), run_before=_steps(steps), terminal_size=size)
 
 
+def test_light_theme(snap_compare: Any, snap_app: Callable[..., FabrixApp], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Colours come only from theme variables: the light theme must read as well as the dark."""
+    monkeypatch.setenv("COLORFGBG", "0;15")
+    assert snap_compare(snap_app(), run_before=_steps(3), terminal_size=(80, 24))
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_target_azure(snap_compare: Any, snap_app: Callable[..., FabrixApp], size: tuple[int, int]) -> None:
     async def run(pilot: Pilot[Any]) -> None:

@@ -11,12 +11,33 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
+from installer.catalog import load_catalog
 from installer.errors import FabrixError
 from installer.progress import ProgressEvent
+from installer.secrets import env_name
 from installer.state import install_dir
 from screens.deps import NotBuilt
 from screens.dialogs.help import HelpDialog
 from screens.messages import RollbackFinished
+
+
+def first_logins(services: list[str], admin_email: str) -> list[str]:
+    """One line per service with a first login (catalog ``first_login``): who, and which secret."""
+    catalog = load_catalog()
+    lines: list[str] = []
+    for name in services:
+        login = catalog.components[name].first_login if name in catalog.components else None
+        if login is None:
+            continue
+        user = login.user
+        if isinstance(user, dict):
+            user = admin_email if user.get("admin_email") else str(next(iter(user.values()), ""))
+        parts = [f"user {user}" if user else ""]
+        if login.password_secret:
+            parts.append(f"password {env_name(login.password_secret)}")
+        who = ", ".join(p for p in parts if p)
+        lines.append(f"  {name:16} {who + '; ' if who else ''}{login.note}")
+    return lines
 
 
 def _app(screen: Screen[Any]) -> Any:
@@ -25,7 +46,7 @@ def _app(screen: Screen[Any]) -> Any:
 
 class DoneScreen(Screen[None]):
     BINDINGS = [
-        Binding("q", "quit_app", "Quit", id="quit_done"),
+        Binding("q", "quit_app", "Quit", id="quit_done", show=False),
         Binding("f1", "help", "Help", id="help"),
     ]
 
@@ -41,14 +62,9 @@ class DoneScreen(Screen[None]):
         if summary is not None:
             lines.append("[b]Open[/b]")
             lines += [f"  {component:16} {url}" for component, url in summary.urls.items()]
-            lines += [
-                "",
-                "[b]First login[/b]",
-                f"  user {summary.admin_user} ({summary.admin_email}); the password is"
-                f" KEYCLOAK_ADMIN_PASSWORD in {summary.secrets_file} (mode 0600, never shown here)",
-                "",
-                f"Blueprints: {summary.bundle_dir}",
-            ]
+            lines += ["", "[b]First login[/b] (passwords are in the secret store, never shown here)"]
+            lines += first_logins(summary.services, summary.admin_email)
+            lines += ["", f"Secrets: {summary.secrets_file} (mode 0600)", f"Blueprints: {summary.bundle_dir}"]
         lines += [
             f"State, journal and log: {folder.root}",
             "",

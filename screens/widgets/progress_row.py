@@ -33,6 +33,8 @@ def describe(event: ProgressEvent) -> str:
 
 
 def fraction(event: ProgressEvent) -> float:
+    if event.service and event.state is State.running:
+        return 0.7  # a service's container is running; health comes next
     if event.state is State.pulling and event.total:
         return 0.2 + 0.3 * (event.current or 0) / event.total
     return _FRACTION.get(event.state, 0.1)

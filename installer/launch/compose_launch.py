@@ -304,7 +304,11 @@ class _Launch:
 
     def step_login(self) -> None:
         registry = self.plan.images.registry
-        if not registry or not any(str(img).startswith(registry + "/") for img in self._images().values()):
+        images = self._images()
+        # Log in only to pull: a re-run with every image present works offline, without a password.
+        if not registry or self.plan.images.pull.value == "never" or not any(
+            images[svc].startswith(registry + "/") for svc in self._to_pull()
+        ):
             return
         self.check_cancel()
         user = self.plan.images.username
@@ -327,15 +331,20 @@ class _Launch:
     def _images(self) -> dict[str, str]:
         return {name: str(svc.get("image") or "") for name, svc in (self.config.get("services") or {}).items()}
 
+    def _to_pull(self) -> list[str]:
+        """Services whose image must be pulled: all with ``pull: always``, else the missing ones."""
+        images = self._images()
+        if self.plan.images.pull.value == "always":
+            return sorted(images)
+        if self._present is None:
+            self._present = _present_images(self.docker, set(images.values()))
+        return sorted(s for s, img in images.items() if img not in self._present)
+
     def step_pull(self) -> None:
         self.check_cancel()
         images = self._images()
         policy = self.plan.images.pull.value
-        present = self._present if self._present is not None else _present_images(self.docker, set(images.values()))
-        if policy == "always":
-            wanted = sorted(images)
-        else:
-            wanted = sorted(s for s, img in images.items() if img not in present)
+        wanted = self._to_pull()
         for svc in sorted(images):
             if svc not in wanted:
                 self.emit("pull", State.skipped, f"{images[svc]} is present", service=svc)

@@ -236,3 +236,56 @@ def test_sigterm_during_up_cancels_and_rolls_back(install: dict) -> None:
     results = [o for o in json_objects(out) if o.get("type") == "result"]
     assert results and results[-1]["outcome"] == "cancelled"
     assert leftovers(name) == {}
+
+
+def test_registry_login_failure_rolls_back_and_never_leaks_the_password(install: dict) -> None:
+    name, home = install["name"], install["home"]
+    registry = "127.0.0.1:9"  # nothing listens: `docker login` fails fast
+    path, _ = answers(install, components=["postgres"])
+    import yaml
+
+    data = yaml.safe_load(path.read_text())
+    data["images"].update({"registry": registry, "username": "fabrix-e2e",
+                           "overrides": {"postgres": f"{registry}/fabrix-standin/postgres:test"}})
+    data["images"]["pull"] = "missing"
+    path.write_text(yaml.safe_dump(data))
+    password = "e2e-Registry-Passw0rd-never-shown"
+    proc = subprocess.run([sys.executable, "-m", "installer.cli", "up", "--answers", str(path), "--yes", "--json"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "FABRIX_HOME": str(home), "FABRIX_REGISTRY_PASSWORD": password})
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    res = result_of(proc)
+    assert "docker login" in res["message"] and registry in res["message"]
+    folder = home / "installs" / name
+    for text in (proc.stdout, proc.stderr, (folder / "journal.jsonl").read_text(), (folder / "install.log").read_text()):
+        assert password not in text
+    assert leftovers(name) == {}
+
+
+def test_an_image_that_cannot_be_pulled_fails_before_anything_starts(install: dict) -> None:
+    name, home = install["name"], install["home"]
+    path, _ = answers(install, components=["postgres"])
+    import yaml
+
+    data = yaml.safe_load(path.read_text())
+    data["images"] = {"pull": "missing", "overrides": {"postgres": "127.0.0.1:9/fabrix-e2e/absent:1"}}
+    path.write_text(yaml.safe_dump(data))
+    proc = fabrix("up", "--answers", str(path), "--yes", "--json", home=home)
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    res = result_of(proc)
+    assert "pulling images failed" in res["message"]
+    assert "Nothing had been started" in res["message"]
+    assert leftovers(name) == {}
+
+
+def test_usage_errors_exit_2_without_touching_anything(install: dict) -> None:
+    name, home = install["name"], install["home"]
+    path, _ = answers(install, components=["postgres"])
+    no_yes = fabrix("up", "--answers", str(path), home=home)  # no TTY here, no --yes
+    assert no_yes.returncode == 2 and "--yes" in no_yes.stderr
+    assert leftovers(name) == {}
+    for args in (["status", "--name", "e2e-unknown-install"], ["down", "--name", "e2e-unknown-install", "--yes"],
+                 ["rollback", "--name", "e2e-unknown-install", "--yes"]):
+        proc = fabrix(*args, home=home)
+        assert proc.returncode == 2, args
+        assert "no install named 'e2e-unknown-install'" in proc.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from rich.syntax import Syntax
@@ -11,8 +12,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane, Tree
 
-from installer.answers import save_answers
+from installer.answers import dump_answers, save_answers
+from installer.checks.base import summarize
 from installer.errors import FabrixError
+from installer.fsutil import write_atomic
 from installer.flow import Step
 from installer.render import Bundle
 from installer.state import install_dir
@@ -55,7 +58,7 @@ class ReviewScreen(StepScreen):
         " are listed but never shown).\n"
         "- **Changes**: what differs from the last render of this install.\n\n"
         "**Ctrl+S** saves the answers file (replay it with `fabrix up --answers FILE`),"
-        " **Ctrl+E** exports the blueprints (without secrets), **Ctrl+L** launches (Compose only,"
+        " **Ctrl+E** exports the reviewer archive (the same zip as `fabrix export`, no secrets), **Ctrl+L** launches (Compose only,"
         " after the checks pass)."
     )
     BINDINGS = [
@@ -90,8 +93,6 @@ class ReviewScreen(StepScreen):
             return None if self.wizard.checks_block_launch() else True
         if action == "next":
             return None if self.wizard.checks_block_launch() else super().check_action(action, parameters)
-        if action == "export":
-            return None if self.bundle is None else True
         return super().check_action(action, parameters)
 
     def action_next(self) -> None:
@@ -179,31 +180,47 @@ class ReviewScreen(StepScreen):
         self.app.push_screen(PathDialog("Save the answers file", "Secrets are not included.", default), save)
 
     def action_export(self) -> None:
-        bundle = self.bundle
-        if bundle is None:
-            return
-        default = self.wizard.deps.workdir / f"{self.plan.name}-blueprints"
+        default = self.wizard.deps.workdir / f"{self.plan.name}-review.zip"
 
         def export(path: Path | None) -> None:
-            if path is None:
-                return
-            public = Bundle()
-            for rel in bundle:
-                if rel not in bundle.private:
-                    public.add(rel, bundle.files[rel])
-            try:
-                public.write(path)
-            except OSError as exc:
-                self.notify(f"Could not write {path}: {exc.strerror}", severity="error")
-                return
-            skipped = len(bundle.private)
-            note = f"; {skipped} file(s) holding secrets left out" if skipped else ""
-            self.notify(f"Exported {len(public)} files to {path}{note}.")
+            if path is not None:
+                self.notify(f"Exporting to {path}…")
+                self.export_archive(path)
 
         self.app.push_screen(
-            PathDialog("Export the blueprints", "The folder is replaced. Files holding secrets are left out.", default),
+            PathDialog(
+                "Export the blueprints for review",
+                "The same archive `fabrix export` writes: every blueprint (no secret in any),"
+                " the answers, this screen's check results, REVIEW.md and a SHA-256 MANIFEST.",
+                default,
+            ),
             export,
         )
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def export_archive(self, path: Path) -> None:
+        from installer.commands.common import install_secrets
+        from installer.commands.export import archive_bytes, build_entries
+
+        plan = self.plan
+        results = list((self.wizard.check_results or {}).values())
+        report = (
+            json.dumps({"checks": [r.to_json() for r in results], "summary": summarize(results)}).encode("utf-8")
+            if results else None
+        )
+        if path.suffix.lower() != ".zip":
+            path = path.with_suffix(".zip")
+        try:
+            entries, _findings = build_entries(plan, dump_answers(plan).encode("utf-8"),
+                                               install_secrets(plan).values(), report)
+            write_atomic(path, archive_bytes(entries))
+        except FabrixError as exc:
+            self.app.notify(f"Export failed: {exc.message}", severity="error", timeout=15)
+            return
+        except OSError as exc:
+            self.app.notify(f"Could not write {path}: {exc.strerror}", severity="error")
+            return
+        self.app.notify(f"Exported {len(entries)} entries to {path}; start with REVIEW.md.")
 
     def action_launch(self) -> None:
         why = self.wizard.checks_block_launch()

@@ -189,25 +189,30 @@ async def test_failing_check_blocks_launch_but_not_review(make_app: MakeApp) -> 
         assert isinstance(app.screen, ReviewScreen)
 
 
-async def test_export_writes_blueprints_without_secret_files(make_app: MakeApp, tmp_path: Path) -> None:
+async def test_export_writes_the_reviewer_archive_without_secrets(make_app: MakeApp, tmp_path: Path) -> None:
+    import zipfile
+
     app = make_app(InstallPlan(name="ui-export"))
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         for _ in range(5):
             await next_step(pilot)
-        bundle = app.screen.bundle
-        assert bundle is not None and len(bundle) > 0
+        assert app.screen.check_action("export", ()) is True
         await pilot.press("ctrl+e")
         await settle(pilot)
-        await pilot.press("enter")
+        await pilot.press("enter")  # accept the proposed path
         await settle(pilot)
-    out = tmp_path / "ui-export-blueprints"
-    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert written == sorted(p for p in bundle if p not in bundle.private)
-    secrets = SecretStore(install_dir("ui-export").secrets).values().values()
-    for path in out.rglob("*"):
-        if path.is_file():
-            assert not any(v in path.read_text(errors="ignore") for v in secrets)
+    archive = tmp_path / "ui-export-review.zip"
+    with zipfile.ZipFile(archive) as zf:
+        names = set(zf.namelist())
+        contents = [zf.read(n) for n in names]
+        report = zf.read("check-report.json").decode()
+    assert {"REVIEW.md", "MANIFEST", "answers.yaml", "check-report.json", "blueprints/compose.yaml"} <= names
+    assert not any(n.endswith("/.env") for n in names)
+    assert "Memory for size S" in report  # this screen's check results travel with the blueprints
+    secrets = [v for v in SecretStore(install_dir("ui-export").secrets).values().values() if len(v) >= 8]
+    assert secrets
+    assert not any(v.encode() in data for v in secrets for data in contents)
 
 
 async def test_command_palette_lists_the_main_actions(make_app: MakeApp) -> None:

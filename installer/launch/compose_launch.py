@@ -163,7 +163,8 @@ class _Launch:
             try:
                 self.step_render()
             except (FabrixError, _Stop):
-                self.finish_checks()  # a failed check explains more than a render error: it wins
+                if not self.cancel.is_set():
+                    self.finish_checks()  # a failed check explains more than a render error: it wins
                 raise
             self.finish_checks()
             self.step_preflight(resumed)
@@ -221,6 +222,9 @@ class _Launch:
 
         thread, box = self._checks
         thread.join()
+        # Ctrl-C on a terminal also reaches the checks' docker calls: a check that died of it is
+        # not a failed prerequisite, the person cancelled.
+        self.check_cancel()
         if "error" in box:
             raise box["error"]
         failed, tool_missing = [], []

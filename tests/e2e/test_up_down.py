@@ -86,7 +86,8 @@ def mid_up(obj: dict) -> bool:
 @pytest.fixture
 def install(docker_ready, tmp_path: Path, fabrix_home: Path, request: pytest.FixtureRequest) -> Iterator[dict]:
     """An e2e install name and its home; whatever happens, its Compose project is swept away."""
-    name = f"e2e-{request.node.name.removeprefix('test_').replace('_', '-')[:30]}".rstrip("-")
+    node = request.node.name.removeprefix("test_").replace("_", "-").replace("[", "-").replace("]", "")
+    name = f"e2e-{node[:22]}-{abs(hash(node)) % 10000:04d}".replace("--", "-")
     ctx = {"name": name, "home": fabrix_home, "dir": tmp_path}
     yield ctx
     subprocess.run(["docker", "compose", "-p", project_name(name), "down", "--volumes", "--remove-orphans", "-t", "1"],
@@ -225,12 +226,13 @@ def test_failed_upgrade_keeps_the_earlier_install_data(install: dict) -> None:
     assert read.stdout.strip() == "precious"
 
 
-def test_sigterm_during_up_cancels_and_rolls_back(install: dict) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_signal_during_up_cancels_and_rolls_back(install: dict, sig: signal.Signals) -> None:
     name, home = install["name"], install["home"]
     path, _ = answers(install, components=SMALL)
     proc = start_fabrix("up", "--answers", str(path), "--yes", "--json", home=home)
     wait_for_event(proc, mid_up)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     out, _err = proc.communicate(timeout=120)
     assert proc.returncode == 130
     results = [o for o in json_objects(out) if o.get("type") == "result"]

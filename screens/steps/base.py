@@ -41,12 +41,16 @@ class StepScreen(Screen[None]):
     def plan(self) -> InstallPlan:
         return self.wizard.plan
 
-    def compose(self) -> ComposeResult:
+    def _stepbar_text(self) -> str:
         number, total = position(self.plan, self.STEP)
-        yield Static(
-            f"fabrix · step {number} of {total} · {STEP_TITLES[self.STEP]}  [dim]({self.plan.name})[/]",
-            id="stepbar",
-        )
+        return f"fabrix · step {number} of {total} · {STEP_TITLES[self.STEP]}  [dim]({self.plan.name})[/]"
+
+    def refresh_stepbar(self) -> None:
+        """The number of steps depends on the plan (Azure paths end at Review)."""
+        self.query_one("#stepbar", Static).update(self._stepbar_text())
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._stepbar_text(), id="stepbar")
         with VerticalScroll(id="body"):
             yield from self.compose_body()
         with Horizontal(id="nav"):

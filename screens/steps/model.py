@@ -55,6 +55,7 @@ class ModelScreen(StepScreen):
         note = self.query_one("#path-status", Static)
         note.update(("✓ " if status.launches else "ⓘ ") + status.summary)
         note.set_class(not status.launches, "notice")
+        self.refresh_stepbar()
 
     @on(OptionList.OptionHighlighted, "#models")
     def _model_changed(self, event: OptionList.OptionHighlighted) -> None:

@@ -267,3 +267,22 @@ async def test_welcome_offers_to_resume_an_unfinished_launch(make_app: MakeApp) 
         await settle(pilot)
         assert "stopped during step 'up'" in str(app.screen.query_one("#launch-note").render())
         assert app.screen.query("#resume-launch")
+
+
+async def test_review_shows_what_changed_since_the_last_render(make_app: MakeApp) -> None:
+    app = make_app(InstallPlan(name="ui-changes"))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        for _ in range(5):
+            await next_step(pilot)
+        assert "First render" in str(app.screen.query_one("#changes").render())
+        for _ in range(3):  # back to Target
+            await pilot.press("ctrl+b")
+            await settle(pilot)
+        await _type_into(pilot, app, "compose.ports.flowise", "13002")
+        for _ in range(3):
+            await next_step(pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        changes = str(app.screen.query_one("#changes").render())
+        assert "changed" in changes and "compose.yaml" in changes
+        assert "13002" in app.screen.bundle.text("compose.yaml")

@@ -71,8 +71,10 @@ def _report_launch(result: engine.LaunchResult, out: Output) -> None:
         table = Table(title=f"{s.name} is up", show_header=True, expand=False)
         table.add_column("service")
         table.add_column("open")
+        if s.front_door_urls:
+            table.add_column("front door")
         for svc, url in s.urls.items():
-            table.add_row(svc, url)
+            table.add_row(svc, url, *([s.front_door_urls.get(svc, "")] if s.front_door_urls else []))
         out.rich(table)
         out.info(f"Admin user: {s.admin_user} ({s.admin_email}). Passwords: {s.secrets_file} (private, never printed).")
         out.info(f"Compose files: {s.bundle_dir}. Status: `fabrix status --name {s.name}`; "

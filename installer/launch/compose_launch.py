@@ -556,6 +556,15 @@ class _Launch:
                 urls[svc] = f"redis://{host}:{port}"
             else:
                 urls[svc] = f"{host}:{port}"
+        front_door: dict[str, str] = {}
+        try:  # the bundle README's own rule, so the summary and the README agree
+            from installer.render.compose import front_door_url
+
+            for svc in self.services:
+                if svc in catalog.components and (url := front_door_url(self.plan, catalog, svc)):
+                    front_door[svc] = url + "/"
+        except ImportError:
+            pass
         keycloak = catalog.components.get("keycloak")
         admin_user = "admin"
         if keycloak is not None:
@@ -563,7 +572,8 @@ class _Launch:
             admin_user = value if isinstance(value, str) else admin_user
         return Summary(name=self.plan.name, project=self.project, urls=urls, admin_user=admin_user,
                        admin_email=self.plan.identity.admin_email, secrets_file=str(self.folder.secrets),
-                       bundle_dir=str(self.folder.bundle), services=list(self.services))
+                       bundle_dir=str(self.folder.bundle), services=list(self.services),
+                       front_door_urls=front_door)
 
     # ---- failure ------------------------------------------------------------------------
 

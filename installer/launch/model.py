@@ -75,6 +75,8 @@ class Summary:
     secrets_file: str  # where the generated passwords live (mode 0600)
     bundle_dir: str  # the rendered Compose files this install runs from
     services: list[str] = field(default_factory=list)
+    # component → http://<route>.localhost[:port] through the local front door (Traefik), if any
+    front_door_urls: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -87,6 +87,11 @@ def _removed(before: ProjectObjects, after: ProjectObjects, volumes: bool) -> st
 
 
 def _service_of(subject: str, project: str, services: list[str]) -> str | None:
+    """The service of a container ``<project>-<service>-<n>`` (networks/volumes have none)."""
     from installer.launch.compose_progress import container_service
 
-    return container_service(subject, project, services) if services else None
+    if services:
+        return container_service(subject, project, services)
+    rest = subject.removeprefix(f"{project}-")
+    base, _, number = rest.rpartition("-")
+    return base if rest != subject and number.isdigit() and base else None

@@ -109,12 +109,15 @@ def answers(ctx: dict, components: list[str] | None = None, sick: tuple[str, ...
 
 def test_full_stack_up_status_rerun_keeps_data_down_removes_all(install: dict) -> None:
     name, home = install["name"], install["home"]
-    path, _ = answers(install)
+    path, ports = answers(install)
 
     first = fabrix("up", "--answers", str(path), "--yes", "--json", home=home)
     res = result_of(first)
     assert first.returncode == 0, res
     assert res["outcome"] == "ok"
+    assert res["summary"]["urls"]["flowise"] == f"http://127.0.0.1:{ports['flowise']}/"
+    assert res["summary"]["front_door_urls"]["keycloak"] == f"http://auth.localhost:{ports['traefik']}/"
+    assert res["summary"]["secrets_file"].endswith("secrets.env")
     services = set(res["summary"]["services"])
     assert {"postgres", "redis", "keycloak", "flowise", "openwebui", "traefik"} <= services
     events = [o for o in json_objects(first.stdout) if o.get("type") == "event"]

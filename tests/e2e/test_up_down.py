@@ -294,3 +294,36 @@ def test_usage_errors_exit_2_without_touching_anything(install: dict) -> None:
         proc = fabrix(*args, home=home)
         assert proc.returncode == 2, args
         assert "no install named 'e2e-unknown-install'" in proc.stderr
+
+
+def test_the_engine_api_runs_in_a_worker_thread_and_cancels_with_an_event(install: dict) -> None:
+    """How the TUI drives it: launch() on a thread, events to a callback, cancel via an Event."""
+    import threading
+
+    from installer.answers import load_answers
+    from installer.launch import Outcome, launch, status, unfinished_run
+    from installer.progress import ProgressEvent, State
+
+    name = install["name"]
+    path, _ = answers(install, components=SMALL)
+    plan = load_answers(path)
+    cancel = threading.Event()
+    events: list[ProgressEvent] = []
+
+    def reporter(ev: ProgressEvent) -> None:
+        events.append(ev)
+        if ev.step == "up" and ev.state is State.health_starting:
+            cancel.set()
+
+    box: dict = {}
+    worker = threading.Thread(target=lambda: box.update(result=launch(plan, reporter, cancel=cancel, timeout=60)))
+    worker.start()
+    worker.join(timeout=180)
+    assert not worker.is_alive()
+    result = box["result"]
+    assert result.outcome is Outcome.cancelled and result.exit_code == 130
+    assert result.rollback is not None and result.rollback.ok
+    assert any(ev.step == "rollback" and ev.state is State.rolled_back for ev in events)
+    assert all(ev.elapsed >= 0 for ev in events)
+    assert status(name) == [] and unfinished_run(name) is None
+    assert leftovers(name) == {}

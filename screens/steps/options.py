@@ -6,7 +6,7 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Collapsible, RadioButton, RadioSet, Select, SelectionList, Static
+from textual.widgets import Collapsible, Label, RadioButton, RadioSet, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from installer.catalog import load_catalog
@@ -54,7 +54,8 @@ class OptionsScreen(FormStep):
                 yield RadioButton(f"{size.value.upper()} {spec.title}", value=plan.size is size, id=f"size-{size.value}")
         yield Static("", id="size-meaning", classes="hint")
         yield Static("Tier", classes="section")
-        yield Select([(t.value, t) for t in Tier], value=plan.tier, allow_blank=False, id="tier")
+        yield Select([(t.value, t) for t in Tier], value=plan.tier, allow_blank=False, id="tier", compact=True)
+        yield Static("", classes="spacer")
         yield Field("Administrator email", "identity.admin_email", plan.identity.admin_email)
         yield Static("Private registry", classes="section")
         yield Field("Registry host", "images.registry", plan.images.registry or "",
@@ -63,7 +64,10 @@ class OptionsScreen(FormStep):
         yield Field("Registry password", "registry_password", self.wizard.registry_password, password=True,
                     hint="stored in the install's secret store (0600), never in the answers file")
         with Collapsible(title="Image overrides and pull policy", id="images", collapsed=not plan.images.overrides):
-            yield Select([(p.value, p) for p in PullPolicy], value=plan.images.pull, allow_blank=False, id="pull")
+            yield Label("Pull policy (always, missing, never)")
+            yield Select([(p.value, p) for p in PullPolicy], value=plan.images.pull, allow_blank=False, id="pull",
+                         compact=True)
+            yield Static("", classes="spacer")
             for name in sorted(enabled):
                 yield Field(f"Image for {name}", f"images.overrides.{name}",
                             plan.images.overrides.get(name, ""), placeholder=plan.image_for(name, catalog))

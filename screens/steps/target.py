@@ -8,7 +8,7 @@ import importlib
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from installer.catalog import load_catalog
 from installer.flow import Step
@@ -56,17 +56,19 @@ class TargetScreen(FormStep):
         else:
             azure = plan.azure
             yield Static("Azure", classes="section")
+            yield Label("Cloud (public, US Gov, China, or custom for a sovereign/private ARM endpoint)")
             yield Select(
-                [(c.value, c) for c in AzureCloud], value=azure.cloud, allow_blank=False, id="cloud",
+                [(c.value, c) for c in AzureCloud], value=azure.cloud, allow_blank=False, id="cloud", compact=True,
             )
             yield Field("ARM endpoint (cloud: custom)", "azure.arm_endpoint", azure.arm_endpoint or "",
                         placeholder="https://management.example.local")
             yield Button("Sign in to Azure", id="sign-in", compact=True)
             yield Static("Or type the IDs below; each is checked for format.", id="sign-in-note")
-            picker = Select[str]([], prompt="Subscription (after sign-in)", id="subscription-pick")
+            picker = Select[str]([], prompt="Subscription (after sign-in)", id="subscription-pick", compact=True)
             picker.display = False
             yield picker
-            regions = Select[str]([], prompt="Region (after choosing a subscription)", id="location-pick")
+            regions = Select[str]([], prompt="Region (after choosing a subscription)", id="location-pick",
+                                  compact=True)
             regions.display = False
             yield regions
             yield Field("Tenant ID", "azure.tenant_id", azure.tenant_id or "",

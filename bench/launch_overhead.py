@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="fabrix-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="fabrix-bench-overhead-"))
     env = {**os.environ, "FABRIX_HOME": str(work / "home")}
     enabled = InstallPlan(name=NAME).enabled_components()
     answers = write_answers(work / "answers.yaml", NAME, ports=free_ports(enabled))
@@ -73,6 +74,7 @@ def main() -> None:
     finally:
         subprocess.run(["docker", "compose", "-p", project_name(NAME), "down", "--volumes", "-t", "1"],
                        capture_output=True, cwd=work)
+        shutil.rmtree(work, ignore_errors=True)  # it holds the generated secrets
 
     def report(label: str, data: dict[str, list[float]]) -> None:
         ratios = [f / c for f, c in zip(data["fabrix"], data["compose"], strict=True)]

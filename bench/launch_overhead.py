@@ -53,13 +53,12 @@ def main() -> None:
     compose = ["docker", "compose", "--file", str(bundle / "compose.yaml"), "--project-directory", str(bundle)]
     compose_env = {**env, "FABRIX_RUN_ID": "bench"}
 
-    # Warm-up: renders the bundle (the files both sides use), warms the page cache and the engine.
-    timed(fabrix + ["up", "--answers", str(answers), "--yes", "--json"], env)
-    timed(fabrix + ["down", "--name", NAME, "--volumes", "--yes", "--json"], env)
-
     ups: dict[str, list[float]] = {"fabrix": [], "compose": []}
     downs: dict[str, list[float]] = {"fabrix": [], "compose": []}
     try:
+        # Warm-up: renders the bundle (the files both sides use), warms the page cache and engine.
+        timed(fabrix + ["up", "--answers", str(answers), "--yes", "--json"], env)
+        timed(fabrix + ["down", "--name", NAME, "--volumes", "--yes", "--json"], env)
         for r in range(args.rounds):
             order = ["fabrix", "compose"] if r % 2 == 0 else ["compose", "fabrix"]
             for who in order:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from installer.commands.common import install_secrets, load_plan
+from installer.commands.common import load_plan
+from installer.pipeline import install_secrets
 from installer.errors import OperationFailed, UsageError
 from installer.fsutil import write_atomic
 from installer.output import Output

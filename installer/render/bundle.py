@@ -32,6 +32,14 @@ class Bundle:
         for path, data in other.files.items():
             self.add(f"{prefix}{path}", data, private=path in other.private)
 
+    def subtree(self, prefix: str) -> Bundle:
+        """The files under ``prefix`` (e.g. one target of a multi-target render), prefix removed."""
+        part = Bundle()
+        for path, data in self.files.items():
+            if path.startswith(prefix):
+                part.add(path[len(prefix) :], data, private=path in self.private)
+        return part
+
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self.files))
 

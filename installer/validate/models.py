@@ -24,14 +24,6 @@ from installer.validate.secretscan import scan_bundle
 ONPREM = "onprem/"
 
 
-def _sub(bundle: Bundle, prefix: str) -> Bundle:
-    part = Bundle()
-    for path, data in bundle.files.items():
-        if path.startswith(prefix):
-            part.add(path[len(prefix):], data, private=path in bundle.private)
-    return part
-
-
 def _yaml(bundle: Bundle, path: str, validator: str) -> tuple[Any, list[Finding]]:
     if path not in bundle.files:
         return None, [Finding(validator, path, "missing from the bundle")]
@@ -64,7 +56,7 @@ def validate_hybrid(bundle: Bundle, inp: RenderInput) -> list[Finding]:
                 findings.append(Finding(v, f"aca/{name}.yaml", "the control plane needs an IP allowlist for the on-prem runner"))
     if f"aca/{RUNNER}.yaml" in bundle.files:
         findings.append(Finding(v, f"aca/{RUNNER}.yaml", "the connector runner must run on-prem, not in Azure"))
-    onprem = _sub(bundle, ONPREM)
+    onprem = bundle.subtree(ONPREM)
     findings += [Finding(f.validator, ONPREM + f.path, f.message, f.severity) for f in validate_compose(onprem, inp)]
     doc, errs = _yaml(bundle, ONPREM + "compose.yaml", v)
     findings += errs

@@ -199,7 +199,7 @@ class ReviewScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def export_archive(self, path: Path) -> None:
-        from installer.commands.common import install_secrets
+        from installer.pipeline import install_secrets
         from installer.commands.export import archive_bytes, build_entries
 
         plan = self.plan

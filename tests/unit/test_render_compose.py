@@ -17,7 +17,7 @@ import yaml
 
 from installer.catalog import load_catalog
 from installer.cli import main
-from installer.commands.common import install_secrets
+from installer.pipeline import install_secrets
 from installer.errors import UsageError
 from installer.labels import LABEL_COMPONENT, LABEL_INSTALL, LABEL_MANAGED, LABEL_RUN
 from installer.plan import InstallPlan

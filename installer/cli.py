@@ -85,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_answers(p)
     p.add_argument("--resume", action="store_true", help="continue an unfinished launch")
     p.add_argument("--timeout", type=int, default=600, metavar="S", help="seconds to wait for health")
+    p.add_argument(
+        "--keep-on-failure",
+        action="store_true",
+        help="on failure or cancel, keep everything for debugging instead of rolling back",
+    )
     _add_yes(p)
     _add_json(p)
 

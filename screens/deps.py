@@ -87,7 +87,7 @@ def _azure_cli() -> str:
 
 
 def default_render(plan: InstallPlan) -> Bundle:
-    render_and_validate = _optional("installer.commands.common", "render_and_validate")
+    render_and_validate = _optional("installer.pipeline", "render_and_validate")
     try:
         return render_and_validate(plan)[0]
     except ModuleNotFoundError as exc:
@@ -95,9 +95,16 @@ def default_render(plan: InstallPlan) -> Bundle:
 
 
 def default_launch(
-    plan: InstallPlan, reporter: Reporter, cancel: threading.Event, resume: bool = False, timeout: int = 600
+    plan: InstallPlan,
+    reporter: Reporter,
+    cancel: threading.Event,
+    resume: bool = False,
+    timeout: int = 600,
+    keep: threading.Event | None = None,
 ) -> Any:
-    return _optional("installer.launch", "launch")(plan, reporter, cancel, resume=resume, timeout=timeout)
+    return _optional("installer.launch", "launch")(
+        plan, reporter, cancel, resume=resume, timeout=timeout, keep=keep
+    )
 
 
 def default_rollback(name: str, reporter: Reporter) -> Any:

@@ -52,12 +52,17 @@ def up(args: argparse.Namespace, out: Output) -> int:
     if not out.confirm(f"{verb} {plan.name!r} ({count} services) with Docker Compose?"):
         raise Cancelled("nothing was changed", None)
     cancel = threading.Event()
+    keep = threading.Event()
+    if getattr(args, "keep_on_failure", False):
+        keep.set()
     with _cancel_on_signals(cancel, out):
         if out.is_tty:
             with _LiveView(out) as view:
-                result = engine.launch(plan, view.event, cancel=cancel, resume=args.resume, timeout=args.timeout)
+                result = engine.launch(plan, view.event, cancel=cancel, resume=args.resume,
+                                       timeout=args.timeout, keep=keep)
         else:
-            result = engine.launch(plan, out.event, cancel=cancel, resume=args.resume, timeout=args.timeout)
+            result = engine.launch(plan, out.event, cancel=cancel, resume=args.resume,
+                                   timeout=args.timeout, keep=keep)
     _report_launch(result, out)
     return result.exit_code
 

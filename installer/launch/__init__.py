@@ -1,10 +1,11 @@
 """Launch an install and undo it: the public API the CLI and the TUI share.
 
-- ``launch(plan, reporter, cancel=None, resume=False, timeout=600) -> LaunchResult``
+- ``launch(plan, reporter, cancel=None, resume=False, timeout=600, keep=None) -> LaunchResult``
   checks → render → validate → registry login → pull → ``compose up --wait`` → smoke probes →
   summary; on failure/timeout/cancel: diagnostics, then rollback. Runs in any thread, never
   prints; ``reporter`` receives ``installer.progress.ProgressEvent``s (from the calling thread).
-  Set ``cancel`` to stop it (SIGINT to Compose, then rollback → ``Outcome.cancelled``).
+  Set ``cancel`` to stop it (SIGINT to Compose, then rollback → ``Outcome.cancelled``); set
+  ``keep`` too (or before a failure) to skip the rollback and leave everything for debugging.
 - ``rollback(name, reporter, cancel=None) -> RollbackResult``: undo an unfinished run.
 - ``status(name) -> list[ServiceStatus]``; ``down(name, volumes, reporter) -> None``;
   ``unfinished_run(name) -> RunInfo | None``.

@@ -13,6 +13,7 @@ import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -37,6 +38,7 @@ from installer.launch.model import Diagnostics, LaunchResult, Outcome, ServiceSt
 from installer.launch.status import project_status
 from installer.plan import InstallPlan
 from installer.progress import Clock, ProgressEvent, Reporter, State
+from installer.render.compose import volume_host_dirs
 from installer.secrets import SecretStore, redact
 from installer.state import InstallDir, install_dir
 
@@ -82,12 +84,15 @@ def launch(
     cancel: threading.Event | None = None,
     resume: bool = False,
     timeout: int = 600,
+    keep: threading.Event | None = None,
 ) -> LaunchResult:
     """Bring ``plan`` up with Docker Compose. See the module docstring.
 
     Returns a ``LaunchResult`` (ok, failed-and-rolled-back, or cancelled-and-rolled-back).
     Raises ``UsageError`` when the install is busy or has an unfinished run and ``resume`` is
     False, and ``ToolMissing`` when Docker or Compose v2 is missing (nothing changed then).
+    ``keep`` set when the run stops (failure or cancel) skips the rollback: everything stays for
+    debugging and the run stays unfinished, so `fabrix rollback` or `up --resume` can end it later.
     """
     if plan.is_azure():
         raise UsageError(
@@ -96,14 +101,16 @@ def launch(
         )
     folder = install_dir(plan.name).create()
     with install_lock(folder.root, plan.name, "up"):
-        return _Launch(plan, reporter, cancel or threading.Event(), folder, timeout).run(resume)
+        return _Launch(plan, reporter, cancel or threading.Event(), folder, timeout,
+                       keep or threading.Event()).run(resume)
 
 
 class _Launch:
     def __init__(self, plan: InstallPlan, reporter: Reporter, cancel: threading.Event,
-                 folder: InstallDir, timeout: int) -> None:
+                 folder: InstallDir, timeout: int, keep: threading.Event) -> None:
         self.plan = plan
         self.cancel = cancel
+        self.keep = keep
         self.folder = folder
         self.timeout = max(1, int(timeout))
         self.project = project_name(plan.name)
@@ -247,13 +254,16 @@ class _Launch:
 
     def step_render(self) -> None:
         from installer.answers import save_answers
-        from installer.commands.common import render_and_validate
+        from installer.pipeline import render_and_validate
 
         self.check_cancel()
         self.journal_step("render", Phase.begin, bundle=str(self.folder.bundle))
         self.emit("render", State.running, "rendering the Compose blueprint")
-        bundle, _inp = render_and_validate(self.plan, ["compose"])
+        bundle, inp = render_and_validate(self.plan, ["compose"])
         bundle.write(self.folder.bundle)
+        # With compose.data_dir, volumes are bound to host folders that Docker will not create.
+        for folder in volume_host_dirs(self.plan, inp.catalog):
+            folder.mkdir(parents=True, exist_ok=True)
         save_answers(self.plan, self.folder.answers)
         self.secret_values = list(SecretStore(self.folder.secrets).values().values())
         self.journal_step("render", Phase.end, files=sorted(bundle), sha256=dict(bundle.digests()))
@@ -266,7 +276,7 @@ class _Launch:
         client = compose_client(self.project, files, env_files, self.folder.bundle)
         self.docker = docker_cmd(client)
         self.compose = compose_cmd(client)
-        self.env = _compose_env(self.run_id)
+        self.env = _compose_env(self.run_id, SecretStore(self.folder.secrets).values().keys())
         # render_and_validate already ran `docker compose config` (and the schema) on these
         # bytes; the services, images and ports we need are literal in our own file, so read it
         # rather than pay for a second `compose config` on every launch.
@@ -582,8 +592,18 @@ class _Launch:
         self.cancel.clear()  # the rollback below must run to the end
         self.emit("run", State.failed, ("cancelled: " if cancelled else "failed: ") + stop.reason)
         diagnostics = self.diagnose(stop)
-        rollback = recovery.rollback_run(self.plan.name, self.journal, self.run_id, self.emit_event)
         outcome = Outcome.cancelled if cancelled else Outcome.failed
+        if self.keep.is_set():
+            # Asked to keep it for debugging: remove nothing and leave the run open in the
+            # journal, so `fabrix rollback` (or `up --resume`) can still finish it later.
+            kept = (f"Everything was kept for debugging; undo it with `fabrix rollback --name {self.plan.name}`"
+                    f" or continue with `fabrix up --answers FILE --resume`.")
+            self.emit("rollback", State.skipped, kept)
+            message = f"{_paragraph(self.plan.name, stop, diagnostics, None)} {kept}"
+            self.emit("summary", State.failed, message)
+            return LaunchResult(outcome, self.plan.name, self.run_id, redact(message, self.secret_values),
+                                diagnostics=diagnostics, rollback=None, elapsed=self.clock.elapsed())
+        rollback = recovery.rollback_run(self.plan.name, self.journal, self.run_id, self.emit_event)
         message = _paragraph(self.plan.name, stop, diagnostics, rollback)
         self.emit("summary", State.failed, message)
         return LaunchResult(outcome, self.plan.name, self.run_id, redact(message, self.secret_values),
@@ -633,10 +653,14 @@ class _Launch:
 # ---- helpers ------------------------------------------------------------------------------
 
 
-def _compose_env(run_id: str) -> dict[str, str]:
+def _compose_env(run_id: str, secret_names: Iterable[str] = ()) -> dict[str, str]:
     env = dict(os.environ)
     # Ours to decide: a person's COMPOSE_PROFILES/COMPOSE_FILE must not change what we launch.
     for key in ("COMPOSE_PROFILES", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROGRESS", "COMPOSE_ANSI"):
+        env.pop(key, None)
+    # Compose prefers the shell's variables over .env: an exported POSTGRES_PASSWORD would
+    # silently replace the stored secret and break the next login. The secret store wins.
+    for key in secret_names:
         env.pop(key, None)
     env[RUN_ID_ENV] = run_id
     return env

@@ -41,6 +41,7 @@ class LaunchScreen(StepScreen):
         super().__init__()
         self.resume = resume
         self.cancel_event = threading.Event()
+        self.keep_event = threading.Event()  # set with cancel: stop, but leave everything for debugging
         self.running = False
         self._started = 0.0
         self._events: deque[ProgressEvent] = deque()
@@ -91,7 +92,7 @@ class LaunchScreen(StepScreen):
             if resume:
                 reporter(ProgressEvent("resume", State.log, "resuming the unfinished run from its journal"))
             result = self.wizard.deps.launch(self.plan, reporter, self.cancel_event, resume=resume,
-                                            timeout=self.wizard.deps.launch_timeout)
+                                            timeout=self.wizard.deps.launch_timeout, keep=self.keep_event)
         except (NotBuilt, FabrixError) as exc:
             self.post_message(LaunchFinished(None, problem=str(exc)))
             return
@@ -122,20 +123,28 @@ class LaunchScreen(StepScreen):
 
     def action_cancel_launch(self) -> None:
         def chosen(answer: str | None) -> None:
-            if answer == "rollback":
-                self.cancel_event.set()
-                self.query_one("#launch-log", Log).write_line(
-                    "Cancel requested: stopping Compose, then rolling back what this run created."
-                )
-                self.refresh_bindings()
+            if answer not in ("rollback", "keep"):
+                return
+            if answer == "keep":
+                self.keep_event.set()  # before cancel: the engine reads it when it stops
+            self.cancel_event.set()
+            self.query_one("#launch-log", Log).write_line(
+                "Cancel requested: stopping Compose, then rolling back what this run created."
+                if answer == "rollback"
+                else "Cancel requested: stopping Compose and keeping everything for debugging."
+            )
+            self.refresh_bindings()
 
         self.app.push_screen(
             ChoiceDialog(
                 "Cancel the launch?",
                 "Stopping rolls back what this run created (containers, networks, new volumes);"
                 " data volumes of an earlier successful install are kept. The diagnostics are"
-                " collected first and shown on the next screen.",
-                [("rollback", "Stop and roll back"), ("continue", "Keep going")],
+                " collected first and shown on the next screen. Or stop and keep everything"
+                " as it is, to debug it; roll it back later from the next screen or with"
+                " `fabrix rollback`.",
+                [("rollback", "Stop and roll back"), ("keep", "Stop and keep for debugging"),
+                 ("continue", "Keep going")],
             ),
             chosen,
         )

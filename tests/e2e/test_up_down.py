@@ -327,3 +327,55 @@ def test_the_engine_api_runs_in_a_worker_thread_and_cancels_with_an_event(instal
     assert all(ev.elapsed >= 0 for ev in events)
     assert status(name) == [] and unfinished_run(name) is None
     assert leftovers(name) == {}
+
+
+def test_data_dir_folders_are_created_and_shell_env_cannot_override_secrets(install: dict) -> None:
+    """`compose.data_dir` binds volumes to host folders Docker will not create, and Compose lets an
+    exported variable beat `.env`: the launch creates the folders and the secret store wins."""
+    import yaml
+
+    from installer.secrets import SecretStore
+    from installer.state import install_dir
+
+    name, home = install["name"], install["home"]
+    data_dir = install["dir"] / "data"
+    path, _ = answers(install, components=["postgres"])
+    plan = yaml.safe_load(path.read_text())
+    plan.setdefault("compose", {})["data_dir"] = str(data_dir)
+    path.write_text(yaml.safe_dump(plan, sort_keys=False))
+
+    env = {**os.environ, "FABRIX_HOME": str(home), "POSTGRES_PASSWORD": "exported-by-someone-else"}
+    proc = subprocess.run([sys.executable, "-m", "installer.cli", "up", "--answers", str(path), "--yes", "--json"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert (data_dir / "postgres").is_dir()
+
+    stored = SecretStore(install_dir(name).secrets).get("postgres_password")
+    inspect = subprocess.run(["docker", "inspect", "--format", "{{json .Config.Env}}", f"{project_name(name)}-postgres-1"],
+                             capture_output=True, text=True, check=True)
+    container_env = json.loads(inspect.stdout)
+    assert f"POSTGRES_PASSWORD={stored}" in container_env
+    assert "POSTGRES_PASSWORD=exported-by-someone-else" not in container_env
+    # The stand-in writes into the bound folder: the data really lives under data_dir.
+    subprocess.run(["docker", "exec", f"{project_name(name)}-postgres-1", "sh", "-c",
+                    "echo here > /var/lib/postgresql/data/marker"], check=True, capture_output=True)
+    assert (data_dir / "postgres" / "marker").read_text().strip() == "here"
+
+
+def test_keep_on_failure_leaves_everything_for_debugging_until_rollback(install: dict) -> None:
+    name, home = install["name"], install["home"]
+    path, _ = answers(install, components=["redis"], sick=("redis",))
+
+    failed = fabrix("up", "--answers", str(path), "--yes", "--json", "--timeout", "12", "--keep-on-failure", home=home)
+    assert failed.returncode == 1
+    res = result_of(failed)
+    assert res["outcome"] == "failed" and res["rollback"] is None
+    assert "kept for debugging" in res["message"]
+    assert leftovers(name).get("containers"), "the failed service must still be there to inspect"
+
+    st = result_of(fabrix("status", "--name", name, "--json", home=home))
+    assert st["unfinished_run"] is not None, "a kept run stays open until rolled back"
+
+    back = fabrix("rollback", "--name", name, "--yes", "--json", home=home)
+    assert back.returncode == 0, back.stderr[-2000:]
+    assert leftovers(name) == {}

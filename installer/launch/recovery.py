@@ -132,7 +132,7 @@ def status(name: str) -> list[ServiceStatus]:
 
     folder = existing_install(name)
     secrets = SecretStore(folder.secrets).values().values() if folder.secrets.exists() else []
-    return project_status(_docker(name), project_name(name), secrets)
+    return project_status(_docker(name), project_name(name), secrets, strict=True)
 
 
 def clock_stamp() -> str:

@@ -10,16 +10,27 @@ import json
 from collections.abc import Iterable
 
 from installer.labels import LABEL_COMPONENT
-from installer.launch.dockercli import json_lines, run
+from installer.errors import ToolMissing
+from installer.launch.dockercli import json_lines, last_line, run
 from installer.launch.model import ServiceStatus
 
 
-def project_status(docker: list[str], project: str, secret_values: Iterable[str] = ()) -> list[ServiceStatus]:
-    """Every container of ``project`` (running or not), sorted by component."""
+def project_status(
+    docker: list[str], project: str, secret_values: Iterable[str] = (), strict: bool = False
+) -> list[ServiceStatus]:
+    """Every container of ``project`` (running or not), sorted by component.
+
+    ``strict``: a Docker that does not answer raises ``ToolMissing`` instead of looking like an
+    install with nothing running (`fabrix status` must not say "not running" when it cannot see)."""
     from installer.secrets import redact  # lazily: it loads the catalog, `fabrix down` needs neither
 
     res = run(docker + ["compose", "--project-name", project, "ps", "--all", "--format", "json"], timeout=60)
     if res.rc != 0:
+        if strict:
+            raise ToolMissing(
+                f"could not read the state of {project}: {last_line(res.stderr) or 'docker compose ps failed'}",
+                "start the Docker Engine (or check DOCKER_HOST) and re-run",
+            )
         return []
     rows = json_lines(res.stdout)
     if not rows:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from installer.answers import load_answers
+from installer.errors import UsageError
 from installer.checks import CheckResult, Status
 from installer.flow import Step, launchable
 from installer.output import Output
@@ -146,6 +148,13 @@ def run_wizard(args: argparse.Namespace, out: Output) -> int:
     """``fabrix`` / ``fabrix wizard [--answers F]``: open the TUI, pre-filled from F if given."""
     answers = getattr(args, "answers", None)
     plan = load_answers(answers) if answers else None  # a bad file exits 2 before the UI opens
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # Without a terminal Textual would draw into a pipe and wait for keys that never come.
+        raise UsageError(
+            "the wizard needs an interactive terminal (stdin and stdout are not both a TTY)",
+            "run `fabrix` in a terminal, or use the headless commands: "
+            "`fabrix check|render|up --answers FILE` (see `fabrix --help`)",
+        )
     saved = None if plan else load_progress()
     result = FabrixApp(plan, saved=saved).run()
     return int(result or 0)

@@ -38,6 +38,9 @@ class LocationInfo:
     region_type: str  # Physical | Logical
     geography: str
     paired: tuple[str, ...] = ()
+    # Logical availability zones ("1", "2", "3") this subscription sees in the region, from the
+    # locations API's availabilityZoneMappings; empty: the region has no zones (for us).
+    zones: tuple[str, ...] = ()
 
     @property
     def physical(self) -> bool:
@@ -96,6 +99,8 @@ def location_info(loc: Any) -> LocationInfo:
         region_type=_str(getattr(meta, "region_type", "")) or "Physical",
         geography=_str(getattr(meta, "geography", "")),
         paired=paired,
+        zones=tuple(sorted({_str(m.logical_zone) for m in (getattr(loc, "availability_zone_mappings", None) or [])
+                            if getattr(m, "logical_zone", None)})),
     )
 
 

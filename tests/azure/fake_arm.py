@@ -585,6 +585,18 @@ def _routes(arm: FakeArm) -> list[Route]:
                 evaluations.append({"policyInfo": ref, "evaluationResult": "NonCompliant", "evaluationDetails": {}})
         return {"fieldRestrictions": field_restrictions, "contentEvaluationResult": {"policyEvaluations": evaluations}}
 
+    # -- subscription features (Microsoft.Features): state per "Namespace/Name"; unknown → NotRegistered --
+    def feature(sub: str, ns: str, name: str, query: Any, body: Any) -> Any:
+        sub_or_404(sub)
+        states = {k.lower(): v for k, v in sc.get("features", {}).items()}
+        state = states.get(f"{ns}/{name}".lower(), "NotRegistered")
+        return {
+            "id": f"/subscriptions/{sub}/providers/Microsoft.Features/providers/{ns}/features/{name}",
+            "name": f"{ns}/{name}",
+            "type": "Microsoft.Features/providers/features",
+            "properties": {"state": state},
+        }
+
     rg = rf"{sub_prefix}/resourcegroups/(?P<rg>{SEG})"
     scope_any = r"(?P<scope>(/subscriptions/[^/]+)?(/resourcegroups/[^/]+)?(/providers/microsoft\.management/managementgroups/[^/]+)?)"
     return [
@@ -617,6 +629,7 @@ def _routes(arm: FakeArm) -> list[Route]:
             rf"{sub_prefix}/providers/Microsoft\.ContainerRegistry/checkNameAvailability",
             simple_check("Microsoft.ContainerRegistry/registries"),
         ),
+        r("GET", rf"{sub_prefix}/providers/Microsoft\.Features/providers/(?P<ns>{SEG})/features/(?P<name>{SEG})", feature),
         r("GET", rf"{sub_prefix}/providers/(?P<ns>{SEG})", provider),
         r("POST", rf"{sub_prefix}/providers/(?P<ns>{SEG})/register", register),
         r("HEAD", rg, rg_head),

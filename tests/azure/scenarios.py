@@ -72,13 +72,20 @@ BUILTIN_ROLES: dict[str, dict[str, Any]] = {
     },
 }
 
+
+
+def _zones(region: str) -> list[dict[str, str]]:
+    # Logical zone n maps to a physical zone that differs per subscription (as in real ARM).
+    return [{"logicalZone": str(n), "physicalZone": f"{region}-az{(n % 3) + 1}"} for n in (1, 2, 3)]
+
+
 LOCATIONS = [
-    {"name": "swedencentral", "displayName": "Sweden Central", "geography": "Sweden"},
-    {"name": "westeurope", "displayName": "West Europe", "geography": "Europe"},
-    {"name": "northeurope", "displayName": "North Europe", "geography": "Europe"},
-    {"name": "germanywestcentral", "displayName": "Germany West Central", "geography": "Germany"},
-    {"name": "eastus", "displayName": "East US", "geography": "United States"},
-    {"name": "eastus2", "displayName": "East US 2", "geography": "United States"},
+    {"name": "swedencentral", "displayName": "Sweden Central", "geography": "Sweden", "availabilityZoneMappings": _zones("swedencentral")},
+    {"name": "westeurope", "displayName": "West Europe", "geography": "Europe", "availabilityZoneMappings": _zones("westeurope")},
+    {"name": "northeurope", "displayName": "North Europe", "geography": "Europe", "availabilityZoneMappings": _zones("northeurope")},
+    {"name": "germanywestcentral", "displayName": "Germany West Central", "geography": "Germany", "availabilityZoneMappings": _zones("germanywestcentral")},
+    {"name": "eastus", "displayName": "East US", "geography": "United States", "availabilityZoneMappings": _zones("eastus")},
+    {"name": "eastus2", "displayName": "East US 2", "geography": "United States", "availabilityZoneMappings": _zones("eastus2")},
 ]
 DISPLAY = [loc["displayName"] for loc in LOCATIONS]
 
@@ -170,6 +177,8 @@ def healthy() -> dict[str, Any]:
         ],
         "taken_names": {},
         "deleted_vaults": [],
+        # Subscription features (Microsoft.Features); AKS node pools use encryption at host.
+        "features": {"Microsoft.Compute/EncryptionAtHost": "Registered"},
     }
 
 
@@ -222,4 +231,23 @@ def region_denied_by_policy() -> dict[str, Any]:
 def soft_deleted_vault(vault_name: str, purge_protection: bool = False) -> dict[str, Any]:
     sc = healthy()
     sc["deleted_vaults"] = [{"name": vault_name, "location": LOCATION, "purgeProtectionEnabled": purge_protection}]
+    return sc
+
+
+def region_without_zones(region: str = LOCATION) -> dict[str, Any]:
+    """The chosen region lists no availability zones for this subscription."""
+    sc = healthy()
+    for loc in sc["locations"]:
+        if loc["name"] == region:
+            loc.pop("availabilityZoneMappings", None)
+    return sc
+
+
+def encryption_at_host(state: str | None) -> dict[str, Any]:
+    """Microsoft.Compute/EncryptionAtHost in ``state`` (None: never registered, absent from the list)."""
+    sc = healthy()
+    if state is None:
+        sc["features"].pop("Microsoft.Compute/EncryptionAtHost")
+    else:
+        sc["features"]["Microsoft.Compute/EncryptionAtHost"] = state
     return sc

@@ -11,7 +11,9 @@ Reuse a TUI sign-in with ``CheckContext(plan, cache={"azure.session": session})`
 from __future__ import annotations
 
 from installer.azure import requirements
+from installer.azure.blueprint import blueprint_needs
 from installer.checks.azure.account import check_signin, check_subscription
+from installer.checks.azure.blueprint import check_encryption_at_host, check_zones
 from installer.checks.azure.names import check_keyvault_name, check_postgres_name, check_registry_name, check_storage_name
 from installer.checks.azure.permissions import check_permissions
 from installer.checks.azure.policy import check_policy
@@ -31,6 +33,17 @@ def azure_checks(plan: InstallPlan) -> list[Check]:
     fns = [check_signin, check_subscription, check_region, check_providers, check_permissions, check_policy]
     fns.append(check_compute_quota if requirements.compute_target(plan) == "aks" else check_aca_quota)
     fns += [check_postgres_quota, check_keyvault_name, check_storage_name, check_registry_name, check_postgres_name]
+    # Checks that follow from the blueprint's own settings (zone-redundant SKUs, encryption at
+    # host). If the blueprint cannot be built here, list them anyway: they then say "unknown".
+    try:
+        needs = blueprint_needs(plan)
+        zones, encryption = bool(needs.zone_needs), bool(needs.encryption_at_host)
+    except Exception:
+        zones, encryption = True, requirements.compute_target(plan) == "aks"
+    if zones:
+        fns.append(check_zones)
+    if encryption:
+        fns.append(check_encryption_at_host)
     return [_check(fn) for fn in fns]
 
 

@@ -23,6 +23,7 @@ from installer.render.workload import (
     AzureNames,
     azure_apps,
     azure_names,
+    data_volume_name,
     resource_id,
 )
 
@@ -75,9 +76,12 @@ def app_body(inp: RenderInput, app: AzureApp, names: AzureNames) -> dict[str, An
     host = _registry_host(app.image)
     if host and plan.images.registry and host == plan.images.registry.split("/")[0]:
         registries.append({"server": host, "identity": uami})
-    # Scratch space only: durable state lives in the managed Postgres, Redis and Blob storage
-    # (the foundation defines no environment file shares, so an AzureFile volume could not mount).
-    volumes = [{"name": f"data{i}", "storageType": "EmptyDir"} for i, _ in enumerate(app.volumes)]
+    # Each data volume is an Azure Files share the foundation creates in its storage account and
+    # registers as environment storage of the same name, so the data outlives restarts and revisions.
+    volumes = [
+        {"name": f"data{i}", "storageType": "AzureFile", "storageName": data_volume_name(app.name, i)}
+        for i, _ in enumerate(app.volumes)
+    ]
     container: dict[str, Any] = {
         "name": app.name,
         "image": app.image,

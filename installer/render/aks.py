@@ -17,6 +17,7 @@ from installer.plan import AzureCloud
 from installer.render import Bundle, RenderInput
 from installer.render.aca import foundation
 from installer.render.azure.build import SUBNETS as FOUNDATION_SUBNETS
+from installer.render.azure.sizing import SKUS
 from installer.render.templating import render_template
 from installer.render.workload import (
     CPU_TARGET_PERCENT,
@@ -26,6 +27,7 @@ from installer.render.workload import (
     AzureNames,
     azure_apps,
     azure_names,
+    data_volume_name,
     placeholder,
 )
 from installer.render.yamlout import dump_all
@@ -36,8 +38,8 @@ __all__ = ["KUBERNETES_VERSION", "render_aks", "render_k8s", "federated_subjects
 INGRESS_CLASS = "webapprouting.kubernetes.azure.com"
 INGRESS_NAMESPACE = "app-routing-system"
 # Azure Files through the built-in CSI class: ReadWriteMany, so every replica sees the same data.
+# Sized per preset by ``sizing.SKUS[size].app_data_gb`` (the ACA file share quota uses the same).
 STORAGE_CLASS = "azurefile-csi-premium"
-DATA_SIZE_GI = {"s": 10, "m": 50, "l": 100, "xl": 500}
 SECRETS_MOUNT = "/mnt/secrets-store"
 # Images that write outside their data volume at start (Keycloak's build step in /opt/keycloak,
 # Open WebUI's static files under /app): a read-only root file system would stop them.
@@ -152,7 +154,7 @@ def _deployment(inp: RenderInput, app: AzureApp, names: AzureNames, labels: dict
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
     for i, path in enumerate(app.volumes):
         mounts.append({"name": f"data{i}", "mountPath": path})
-        volumes.append({"name": f"data{i}", "persistentVolumeClaim": {"claimName": f"{app.name}-data{i}"}})
+        volumes.append({"name": f"data{i}", "persistentVolumeClaim": {"claimName": data_volume_name(app.name, i)}})
     if app.secrets:
         # Mounting the CSI volume is what makes the driver sync the Kubernetes Secret used in env.
         mounts.append({"name": "secrets-store", "mountPath": SECRETS_MOUNT, "readOnly": True})
@@ -306,11 +308,11 @@ def app_docs(inp: RenderInput, app: AzureApp, apps: list[AzureApp], names: Azure
         docs.append({
             "apiVersion": "v1",
             "kind": "PersistentVolumeClaim",
-            "metadata": _meta(f"{app.name}-data{i}", names, labels),
+            "metadata": _meta(data_volume_name(app.name, i), names, labels),
             "spec": {
                 "accessModes": ["ReadWriteMany"],
                 "storageClassName": STORAGE_CLASS,
-                "resources": {"requests": {"storage": f"{DATA_SIZE_GI[plan.size.value]}Gi"}},
+                "resources": {"requests": {"storage": f"{SKUS[plan.size].app_data_gb}Gi"}},
             },
         })
     docs.append(_deployment(inp, app, names, labels))
@@ -380,6 +382,7 @@ def render_k8s(inp: RenderInput) -> Bundle:
     bundle.add("k8s/README.md", render_template(
         "aks/README.md.j2", plan=inp.plan, names=names, apps=apps, deploy_values=DEPLOY_VALUES,
         k8s_version=KUBERNETES_VERSION, subjects=federated_subjects(inp), ingress_class=INGRESS_CLASS,
+        storage_class=STORAGE_CLASS, data_gb=SKUS[inp.plan.size].app_data_gb,
     ))
     return bundle
 

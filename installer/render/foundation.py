@@ -44,6 +44,7 @@ _TIER_PARAMS = {
     "aksNodeVmSize": "aks_vm_size",
     "aksNodeCount": "aks_node_count",
     "aksSkuTier": "aks_sku_tier",
+    "appDataShareGB": "app_data_gb",
 }
 
 

@@ -16,7 +16,7 @@ from installer.render.azure.build import VNET_PREFIX
 from installer.render.azure.sizing import SKUS
 from installer.render.aca import environment_id, identity_id, render_aca_apps
 from installer.render.templating import render_template
-from installer.render.workload import azure_apps, azure_names, data_services, kv_secret_name
+from installer.render.workload import azure_apps, azure_names, data_services, data_volume_name, kv_secret_name
 from installer.secrets import env_name, secrets_for
 from installer.state import install_dir
 
@@ -60,6 +60,11 @@ def runbook_context(inp: RenderInput) -> dict[str, object]:
         "vault_url": names.vault_url(plan.azure.cloud),
         "frontdoor_apps": [a for a in apps if a.frontdoor],
         "registry": plan.images.registry,
+        # The app data shares the ACA files mount (environment storage of the same name).
+        "shares": [
+            {"name": data_volume_name(app.name, i), "app": app.name, "path": path}
+            for app in apps for i, path in enumerate(app.volumes)
+        ],
     }
 
 

@@ -164,6 +164,12 @@ class AzureApp:
     volumes: list[str] = field(default_factory=list)  # container paths that need a writable volume
 
 
+def data_volume_name(app: str, index: int) -> str:
+    """The persistent store behind an app's ``index``-th data volume, the same on every Azure target:
+    the Azure Files share and the Container Apps environment storage (ACA), the PVC (AKS)."""
+    return f"{app}-data{index}"
+
+
 def aca_resources(cpu: float, memory_mb: int) -> tuple[float, float]:
     """The smallest valid Container Apps combination covering the catalog's need.
 

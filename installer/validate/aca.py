@@ -65,9 +65,34 @@ def check_app(path: str, doc: Any, expected: dict[str, Any]) -> list[Finding]:
         out.append(Finding(V, path, f"cpu {container['resources']['cpu']} / memory {container['resources']['memory']} is not a valid Container Apps combination"))
     if expected["probes"] and {p["type"] for p in container.get("probes", [])} != {"Liveness", "Readiness", "Startup"}:
         out.append(Finding(V, path, "liveness, readiness and startup probes are required"))
+    out += _volume_findings(path, container, tmpl, expected.get("volumes", []))
     scale = tmpl["scale"]
     if scale["minReplicas"] > scale["maxReplicas"]:
         out.append(Finding(V, path, "scale.minReplicas exceeds maxReplicas"))
+    return out
+
+
+def _volume_findings(path: str, container: dict[str, Any], tmpl: dict[str, Any], data_paths: list[str]) -> list[Finding]:
+    """Every mount names a declared volume; every catalog data path is an Azure Files environment storage
+    (an EmptyDir would lose the app's data on each restart or new revision)."""
+    out: list[Finding] = []
+    volumes = {v["name"]: v for v in tmpl.get("volumes", [])}
+    mounted = {}
+    for mount in container.get("volumeMounts", []):
+        vol = volumes.get(mount["volumeName"])
+        if vol is None:
+            out.append(Finding(V, path, f"volumeMount {mount['mountPath']}: no volume named {mount['volumeName']}"))
+            continue
+        mounted[mount["mountPath"]] = vol
+        if vol["storageType"] == "AzureFile" and not vol.get("storageName"):
+            out.append(Finding(V, path, f"volume {vol['name']}: AzureFile needs the environment storage name (storageName)"))
+    for data_path in data_paths:
+        vol = mounted.get(data_path)
+        if vol is None:
+            out.append(Finding(V, path, f"data volume {data_path} is not mounted"))
+        elif vol["storageType"] != "AzureFile":
+            out.append(Finding(V, path, f"data volume {data_path} is {vol['storageType']}: its data would not survive a "
+                                        "restart; mount the Azure Files environment storage"))
     return out
 
 
@@ -90,7 +115,8 @@ def validate_aca_apps(bundle: Bundle, inp: RenderInput) -> list[Finding]:
         seen.add(name)
         app = apps[name]
         findings += check_app(path, doc, {"image": app.image, "port": app.port,
-                                          "frontdoor": app.frontdoor, "probes": app.health_path is not None})
+                                          "frontdoor": app.frontdoor, "probes": app.health_path is not None,
+                                          "volumes": app.volumes})
     for missing in sorted(set(apps) - seen):
         findings.append(Finding(V, f"aca/{missing}.yaml", "missing: every enabled app needs its Container App file"))
     return findings

@@ -234,8 +234,20 @@ def rule_ids(t: dict[str, Any]) -> list[str]:
     return out
 
 
+def rule_account_keys(t: dict[str, Any]) -> list[str]:
+    """A storage account key (Azure Files environment storage) is read with listKeys() inside the
+    deployment: never a parameter (it would sit in the deployment's inputs) or a literal."""
+    out = []
+    for res in _resources(t):
+        for path, text in _strings(res.get("properties"), "properties"):
+            if path.rsplit(".", 1)[-1] == "accountKey" and not re.match(r"^\[listKeys\(", text):
+                out.append(f"{res.get('type')} {res.get('name')}: {path} must be listKeys() of the storage account, "
+                           f"not {('a parameter' if 'parameters(' in text else 'a literal')}")
+    return out
+
+
 ALL_RULES = (rule_structure, rule_location, rule_api_versions, rule_secure_params, rule_outputs, rule_usage,
-             rule_literals, rule_ids)
+             rule_literals, rule_ids, rule_account_keys)
 
 
 def check_template(t: dict[str, Any]) -> list[str]:

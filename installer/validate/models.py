@@ -46,7 +46,7 @@ def validate_hybrid(bundle: Bundle, inp: RenderInput) -> list[Finding]:
             continue
         app = apps[name]
         expected = {"image": app.image, "port": app.port, "probes": app.health_path is not None,
-                    "frontdoor": True if name == CONTROL_PLANE else app.frontdoor}
+                    "frontdoor": True if name == CONTROL_PLANE else app.frontdoor, "volumes": app.volumes}
         findings += check_app(f"aca/{name}.yaml", doc, expected)
         if name == CONTROL_PLANE:
             ingress = doc["properties"]["configuration"]["ingress"]

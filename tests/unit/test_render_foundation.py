@@ -126,34 +126,41 @@ def test_plan_names_match_the_workload_view(aca: Any, aks: Any) -> None:
 
 
 def test_every_private_endpoint_has_the_right_group_and_zone(aca: Any, aks: Any, market: Any) -> None:
+    # (target type, groupId) → zone; the storage account has a blob endpoint, plus a file one where
+    # Container Apps mount Azure Files shares (ACA and Marketplace, not AKS).
     expected = {
-        "Microsoft.KeyVault/vaults": ("vault", "privatelink.vaultcore.azure.net"),
-        "Microsoft.Storage/storageAccounts": ("blob", "privatelink.blob.core.windows.net"),
-        "Microsoft.DBforPostgreSQL/flexibleServers": ("postgresqlServer", "privatelink.postgres.database.azure.com"),
+        ("Microsoft.KeyVault/vaults", "vault"): "privatelink.vaultcore.azure.net",
+        ("Microsoft.Storage/storageAccounts", "blob"): "privatelink.blob.core.windows.net",
+        ("Microsoft.Storage/storageAccounts", "file"): "privatelink.file.core.windows.net",
+        ("Microsoft.DBforPostgreSQL/flexibleServers", "postgresqlServer"): "privatelink.postgres.database.azure.com",
         # Azure Managed Redis, not the legacy Azure Cache for Redis zone (privatelink.redis.cache.windows.net).
-        "Microsoft.Cache/redisEnterprise": ("redisEnterprise", "privatelink.redis.azure.net"),
-        "Microsoft.ContainerRegistry/registries": ("registry", "privatelink.azurecr.io"),
+        ("Microsoft.Cache/redisEnterprise", "redisEnterprise"): "privatelink.redis.azure.net",
+        ("Microsoft.ContainerRegistry/registries", "registry"): "privatelink.azurecr.io",
     }
-    assert {v[1] for v in PRIVATE_LINK.values()} == {z for _, z in expected.values()}
-    for _, bundle in (aca, aks, market):
+    assert {v for v in PRIVATE_LINK.values()} == {(g, z) for (_, g), z in expected.items()}
+    for label, (_, bundle) in (("aca", aca), ("aks", aks), ("market", market)):
         t = _template(bundle)
         endpoints = _of_type(t, "Microsoft.Network/privateEndpoints")
         groups = _of_type(t, "Microsoft.Network/privateEndpoints/privateDnsZoneGroups")
-        assert len(endpoints) == len(expected) == len(groups)
+        wanted = set(expected) - ({("Microsoft.Storage/storageAccounts", "file")} if label == "aks" else set())
+        assert len(endpoints) == len(wanted) == len(groups), label
+        seen = set()
         for pe in endpoints:
             conn = pe["properties"]["privateLinkServiceConnections"][0]["properties"]
             target_type = re.match(r"\[resourceId\('([^']+)'", conn["privateLinkServiceId"]).group(1)  # type: ignore[union-attr]
-            group, zone = expected[target_type]
-            assert conn["groupIds"] == [group]
+            (group,) = conn["groupIds"]
+            seen.add((target_type, group))
+            zone = expected[(target_type, group)]
             key = pe["name"][1:-1] if pe["name"].startswith("[") else f"'{pe['name']}'"
             zone_ids = [
                 g["properties"]["privateDnsZoneConfigs"][0]["properties"]["privateDnsZoneId"]
                 for g in groups
-                if any(key in d for d in g["dependsOn"])
+                if any(key + ")" in d or key + "]" in d for d in g["dependsOn"])
             ]
             assert zone_ids == [f"[resourceId('Microsoft.Network/privateDnsZones', '{zone}')]"], pe["name"]
+        assert seen == wanted, label
         zones = {z["name"] for z in _of_type(t, "Microsoft.Network/privateDnsZones")}
-        assert zones == {z for _, z in expected.values()}
+        assert zones == {expected[k] for k in wanted}
         assert len(_of_type(t, "Microsoft.Network/privateDnsZones/virtualNetworkLinks")) == len(zones)
 
 
@@ -166,7 +173,10 @@ def test_data_services_refuse_public_access(aca: Any, aks: Any, market: Any) -> 
         pg = _of_type(t, "Microsoft.DBforPostgreSQL/flexibleServers")[0]["properties"]
         assert pg["network"]["publicNetworkAccess"] == "Disabled"
         storage = _of_type(t, "Microsoft.Storage/storageAccounts")[0]["properties"]
-        assert storage["allowBlobPublicAccess"] is False and storage["allowSharedKeyAccess"] is False
+        assert storage["allowBlobPublicAccess"] is False
+        # Shared keys only where Container Apps mount Azure Files (SMB takes the account key only).
+        has_shares = bool(_of_type(t, "Microsoft.Storage/storageAccounts/fileServices/shares"))
+        assert storage["allowSharedKeyAccess"] is has_shares
         assert _of_type(t, "Microsoft.ContainerRegistry/registries")[0]["properties"]["adminUserEnabled"] is False
     env = _of_type(_template(aca[1]), "Microsoft.App/managedEnvironments")[0]["properties"]
     assert env["publicNetworkAccess"] == "Disabled" and env["vnetConfiguration"]["infrastructureSubnetId"]

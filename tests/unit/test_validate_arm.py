@@ -164,6 +164,15 @@ def _plain_secret_param(d: dict[str, Any]) -> None:
     d["outputs"]["x"] = {"type": "string", "value": "[parameters('adminPassword')]"}
 
 
+def _key_as_parameter(d: dict[str, Any]) -> None:
+    d["parameters"]["filesKey"] = {"type": "secureString"}
+    _resource(d, "Microsoft.App/managedEnvironments/storages")["properties"]["azureFile"]["accountKey"] = "[parameters('filesKey')]"
+
+
+def _key_as_literal(d: dict[str, Any]) -> None:
+    _resource(d, "Microsoft.App/managedEnvironments/storages")["properties"]["azureFile"]["accountKey"] = "bm90LWEta2V5Cg=="
+
+
 @pytest.mark.parametrize(
     ("breaker", "expected"),
     [
@@ -181,6 +190,8 @@ def _plain_secret_param(d: dict[str, Any]) -> None:
         (_hardcoded_id, "must come from resourceId()"),
         (_hardcoded_uri, "hard-coded endpoint URI"),
         (_plain_secret_param, "looks like a secret but is not secureString"),
+        (_key_as_parameter, "accountKey must be listKeys() of the storage account, not a parameter"),
+        (_key_as_literal, "accountKey must be listKeys() of the storage account, not a literal"),
     ],
 )
 def test_arm_rules_catch_a_broken_template(market_bundle: Bundle, breaker: Callable[[dict[str, Any]], None], expected: str) -> None:
@@ -286,6 +297,15 @@ def _ui_dangling(d: dict[str, Any]) -> None:
     d["parameters"]["outputs"]["postgresPassword"] = "[steps('security').adminPwd]"
 
 
+def _key_as_parameter(d: dict[str, Any]) -> None:
+    d["parameters"]["filesKey"] = {"type": "secureString"}
+    _resource(d, "Microsoft.App/managedEnvironments/storages")["properties"]["azureFile"]["accountKey"] = "[parameters('filesKey')]"
+
+
+def _key_as_literal(d: dict[str, Any]) -> None:
+    _resource(d, "Microsoft.App/managedEnvironments/storages")["properties"]["azureFile"]["accountKey"] = "bm90LWEta2V5Cg=="
+
+
 @pytest.mark.parametrize(
     ("breaker", "expected"),
     [
@@ -342,6 +362,8 @@ def _break_for_checkov(doc: dict[str, Any]) -> None:
     _resource(doc, "Microsoft.Network/FrontDoorWebApplicationFirewallPolicies")["properties"]["policySettings"]["mode"] = "Detection"  # 9
     _resource(doc, "Microsoft.Cache/redisEnterprise")["properties"]["minimumTlsVersion"] = "1.0"  # 10
     _resource(doc, "Microsoft.Cache/redisEnterprise/databases")["properties"]["clientProtocol"] = "Plaintext"  # 11
+    # 14: the Azure Files key as a parameter instead of listKeys() inside the deployment.
+    _resource(doc, "Microsoft.App/managedEnvironments/storages")["properties"]["azureFile"]["accountKey"] = "[parameters('postgresPassword')]"
 
 
 @pytest.fixture(scope="session")
@@ -379,7 +401,7 @@ def test_checkov_passes_the_rendered_output_with_only_justified_suppressions(che
 
 def test_fabrix_custom_checks_catch_each_broken_resource(checkov_run: CheckovRun) -> None:
     failed = {f.check_id for f in _under(checkov_run, "broken").failures}
-    expected = {f"CKV_FABRIX_{n}" for n in range(1, 12)}
+    expected = {f"CKV_FABRIX_{n}" for n in [*range(1, 12), 14]}  # 12 and 13 are suppressed with reasons
     assert expected <= failed, sorted(expected - failed)
     good = {f.check_id for f in _under(checkov_run, "market").failures}
     assert not (expected & good), "the rendered template passes every fabrix check it was broken for"

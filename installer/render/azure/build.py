@@ -21,7 +21,7 @@ from installer.render.azure.frontdoor import frontdoor
 from installer.render.azure.model import Foundation, OutputSpec, ParamSpec, Resource, VarSpec
 from installer.render.azure.names import Compute, Names, Naming, SecretParam, derived, secret_param, secret_params, short
 from installer.render.azure.parts import Ctx
-from installer.render.workload import azure_apps
+from installer.render.workload import azure_apps, data_volume_name
 
 __all__ = ["API", "PRIVATE_LINK", "ROLES", "Compute", "Naming", "SecretParam", "build_foundation", "secret_param",
            "secret_params"]
@@ -43,9 +43,17 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
             "Front Door Premium with WAF and its endpoint; the Private Link origin to the AKS ingress"
             " is added after deploy, once the ingress load balancer exists"
         )
+    apps = azure_apps(inp, compute)
+    # ACA mounts each app data volume from an Azure Files share in our storage account; AKS claims
+    # its volumes from the cluster's Azure Files CSI class instead (k8s/<app>.yaml).
+    shares = [data_volume_name(a.name, i) for a in apps for i, _ in enumerate(a.volumes)] if compute == "aca" else []
+    if shares:
+        modules["storage"] = (
+            "Storage account: documents (blob) and the apps' data file shares (Azure Files, mounted by"
+            " Container Apps with the account key); private endpoints for blob and file"
+        )
     f = Foundation(install=plan.name, compute=compute, modules=modules)
     skus = sizing.SKUS[plan.size]
-    apps = azure_apps(inp, compute)
     enabled = plan.enabled_components(cat)
     has_pg = any(cat.components[n].azure_service == "postgresql_flexible_server" for n in enabled)
     has_redis = any(cat.components[n].azure_service == "managed_redis" for n in enabled)
@@ -75,6 +83,9 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
     if has_redis:
         P["redisSkuName"] = ParamSpec("string", "Azure Managed Redis SKU", skus.redis_sku, tier_value=True)
     P["logRetentionDays"] = ParamSpec("int", "Log Analytics retention (days)", skus.log_retention_days, min_value=30, max_value=730, tier_value=True)
+    if shares:
+        P["appDataShareGB"] = ParamSpec("int", "Quota of each app data file share (GiB)", skus.app_data_gb,
+                                        min_value=1, max_value=5120, tier_value=True)
     if compute == "aks":
         P["aksNodeVmSize"] = ParamSpec("string", "AKS system node pool VM size", skus.aks_vm_size, tier_value=True)
         P["aksNodeCount"] = ParamSpec("int", "AKS system node pool node count", skus.aks_node_count, min_value=1, max_value=100, tier_value=True)
@@ -143,7 +154,7 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
     ))
 
     # ---- private DNS ----
-    kinds = ["keyvault", "blob", "registry"] + (["postgres"] if has_pg else []) + (["redis"] if has_redis else [])
+    kinds = ["keyvault", "blob"] + (["file"] if shares else []) + ["registry"] + (["postgres"] if has_pg else []) + (["redis"] if has_redis else [])
     zones: dict[str, Resource] = {}
     for kind in kinds:
         zone_name = PRIVATE_LINK[kind][1]
@@ -159,7 +170,7 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
 
     c = Ctx(f=f, inp=inp, names=names, uami=uami, vnet=vnet, log=log, zones=zones)
     kv, kv_reader, vault_secrets = data.key_vault(c, secrets)
-    data.storage(c)
+    st, share_res, mount_needs = data.storage(c, shares)
     acr, acr_pull = data.registry(c)
     pg = data.postgres(c) if has_pg else None
     redis = data.redis(c, kv, vault_secrets) if has_redis else None
@@ -167,7 +178,7 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
     # ---- compute ----
     if compute == "aca":
         env = aca(f, names, apps, vnet, c.subnet_id("aca"), log, uami, kv, [acr_pull, kv_reader], vault_secrets, pg,
-                  redis, inp)
+                  redis, inp, st, share_res, mount_needs)
         frontdoor(f, names, apps, env, inp)
     else:
         aks(f, names, apps, c.subnet_id("aks"), log, uami, acr, vnet, inp)

@@ -8,11 +8,11 @@ from typing import Any
 
 from installer.render import RenderInput
 from installer.render.azure.api import API
-from installer.render.azure.expr import Decimal, ExprKey, Fmt, Param, Prop, ResId, ResName
+from installer.render.azure.expr import Decimal, ExprKey, Fmt, ListKeys, Param, Prop, ResId, ResName
 from installer.render.azure.model import Foundation, OutputSpec, Resource
 from installer.render.azure.names import Names, derived
 from installer.render.azure.parts import role
-from installer.render.workload import AzureApp, azure_names
+from installer.render.workload import AzureApp, azure_names, data_volume_name
 
 
 def app_env(app: AzureApp, inp: RenderInput, pg: Resource | None, redis: Resource | None) -> list[dict[str, Any]]:
@@ -38,7 +38,8 @@ def app_env(app: AzureApp, inp: RenderInput, pg: Resource | None, redis: Resourc
 
 def aca(f: Foundation, names: Names, apps: list[AzureApp], vnet: Resource, subnet: Any, log: Resource,
          uami: Resource, kv: Resource, roles: list[Resource], vault_secrets: dict[str, Resource],
-         pg: Resource | None, redis: Resource | None, inp: RenderInput) -> Resource:
+         pg: Resource | None, redis: Resource | None, inp: RenderInput, storage: Resource,
+         shares: dict[str, Resource], mount_needs: list[Resource]) -> Resource:
     loc = Param("location")
     env = f.add(Resource(
         "containerAppsEnvironment", "Microsoft.App/managedEnvironments", API["Microsoft.App/managedEnvironments"],
@@ -61,6 +62,25 @@ def aca(f: Foundation, names: Names, apps: list[AzureApp], vnet: Resource, subne
         "to-log-analytics", "compute", scope=env, tags=False,
         body={"properties": {"workspaceId": ResId(log), "logs": [{"categoryGroup": "allLogs", "enabled": True}]}},
     ))
+    # One environment storage per app data share. Azure Files over SMB takes the account key only:
+    # listKeys() inside the deployment, never a parameter, output or file. Written one after another
+    # (the environment rejects parallel updates).
+    env_storages: dict[str, Resource] = {}
+    chain: list[Resource] = []
+    for i, (share, share_res) in enumerate(shares.items()):
+        env_storages[share] = f.add(Resource(
+            f"envStorage{i}", "Microsoft.App/managedEnvironments/storages",
+            API["Microsoft.App/managedEnvironments/storages"], share, "compute", parent=env, tags=False,
+            depends=[share_res, *mount_needs, *chain[-1:]],
+            body={"properties": {"azureFile": {
+                "accountName": ResName(storage),
+                "accountKey": ListKeys(storage, "keys[0].value"),
+                "shareName": share,
+                "accessMode": "ReadWrite",
+            }}},
+            comment="Azure Files needs the account key (SMB); it stays inside the deployment" if i == 0 else "",
+        ))
+        chain.append(env_storages[share])
     vault_uri = Prop(kv, "vaultUri")
     registry_hosts = sorted({a.image.split("/")[0] for a in apps if "." in a.image.split("/")[0] and a.image.count("/") >= 1})
     for app in apps:
@@ -70,6 +90,11 @@ def aca(f: Foundation, names: Names, apps: list[AzureApp], vnet: Resource, subne
             "env": app_env(app, inp, pg, redis),
             "resources": {"cpu": Decimal(app.cpu), "memory": f"{app.memory_gib:g}Gi"},
         }
+        mounts = [data_volume_name(app.name, i) for i, _ in enumerate(app.volumes)]
+        if mounts:
+            container["volumeMounts"] = [
+                {"volumeName": f"data{i}", "mountPath": path} for i, path in enumerate(app.volumes)
+            ]
         if app.health_path:
             port = app.health_port or app.port
             container["probes"] = [
@@ -93,7 +118,7 @@ def aca(f: Foundation, names: Names, apps: list[AzureApp], vnet: Resource, subne
             f"app{''.join(p.capitalize() for p in app.name.split('-'))}", "Microsoft.App/containerApps",
             API["Microsoft.App/containerApps"], app.name, "compute", location=loc,
             depends=roles + [vault_secrets[s] for s in app.secrets if s in vault_secrets]
-            + [r for r in [pg, redis] if r is not None],
+            + [r for r in [pg, redis] if r is not None] + [env_storages[m] for m in mounts],
             body={
                 "identity": {"type": "UserAssigned", "userAssignedIdentities": {ExprKey(ResId(uami)): {}}},
                 "properties": {
@@ -104,6 +129,10 @@ def aca(f: Foundation, names: Names, apps: list[AzureApp], vnet: Resource, subne
                         "containers": [container],
                         "scale": {"minReplicas": app.min_replicas, "maxReplicas": app.max_replicas,
                                   "rules": [{"name": "http", "http": {"metadata": {"concurrentRequests": "50"}}}]},
+                        **({"volumes": [
+                            {"name": f"data{i}", "storageType": "AzureFile", "storageName": m}
+                            for i, m in enumerate(mounts)
+                        ]} if mounts else {}),
                     },
                 },
             },

@@ -48,7 +48,10 @@ def key_vault(c: Ctx, secrets: list[SecretParam]) -> tuple[Resource, Resource, d
     return kv, kv_reader, vault_secrets
 
 
-def storage(c: Ctx) -> Resource:
+def storage(c: Ctx, shares: list[str]) -> tuple[Resource, dict[str, Resource], list[Resource]]:
+    """(account, share name → file share, what a mount needs first). Documents go to blob with
+    Entra ID; ``shares`` are the Azure Files shares Container Apps mount for the apps' data volumes
+    (one per volume), reached through the ``file`` private endpoint."""
     f, names, loc = c.f, c.names, c.loc
     st = f.add(Resource(
         "storage", "Microsoft.Storage/storageAccounts", API["Microsoft.Storage/storageAccounts"], names.value("st"),
@@ -61,7 +64,10 @@ def storage(c: Ctx) -> Resource:
                 "minimumTlsVersion": "TLS1_2",
                 "supportsHttpsTrafficOnly": True,
                 "allowBlobPublicAccess": False,
-                "allowSharedKeyAccess": False,
+                # Container Apps mounts Azure Files over SMB with the account key only (no managed
+                # identity for environment storage), so shared keys stay on when it has shares. The key
+                # goes from listKeys() straight into the environment storage; never a parameter or output.
+                "allowSharedKeyAccess": bool(shares),
                 "defaultToOAuthAuthentication": True,
                 "allowCrossTenantReplication": False,
                 "publicNetworkAccess": "Disabled",
@@ -84,7 +90,25 @@ def storage(c: Ctx) -> Resource:
     ))
     c.private_endpoint("storage", st, "blob")
     role(f, "storage", st, "Storage Blob Data Contributor", c.principal, "workload identity", "blobDataContributor")
-    return st
+    file_shares: dict[str, Resource] = {}
+    mount_needs: list[Resource] = []
+    if shares:
+        files = f.add(Resource(
+            "fileService", "Microsoft.Storage/storageAccounts/fileServices",
+            API["Microsoft.Storage/storageAccounts/fileServices"], "default", "storage", parent=st, tags=False,
+            body={"properties": {"shareDeleteRetentionPolicy": {"enabled": True, "days": 14}}},
+        ))
+        for i, share in enumerate(shares):
+            file_shares[share] = f.add(Resource(
+                f"share{i}", "Microsoft.Storage/storageAccounts/fileServices/shares",
+                API["Microsoft.Storage/storageAccounts/fileServices/shares"], share, "storage", parent=files,
+                tags=False,
+                body={"properties": {"shareQuota": Param("appDataShareGB"), "enabledProtocols": "SMB",
+                                     "accessTier": "TransactionOptimized"}},
+            ))
+        # The environment (VNet-integrated) resolves <account>.file.core.windows.net to this endpoint.
+        mount_needs.append(c.private_endpoint("storage", st, "file", label="file"))
+    return st, file_shares, mount_needs
 
 
 def registry(c: Ctx) -> tuple[Resource, Resource]:

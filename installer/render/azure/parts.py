@@ -36,8 +36,8 @@ class Ctx:
     def subnet_id(self, key: str) -> Any:
         return Call("resourceId", ("Microsoft.Network/virtualNetworks/subnets", self.names.value("vnet"), f"snet-{key}"))
 
-    def private_endpoint(self, module: str, target: Resource, kind: str) -> Resource:
-        return private_endpoint(self.f, module, target, kind, self.zones, self.subnet_id("pe"), self.vnet)
+    def private_endpoint(self, module: str, target: Resource, kind: str, label: str = "") -> Resource:
+        return private_endpoint(self.f, module, target, kind, self.zones, self.subnet_id("pe"), self.vnet, label)
 
 
 def role(f: Foundation, module: str, scope: Resource, role: str, principal: Any, who: str, symbol: str) -> Resource:
@@ -69,15 +69,18 @@ def role(f: Foundation, module: str, scope: Resource, role: str, principal: Any,
 
 def private_endpoint(
     f: Foundation, module: str, target: Resource, kind: str, zones: dict[str, Resource], subnet: Any,
-    vnet: Resource,
+    vnet: Resource, label: str = "",
 ) -> Resource:
+    """A private endpoint to ``target`` for ``kind``; ``label`` tells a second endpoint to the same
+    target apart (the storage account's ``file`` endpoint next to its ``blob`` one)."""
     group, zone = PRIVATE_LINK[kind]
+    pe_name = derived(target.name, "pe-{0}" + (f"-{label}" if label else ""))
     pe = f.add(
         Resource(
-            symbol=f"{target.symbol}Pe",
+            symbol=f"{target.symbol}{label.capitalize()}Pe",
             type="Microsoft.Network/privateEndpoints",
             api=API["Microsoft.Network/privateEndpoints"],
-            name=derived(target.name, "pe-{0}"),
+            name=pe_name,
             module=module,
             location=Param("location"),
             depends=[vnet],
@@ -86,7 +89,7 @@ def private_endpoint(
                     "subnet": {"id": subnet},
                     "privateLinkServiceConnections": [
                         {
-                            "name": derived(target.name, "pe-{0}"),
+                            "name": pe_name,
                             "properties": {"privateLinkServiceId": ResId(target), "groupIds": [group]},
                         }
                     ],
@@ -96,7 +99,7 @@ def private_endpoint(
     )
     f.add(
         Resource(
-            symbol=f"{target.symbol}PeDns",
+            symbol=f"{target.symbol}{label.capitalize()}PeDns",
             type="Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
             api=API["Microsoft.Network/privateEndpoints/privateDnsZoneGroups"],
             name="default",

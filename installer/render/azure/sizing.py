@@ -23,13 +23,16 @@ class Skus:
     aks_vm_size: str
     aks_node_count: int
     aks_sku_tier: str
+    # Each app data volume (Azure Files share on ACA, PVC on AKS). 100 GiB is the floor because the
+    # AKS class is premium Azure Files, whose minimum share is 100 GiB (the CSI driver rounds up).
+    app_data_gb: int
 
 
 SKUS: dict[Size, Skus] = {
-    Size.s: Skus("Standard_B2ms", "Burstable", 64, "Disabled", 7, "Balanced_B1", 30, "Standard_D4ds_v5", 2, "Free"),
-    Size.m: Skus("Standard_D2ds_v5", "GeneralPurpose", 256, "ZoneRedundant", 14, "Balanced_B3", 90, "Standard_D4ds_v5", 3, "Standard"),
-    Size.l: Skus("Standard_D4ds_v5", "GeneralPurpose", 512, "ZoneRedundant", 35, "Balanced_B10", 90, "Standard_D8ds_v5", 3, "Standard"),
-    Size.xl: Skus("Standard_E8ds_v5", "MemoryOptimized", 2048, "ZoneRedundant", 35, "Balanced_B20", 180, "Standard_D16ds_v5", 5, "Standard"),
+    Size.s: Skus("Standard_B2ms", "Burstable", 64, "Disabled", 7, "Balanced_B1", 30, "Standard_D4ds_v5", 2, "Free", 100),
+    Size.m: Skus("Standard_D2ds_v5", "GeneralPurpose", 256, "ZoneRedundant", 14, "Balanced_B3", 90, "Standard_D4ds_v5", 3, "Standard", 100),
+    Size.l: Skus("Standard_D4ds_v5", "GeneralPurpose", 512, "ZoneRedundant", 35, "Balanced_B10", 90, "Standard_D8ds_v5", 3, "Standard", 256),
+    Size.xl: Skus("Standard_E8ds_v5", "MemoryOptimized", 2048, "ZoneRedundant", 35, "Balanced_B20", 180, "Standard_D16ds_v5", 5, "Standard", 512),
 }
 
 TIERS: tuple[Tier, ...] = (Tier.dev, Tier.test, Tier.prod, Tier.evaluation)

@@ -11,6 +11,7 @@ Clients are created once per (kind, subscription) and are safe to use from sever
 
 from __future__ import annotations
 
+import importlib
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,16 @@ from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
 from installer import __version__
 from installer.azure.clouds import Cloud
+
+# The azure-mgmt packages are imported lazily, from the checks' worker threads. Two threads
+# importing the same package (its models import each other) can trip CPython's import deadlock
+# detector (``_DeadlockError``), so every lazy azure-mgmt import goes through ``sdk_import``.
+_IMPORT_LOCK = threading.Lock()
+
+
+def sdk_import(module: str, name: str) -> Any:
+    with _IMPORT_LOCK:
+        return getattr(importlib.import_module(module), name)
 
 
 @dataclass(frozen=True)
@@ -112,19 +123,19 @@ class ClientFactory:
 
     def subscriptions(self) -> Any:
         # The split package (API 2022-12-01) has state, tenantId and region metadata.
-        from azure.mgmt.resource.subscriptions import SubscriptionClient
+        SubscriptionClient = sdk_import("azure.mgmt.resource.subscriptions", "SubscriptionClient")
 
         return self._get("subscription", None, lambda: SubscriptionClient(self.credential, **self._kwargs()))
 
     def resources(self, subscription_id: str) -> Any:
-        from azure.mgmt.resource.resources import ResourceManagementClient
+        ResourceManagementClient = sdk_import("azure.mgmt.resource.resources", "ResourceManagementClient")
 
         return self._get(
             "resources", subscription_id, lambda: ResourceManagementClient(self.credential, subscription_id, **self._kwargs())
         )
 
     def authorization(self, subscription_id: str) -> Any:
-        from azure.mgmt.authorization import AuthorizationManagementClient
+        AuthorizationManagementClient = sdk_import("azure.mgmt.authorization", "AuthorizationManagementClient")
 
         return self._get(
             "authorization",
@@ -133,42 +144,42 @@ class ClientFactory:
         )
 
     def compute(self, subscription_id: str) -> Any:
-        from azure.mgmt.compute import ComputeManagementClient
+        ComputeManagementClient = sdk_import("azure.mgmt.compute", "ComputeManagementClient")
 
         return self._get(
             "compute", subscription_id, lambda: ComputeManagementClient(self.credential, subscription_id, **self._kwargs())
         )
 
     def container_apps(self, subscription_id: str) -> Any:
-        from azure.mgmt.appcontainers import ContainerAppsAPIClient
+        ContainerAppsAPIClient = sdk_import("azure.mgmt.appcontainers", "ContainerAppsAPIClient")
 
         return self._get(
             "appcontainers", subscription_id, lambda: ContainerAppsAPIClient(self.credential, subscription_id, **self._kwargs())
         )
 
     def postgres(self, subscription_id: str) -> Any:
-        from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
+        PostgreSQLManagementClient = sdk_import("azure.mgmt.postgresqlflexibleservers", "PostgreSQLManagementClient")
 
         return self._get(
             "postgres", subscription_id, lambda: PostgreSQLManagementClient(self.credential, subscription_id, **self._kwargs())
         )
 
     def keyvault(self, subscription_id: str) -> Any:
-        from azure.mgmt.keyvault import KeyVaultManagementClient
+        KeyVaultManagementClient = sdk_import("azure.mgmt.keyvault", "KeyVaultManagementClient")
 
         return self._get(
             "keyvault", subscription_id, lambda: KeyVaultManagementClient(self.credential, subscription_id, **self._kwargs())
         )
 
     def storage(self, subscription_id: str) -> Any:
-        from azure.mgmt.storage import StorageManagementClient
+        StorageManagementClient = sdk_import("azure.mgmt.storage", "StorageManagementClient")
 
         return self._get(
             "storage", subscription_id, lambda: StorageManagementClient(self.credential, subscription_id, **self._kwargs())
         )
 
     def registry(self, subscription_id: str) -> Any:
-        from azure.mgmt.containerregistry import ContainerRegistryManagementClient
+        ContainerRegistryManagementClient = sdk_import("azure.mgmt.containerregistry", "ContainerRegistryManagementClient")
 
         return self._get(
             "registry",
@@ -177,12 +188,12 @@ class ClientFactory:
         )
 
     def policy(self, subscription_id: str) -> Any:
-        from azure.mgmt.resource.policy import PolicyClient
+        PolicyClient = sdk_import("azure.mgmt.resource.policy", "PolicyClient")
 
         return self._get("policy", subscription_id, lambda: PolicyClient(self.credential, subscription_id, **self._kwargs()))
 
     def policy_insights(self, subscription_id: str) -> Any:
-        from azure.mgmt.policyinsights import PolicyInsightsClient
+        PolicyInsightsClient = sdk_import("azure.mgmt.policyinsights", "PolicyInsightsClient")
 
         return self._get(
             "policyinsights", subscription_id, lambda: PolicyInsightsClient(self.credential, subscription_id, **self._kwargs())

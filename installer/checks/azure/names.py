@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from installer.azure.clients import sdk_import
 from installer.checks.azure.run import AzureRun, azure_check, missing_is_none, result, text
 from installer.checks.base import CheckResult, Status
 
@@ -34,7 +35,7 @@ def _rg_get(run: AzureRun, get: Callable[[str, str], Any], name: str) -> Callabl
 def check_keyvault_name(run: AzureRun) -> CheckResult:
     cid, title = "azure.name.keyvault", "Key Vault name available"
     sub, loc = run.require_subscription(), run.require_location()
-    from azure.mgmt.keyvault.models import VaultCheckNameAvailabilityParameters
+    VaultCheckNameAvailabilityParameters = sdk_import("azure.mgmt.keyvault.models", "VaultCheckNameAvailabilityParameters")
 
     name = run.names.key_vault
     vaults = run.clients.keyvault(sub).vaults
@@ -63,7 +64,7 @@ def check_keyvault_name(run: AzureRun) -> CheckResult:
 
 @azure_check("azure.name.storage", "Storage account name available")
 def check_storage_name(run: AzureRun) -> CheckResult:
-    from azure.mgmt.storage.models import StorageAccountCheckNameAvailabilityParameters
+    StorageAccountCheckNameAvailabilityParameters = sdk_import("azure.mgmt.storage.models", "StorageAccountCheckNameAvailabilityParameters")
 
     sub = run.require_subscription()
     name = run.names.storage_account
@@ -77,7 +78,7 @@ def check_storage_name(run: AzureRun) -> CheckResult:
 
 @azure_check("azure.name.registry", "Container registry name available")
 def check_registry_name(run: AzureRun) -> CheckResult:
-    from azure.mgmt.containerregistry.models import RegistryNameCheckRequest
+    RegistryNameCheckRequest = sdk_import("azure.mgmt.containerregistry.models", "RegistryNameCheckRequest")
 
     sub = run.require_subscription()
     name = run.names.container_registry
@@ -91,7 +92,7 @@ def check_registry_name(run: AzureRun) -> CheckResult:
 
 @azure_check("azure.name.postgres", "PostgreSQL server name available")
 def check_postgres_name(run: AzureRun) -> CheckResult:
-    from azure.mgmt.postgresqlflexibleservers.models import CheckNameAvailabilityRequest
+    CheckNameAvailabilityRequest = sdk_import("azure.mgmt.postgresqlflexibleservers.models", "CheckNameAvailabilityRequest")
 
     sub = run.require_subscription()
     name = run.names.postgres

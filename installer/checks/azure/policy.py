@@ -12,6 +12,7 @@ from typing import Any
 
 from installer.azure import requirements
 from installer.azure.subscriptions import normalize_region
+from installer.azure.clients import sdk_import
 from installer.checks.azure.run import AzureRun, azure_check, result, text
 from installer.checks.base import CheckResult, Status
 
@@ -47,7 +48,9 @@ def _applies(props: Any, rg_scope: str) -> bool:
 def check_policy(run: AzureRun) -> CheckResult:
     cid, title = "azure.policy", "Azure Policy allows the region and resource types"
     sub, loc = run.require_subscription(), normalize_region(run.require_location())
-    from azure.mgmt.policyinsights.models import CheckRestrictionsRequest, CheckRestrictionsResourceDetails, PendingField
+    CheckRestrictionsRequest = sdk_import("azure.mgmt.policyinsights.models", "CheckRestrictionsRequest")
+    CheckRestrictionsResourceDetails = sdk_import("azure.mgmt.policyinsights.models", "CheckRestrictionsResourceDetails")
+    PendingField = sdk_import("azure.mgmt.policyinsights.models", "PendingField")
 
     types = [t for t in requirements.resource_types(run.plan) if t.regional]
     insights = run.clients.policy_insights(sub)

@@ -60,6 +60,9 @@ class FabrixApp(App[int]):
         self.step = start
         # Results of the last prerequisite run for the current plan (None: not run yet).
         self.check_results: dict[str, CheckResult] | None = None
+        # The Target step's Azure sign-in (installer.azure.AzureSession); the Prerequisites step's
+        # Azure checks reuse it instead of signing in again. None: not signed in in this session.
+        self.azure_session: Any = None
         # sha256 per path of the last bundle rendered in this session ("what changed").
         self.last_digests: dict[str, str] = {}
         self.registry_password: str = ""

@@ -22,7 +22,7 @@ from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential
 from azure.core.exceptions import ClientAuthenticationError
 
 from installer.azure.clouds import Cloud, cloud_for
-from installer.errors import OperationFailed
+from installer.errors import FabrixError, OperationFailed
 
 # azure-identity logs a WARNING when a credential fails outside its own chain. With no handler
 # configured, Python's last-resort handler prints it to stderr — behind Textual's back, and noise
@@ -156,6 +156,18 @@ class AzureSession:
 
                 self._factory = ClientFactory(self.cloud, self.credential)
             return self._factory
+
+    def serves(self, plan: Any) -> bool:
+        """True when this sign-in is valid for ``plan``'s cloud, endpoint and tenant, so a caller
+        (the wizard's Prerequisites step) may reuse it instead of signing in again. No network."""
+        options = SignInOptions.from_plan(plan)
+        try:
+            wanted = cloud_for(options.cloud, options.arm_endpoint, discover=False)
+        except FabrixError:
+            return False
+        if (wanted.name, wanted.arm_endpoint) != (self.cloud.name, self.cloud.arm_endpoint):
+            return False
+        return not options.tenant_id or options.tenant_id.lower() == self.principal.tenant_id.lower()
 
     def close(self) -> None:
         if self._factory is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -48,9 +50,17 @@ class PrerequisitesScreen(StepScreen):
             self.post_message(ChecksDone(problem=f"the checks for this path are not part of this build yet ({exc})"))
             return
         self.post_message(ChecksPlanned([(c.id, c.title) for c in checks]))
-        for result in run_checks(checks, CheckContext(plan=self.plan)):
+        for result in run_checks(checks, CheckContext(plan=self.plan, cache=self._reused_sign_in())):
             self.post_message(CheckFinished(result))
         self.post_message(ChecksDone())
+
+    def _reused_sign_in(self) -> dict[str, Any]:
+        """The Target step's Azure sign-in for the checks (``installer.checks.azure`` reads the
+        ``azure.session`` cache key), when it is for this plan's cloud and tenant."""
+        session = self.wizard.azure_session
+        if session is None or not self.plan.is_azure() or not session.serves(self.plan):
+            return {}
+        return {"azure.session": session}
 
     async def on_checks_planned(self, message: ChecksPlanned) -> None:
         box = self.query_one("#checks", Vertical)

@@ -161,6 +161,7 @@ class TargetScreen(FormStep):
 
     async def on_azure_signed_in(self, message: AzureSignedIn) -> None:
         self.session = message.session
+        self.wizard.azure_session = message.session  # Prerequisites reuses this sign-in
         usable = [s for s in message.subscriptions if s.state in ("Enabled", "Warned")]
         self.query_one("#sign-in-note", Static).update(
             f"✓ Signed in as {message.who}. {len(usable)} usable subscription(s): pick one below."

@@ -101,19 +101,19 @@ class Sizing:
 
 def _blueprint_sizing(plan: InstallPlan) -> Sizing | None:
     try:  # the blueprints own the SKUs; read theirs so checks and templates cannot disagree
-        from installer.render.azure.sizing import SKUS, plan_size
+        from installer.render.azure.sizing import SKUS, size_for_tier
     except ImportError:  # pragma: no cover - only while the render package is absent
         return None
-    skus = SKUS[plan_size(plan)]
+    skus = SKUS[size_for_tier(plan, plan.tier)]  # the preset the plan's tier parameter file uses
     return Sizing(skus.postgres_sku, skus.postgres_tier, skus.postgres_ha != "Disabled", skus.aks_vm_size, skus.aks_node_count)
 
 
 # Fallback when the blueprint sizing is not importable (same values as the blueprints').
 _FALLBACK: dict[Size, Sizing] = {
-    Size.s: Sizing("Standard_B2ms", "Burstable", False, "Standard_D4s_v5", 2),
-    Size.m: Sizing("Standard_D2ds_v5", "GeneralPurpose", True, "Standard_D4s_v5", 3),
-    Size.l: Sizing("Standard_D4ds_v5", "GeneralPurpose", True, "Standard_D8s_v5", 3),
-    Size.xl: Sizing("Standard_E8ds_v5", "MemoryOptimized", True, "Standard_D16s_v5", 5),
+    Size.s: Sizing("Standard_B2ms", "Burstable", False, "Standard_D4ds_v5", 2),
+    Size.m: Sizing("Standard_D2ds_v5", "GeneralPurpose", True, "Standard_D4ds_v5", 3),
+    Size.l: Sizing("Standard_D4ds_v5", "GeneralPurpose", True, "Standard_D8ds_v5", 3),
+    Size.xl: Sizing("Standard_E8ds_v5", "MemoryOptimized", True, "Standard_D16ds_v5", 5),
 }
 
 

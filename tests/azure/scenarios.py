@@ -141,12 +141,12 @@ def healthy() -> dict[str, Any]:
         "compute_usages": {
             LOCATION: [
                 {"name": "cores", "localizedName": "Total Regional vCPUs", "limit": 100, "currentValue": 8},
-                {"name": "standardDSv5Family", "localizedName": "Standard DSv5 Family vCPUs", "limit": 100, "currentValue": 0},
+                {"name": "standardDDSv5Family", "localizedName": "Standard DDSv5 Family vCPUs", "limit": 100, "currentValue": 0},
             ]
         },
         "compute_skus": [
-            {"name": "Standard_D4s_v5", "family": "standardDSv5Family", "location": LOCATION, "vcpus": 4},
-            {"name": "Standard_D8s_v5", "family": "standardDSv5Family", "location": LOCATION, "vcpus": 8},
+            {"name": "Standard_D4ds_v5", "family": "standardDDSv5Family", "location": LOCATION, "vcpus": 4},
+            {"name": "Standard_D8ds_v5", "family": "standardDDSv5Family", "location": LOCATION, "vcpus": 8},
         ],
         "aca_usages": {
             LOCATION: [

@@ -170,7 +170,7 @@ def test_exhausted_vcpu_quota_fails_aks(run_azure) -> None:
     quota = results["azure.quota.compute"]
     assert quota.status is Status.fail
     assert "Total Regional vCPUs: 2 free of 100, need 12" in quota.found
-    assert "az quota update --resource-name standardDSv5Family" in quota.remedy
+    assert "az quota update --resource-name standardDDSv5Family" in quota.remedy
     assert exit_code_for(list(results.values())) == 1
 
 

@@ -109,6 +109,15 @@ def test_vm_family_and_capacity() -> None:
     assert requirements.vm_family("Standard_E8ds_v5") == "standardEDSv5Family"
     demand = requirements.aks_demand(InstallPlan(name="d", model="container", target="aks"))
     assert demand.vcpus == (demand.nodes + 1) * demand.vcpus_per_node
+    # The checks measure what the blueprint deploys: the same preset the tier's parameter file uses.
+    from installer.render.azure.sizing import SKUS, size_for_tier
+
+    for tier, size in (("evaluation", "l"), ("test", "l"), ("prod", "s"), ("prod", "xl")):
+        plan = InstallPlan(name="d", model="container", target="aks", tier=tier, size=size)
+        skus = SKUS[size_for_tier(plan, plan.tier)]
+        assert requirements.aks_demand(plan).vm_size == skus.aks_vm_size
+        assert requirements.aks_demand(plan).nodes == skus.aks_node_count
+        assert requirements.sizing(plan).postgres_sku == skus.postgres_sku
     small = requirements.aca_cores(InstallPlan(name="d", model="container", target="aca", tier="prod", size="s"))
     large = requirements.aca_cores(InstallPlan(name="d", model="container", target="aca", tier="prod", size="xl"))
     assert 0 < small < large

@@ -132,8 +132,9 @@ def app_body(inp: RenderInput, app: AzureApp, names: AzureNames) -> dict[str, An
     }
 
 
-def render_aca_apps(inp: RenderInput) -> Bundle:
-    """Only the ACA app files (``aca/``), without the foundation."""
+def render_aca_apps(inp: RenderInput, postdeploy: str | None = None) -> Bundle:
+    """Only the ACA app files (``aca/``), without the foundation. ``postdeploy``: the bundle's
+    database script, which the README lists among the steps after the deployment."""
     names = azure_names(inp.plan)
     apps = azure_apps(inp, "aca")
     bundle = Bundle()
@@ -146,12 +147,15 @@ def render_aca_apps(inp: RenderInput) -> Bundle:
     bundle.add(
         "aca/README.md",
         render_template("aca/README.md.j2", plan=inp.plan, names=names, apps=apps,
-                        deploy_values=DEPLOY_VALUES),
+                        deploy_values=DEPLOY_VALUES, postdeploy=postdeploy),
     )
     return bundle
 
 
 def render_aca(inp: RenderInput) -> Bundle:
+    from installer.render.postdeploy import add_postdeploy
+
     bundle = foundation(inp, "aca")
-    bundle.merge(render_aca_apps(inp))
+    script = add_postdeploy(bundle, inp)
+    bundle.merge(render_aca_apps(inp, postdeploy=script))
     return bundle

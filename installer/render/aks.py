@@ -365,8 +365,8 @@ def app_docs(inp: RenderInput, app: AzureApp, apps: list[AzureApp], names: Azure
     return docs
 
 
-def render_k8s(inp: RenderInput) -> Bundle:
-    """Only the Kubernetes manifests (``k8s/``), without the foundation."""
+def render_k8s(inp: RenderInput, postdeploy: str | None = None) -> Bundle:
+    """Only the Kubernetes manifests (``k8s/``), without the foundation (``postdeploy``: see render_aca_apps)."""
     names = azure_names(inp.plan)
     apps = azure_apps(inp, "aks")
     header = "# Rendered by fabrix from assets/catalog.yaml for install {name}; Kubernetes {ver}.\n# {what}\n"
@@ -382,12 +382,15 @@ def render_k8s(inp: RenderInput) -> Bundle:
     bundle.add("k8s/README.md", render_template(
         "aks/README.md.j2", plan=inp.plan, names=names, apps=apps, deploy_values=DEPLOY_VALUES,
         k8s_version=KUBERNETES_VERSION, subjects=federated_subjects(inp), ingress_class=INGRESS_CLASS,
-        storage_class=STORAGE_CLASS, data_gb=SKUS[inp.plan.size].app_data_gb,
+        storage_class=STORAGE_CLASS, data_gb=SKUS[inp.plan.size].app_data_gb, postdeploy=postdeploy,
     ))
     return bundle
 
 
 def render_aks(inp: RenderInput) -> Bundle:
+    from installer.render.postdeploy import add_postdeploy
+
     bundle = foundation(inp, "aks")
-    bundle.merge(render_k8s(inp))
+    script = add_postdeploy(bundle, inp)
+    bundle.merge(render_k8s(inp, postdeploy=script))
     return bundle

@@ -27,6 +27,7 @@ from installer.render.azure.build import secret_params
 from installer.render.azure.model import Foundation
 from installer.render.bundle import Bundle
 from installer.render.foundation import add_foundation, foundation_model
+from installer.render.postdeploy import add_postdeploy
 
 UI_SCHEMA = "https://schema.management.azure.com/schemas/0.1.2-preview/CreateUIDefinition.MultiVm.json#"
 PACKAGE_PATH = "marketplace/app.zip"
@@ -118,6 +119,8 @@ def render_marketplace(inp: RenderInput) -> Bundle:
         "createUiDefinition.json": ui.encode("utf-8"),
         "mainTemplate.json": bundle.files["arm/mainTemplate.json"],
     }))
+    # Not in the Partner Center package: the publisher (or the customer) runs it from inside the VNet.
+    add_postdeploy(bundle, inp, unique_names=True)
     return bundle
 
 

@@ -15,6 +15,7 @@ from installer.render.azure.build import SUBNETS as FOUNDATION_SUBNETS
 from installer.render.azure.build import VNET_PREFIX
 from installer.render.azure.sizing import SKUS
 from installer.render.aca import environment_id, identity_id, render_aca_apps
+from installer.render.postdeploy import DATABASES_SCRIPT, add_postdeploy
 from installer.render.templating import render_template
 from installer.render.workload import azure_apps, azure_names, data_services, data_volume_name, kv_secret_name
 from installer.secrets import env_name, secrets_for
@@ -60,6 +61,7 @@ def runbook_context(inp: RenderInput) -> dict[str, object]:
         "vault_url": names.vault_url(plan.azure.cloud),
         "frontdoor_apps": [a for a in apps if a.frontdoor],
         "registry": plan.images.registry,
+        "databases_script": DATABASES_SCRIPT,
         # The app data shares the ACA files mount (environment storage of the same name).
         "shares": [
             {"name": data_volume_name(app.name, i), "app": app.name, "path": path}
@@ -71,5 +73,6 @@ def runbook_context(inp: RenderInput) -> dict[str, object]:
 def render_runbook(inp: RenderInput) -> Bundle:
     bundle = Bundle()
     bundle.add("RUNBOOK.md", render_template("runbook/RUNBOOK.md.j2", **runbook_context(inp)))
-    bundle.merge(render_aca_apps(inp))
+    script = add_postdeploy(bundle, inp)
+    bundle.merge(render_aca_apps(inp, postdeploy=script))
     return bundle

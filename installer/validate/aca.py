@@ -13,6 +13,7 @@ from installer.render import Bundle, RenderInput
 from installer.render.workload import azure_apps
 from installer.resources import blueprints_dir
 from installer.validate import Finding
+from installer.validate.postdeploy import postdeploy_findings
 from installer.validate.foundation_link import foundation_findings
 from installer.validate.secretscan import scan_bundle
 
@@ -126,4 +127,5 @@ def validate_aca(bundle: Bundle, inp: RenderInput) -> list[Finding]:
     findings = validate_aca_apps(bundle, inp)
     findings += scan_bundle(bundle, inp.secrets)
     findings += foundation_findings(bundle, inp)
+    findings += postdeploy_findings(bundle, inp)
     return findings

@@ -17,6 +17,7 @@ from typing import Any
 
 from installer.render import Bundle, RenderInput
 from installer.validate import Finding
+from installer.validate.postdeploy import postdeploy_findings
 from installer.validate.armrules import check_template, rule_api_age
 from installer.validate.bicep import (
     arm_resources,
@@ -158,4 +159,5 @@ def validate_marketplace(bundle: Bundle, inp: RenderInput, today: date | None = 
     if ui is not None and template is not None:
         findings += [Finding("createUiDefinition", "arm/createUiDefinition.json", m) for m in check_uidef(ui, template)]
     findings += _check_zip(bundle)
+    findings += postdeploy_findings(bundle, inp)
     return findings

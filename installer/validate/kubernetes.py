@@ -17,6 +17,7 @@ from kubernetes_validate.utils import SchemaNotFoundError, ValidationError
 from installer.render import Bundle, RenderInput
 from installer.render.workload import KUBERNETES_VERSION, azure_apps, azure_names
 from installer.validate import Finding
+from installer.validate.postdeploy import postdeploy_findings
 from installer.validate.foundation_link import foundation_findings
 from installer.validate.secretscan import scan_bundle
 
@@ -225,4 +226,5 @@ def validate_aks(bundle: Bundle, inp: RenderInput) -> list[Finding]:
     findings += scan_bundle(bundle, inp.secrets)
     findings += checkov_findings(bundle)
     findings += foundation_findings(bundle, inp)
+    findings += postdeploy_findings(bundle, inp)
     return findings

@@ -7,6 +7,7 @@ import re
 from installer.render import Bundle, RenderInput
 from installer.render.workload import azure_apps, azure_names
 from installer.validate import Finding
+from installer.validate.postdeploy import postdeploy_findings
 from installer.validate.aca import validate_aca_apps
 from installer.validate.secretscan import scan_bundle
 
@@ -50,4 +51,5 @@ def validate_runbook(bundle: Bundle, inp: RenderInput) -> list[Finding]:
         findings.append(Finding(V, RUNBOOK, "holds unrendered template syntax"))
     findings += validate_aca_apps(bundle, inp)
     findings += scan_bundle(bundle, inp.secrets)
+    findings += postdeploy_findings(bundle, inp)
     return findings

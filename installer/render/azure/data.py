@@ -137,6 +137,10 @@ def registry(c: Ctx) -> tuple[Resource, Resource]:
     return acr, acr_pull
 
 
+# The Flexible Server administrator (its password: Key Vault secret postgres-password).
+POSTGRES_ADMIN = "pgadmin"
+
+
 def postgres_version(c: Ctx) -> str:
     """The major version the catalog's Postgres image runs (``pgvector/pgvector:pg15`` → 15), so a
     dump from the evaluation install restores on Azure."""
@@ -155,7 +159,7 @@ def postgres(c: Ctx) -> Resource:
             "sku": {"name": Param("postgresSkuName"), "tier": Param("postgresTier")},
             "properties": {
                 "version": postgres_version(c),
-                "administratorLogin": "pgadmin",
+                "administratorLogin": POSTGRES_ADMIN,
                 "administratorLoginPassword": Param(secret_param("postgres_password")),
                 "authConfig": {"activeDirectoryAuth": "Enabled", "passwordAuth": "Enabled",
                                "tenantId": Raw("subscription().tenantId")},

@@ -194,3 +194,17 @@ def test_no_storage_key_is_a_parameter_output_or_plain_value(kind: str) -> None:
             if "accountKey" in line:
                 assert "listKeys()" in line, (path, line)
         assert not re.search(r"AccountKey=|[A-Za-z0-9+/]{86}==", text), path  # no connection string, no key-shaped value
+
+
+def test_review_tells_the_reviewer_about_the_storage_key_and_the_post_deploy_step() -> None:
+    from installer.commands.export import build_entries
+    from tests.unit.blueprint_plans import secrets_of
+
+    aca = plan(model="container", target="aca")
+    review = build_entries(aca, b"name: review\n", secrets_of(aca), None)[0]["REVIEW.md"].decode()
+    assert "Azure Files shares that Container\nApps mounts over SMB with the storage account key" in review
+    assert "`listKeys()`\ninside the deployment" in review
+    assert "Post-deploy step: `blueprints/postdeploy/10-databases.sh`" in review
+    aks = plan(model="container", target="aks")
+    review = build_entries(aks, b"name: review\n", secrets_of(aks), None)[0]["REVIEW.md"].decode()
+    assert "storage account key" not in review and "Post-deploy step" in review

@@ -117,38 +117,46 @@ async def test_sick_service_ends_on_failed_with_diagnostics_and_rollback(
     assert status(name) == []
 
 
+async def _cancel_mid_launch(app: FabrixApp, pilot, choice: str) -> FailedScreen:  # noqa: ANN001
+    """Launch, wait until Compose is creating services, press Escape, answer ``choice``; return
+    the Failed screen the launch ends on."""
+    from screens.dialogs.choice import ChoiceDialog
+
+    await settle(pilot)
+    for _ in range(5):
+        await next_step(pilot)
+    await pilot.press("ctrl+l")
+    screen = app.screen
+    assert isinstance(screen, LaunchScreen)
+    for _ in range(600):  # until Compose is creating services (bounded; no timing asserted)
+        if screen.query("#svc-postgres") or not screen.running:
+            break
+        await pilot.pause(0.05)
+    assert screen.running, "the launch ended before it could be cancelled"
+    await pilot.press("escape")
+    await pilot.pause()
+    assert isinstance(app.screen, ChoiceDialog)  # it asks first
+    await pilot.click(f"#choice-{choice}")
+    for _ in range(3000):
+        if isinstance(app.screen, DoneScreen | FailedScreen):
+            break
+        await pilot.pause(0.1)
+    await settle(pilot)
+    failed = app.screen
+    assert isinstance(failed, FailedScreen)
+    return failed
+
+
 async def test_cancel_asks_then_stops_and_rolls_back(
     docker_ready: object, make_app: Callable[..., FabrixApp], tmp_path: Path, cleanup: list[str]
 ) -> None:
-    from screens.dialogs.choice import ChoiceDialog
-
     name = "ui-cancel"
     cleanup.append(name)
     answers = write_answers(tmp_path / "a.yaml", name, COMPONENTS, ports=free_ports(COMPONENTS))
     app = make_app(load_answers(answers), checks=checks_for, clock=time.monotonic, launch_timeout=300)
     async with app.run_test(size=(100, 32)) as pilot:
-        await settle(pilot)
-        for _ in range(5):
-            await next_step(pilot)
-        await pilot.press("ctrl+l")
-        screen = app.screen
-        assert isinstance(screen, LaunchScreen)
-        for _ in range(600):  # until Compose is creating services (bounded; no timing asserted)
-            if screen.query("#svc-postgres") or not screen.running:
-                break
-            await pilot.pause(0.05)
-        assert screen.running, "the launch ended before it could be cancelled"
-        await pilot.press("escape")
-        await pilot.pause()
-        assert isinstance(app.screen, ChoiceDialog)  # it asks first
-        await pilot.press("enter")  # "Stop and roll back" (the first, focused answer)
-        for _ in range(3000):
-            if isinstance(app.screen, DoneScreen | FailedScreen):
-                break
-            await pilot.pause(0.1)
-        await settle(pilot)
-        assert isinstance(app.screen, FailedScreen)
-        text = str(app.screen.query_one("#failed-text").render())
+        failed = await _cancel_mid_launch(app, pilot, "rollback")  # "Stop and roll back"
+        text = str(failed.query_one("#failed-text").render())
         assert "cancelled" in text
         assert "Rolled back" in text
     assert status(name) == []
@@ -157,36 +165,12 @@ async def test_cancel_asks_then_stops_and_rolls_back(
 async def test_cancel_can_keep_everything_then_roll_back_from_failed(
     docker_ready: object, make_app: Callable[..., FabrixApp], tmp_path: Path, cleanup: list[str]
 ) -> None:
-    from screens.dialogs.choice import ChoiceDialog
-
     name = "ui-keep"
     cleanup.append(name)
     answers = write_answers(tmp_path / "a.yaml", name, COMPONENTS, ports=free_ports(COMPONENTS))
     app = make_app(load_answers(answers), checks=checks_for, clock=time.monotonic, launch_timeout=300)
     async with app.run_test(size=(100, 32)) as pilot:
-        await settle(pilot)
-        for _ in range(5):
-            await next_step(pilot)
-        await pilot.press("ctrl+l")
-        screen = app.screen
-        assert isinstance(screen, LaunchScreen)
-        for _ in range(600):  # until Compose is creating services (bounded; no timing asserted)
-            if screen.query("#svc-postgres") or not screen.running:
-                break
-            await pilot.pause(0.05)
-        assert screen.running, "the launch ended before it could be cancelled"
-        await pilot.press("escape")
-        await pilot.pause()
-        dialog = app.screen
-        assert isinstance(dialog, ChoiceDialog)
-        await pilot.click("#choice-keep")  # "Stop and keep for debugging"
-        for _ in range(3000):
-            if isinstance(app.screen, DoneScreen | FailedScreen):
-                break
-            await pilot.pause(0.1)
-        await settle(pilot)
-        failed = app.screen
-        assert isinstance(failed, FailedScreen)
+        failed = await _cancel_mid_launch(app, pilot, "keep")  # "Stop and keep for debugging"
         text = str(failed.query_one("#failed-text").render())
         assert "cancelled" in text and "kept for debugging" in text
         assert "Rolled back" not in text

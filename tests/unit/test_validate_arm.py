@@ -297,15 +297,6 @@ def _ui_dangling(d: dict[str, Any]) -> None:
     d["parameters"]["outputs"]["postgresPassword"] = "[steps('security').adminPwd]"
 
 
-def _key_as_parameter(d: dict[str, Any]) -> None:
-    d["parameters"]["filesKey"] = {"type": "secureString"}
-    _resource(d, "Microsoft.App/managedEnvironments/storages")["properties"]["azureFile"]["accountKey"] = "[parameters('filesKey')]"
-
-
-def _key_as_literal(d: dict[str, Any]) -> None:
-    _resource(d, "Microsoft.App/managedEnvironments/storages")["properties"]["azureFile"]["accountKey"] = "bm90LWEta2V5Cg=="
-
-
 @pytest.mark.parametrize(
     ("breaker", "expected"),
     [

@@ -25,13 +25,21 @@ import yaml
 from installer.catalog import Catalog, load_catalog
 
 BUSYBOX = Path("/bin/busybox")
+# Per-component configuration rules, as busybox sh scripts: <component>.sh exits non-zero with the
+# real app's error message when the configuration is one the real app refuses.
+CHECKS_DIR = Path(__file__).with_name("standin_checks")
 REPO = "fabrix-standin"
 HASH_LABEL = "dev.aifabrix.fabrix.standin-hash"
 
 _RUN = r"""#!/bin/sh
-# Stand-in entrypoint: serve each port with busybox httpd; arguments (the real image's command)
-# are ignored. Health files exist only in the healthy variant.
+# Stand-in entrypoint: serve each port with busybox httpd. The real image's command arrives as
+# arguments; a component's configuration rules (/standin/check, from tests/support/standin_checks/)
+# see them and the environment, and refuse to start the way the real app does.
+# Health files exist only in the healthy variant.
 . /standin/config
+if [ -x /standin/check ]; then
+  /standin/check "$@" || { echo "stand-in $COMPONENT: configuration refused (see above)" >&2; exit 1; }
+fi
 for port in $PORTS; do
   mkdir -p "/www/$port"
   if [ ! -f /standin/sick ]; then echo alive > "/www/$port/standin-alive"; fi
@@ -109,6 +117,9 @@ def _tarball(catalog: Catalog, component: str, sick: bool) -> bytes:
         add("standin/run", _RUN.encode())
         add("standin/alive", _ALIVE.encode())
         add("standin/config", config.encode(), 0o644)
+        check = CHECKS_DIR / f"{component}.sh"
+        if check.is_file():
+            add("standin/check", check.read_bytes())
         if sick:
             add("standin/sick", b"sick\n", 0o644)
         for name, body in _SHIMS.items():

@@ -102,6 +102,11 @@ class FakeArm:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.routes: list[Route] = _routes(self)
+        # Resource groups, deployments, stacks, jobs, run command, vault purge (issue 13): their own
+        # module answers first and falls through to the read-only routes above.
+        from tests.azure.fake_arm_deploy import DeployPlane
+
+        self.deploy = DeployPlane(self)
 
     # ---- lifecycle ----
 
@@ -187,6 +192,9 @@ class FakeArm:
             return fault.status, extra, _error(code, f"injected fault {fault.status} for {method} {path}")
         if not path.lower().startswith("/metadata/") and not headers.get("authorization", "").startswith("Bearer "):
             return 401, {}, _error("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+        reply = self.deploy.dispatch(method, path, query, headers, payload)
+        if reply is not None:
+            return reply
         for route_method, pattern, handler in self.routes:
             if route_method != method:
                 continue
@@ -276,6 +284,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:  # noqa: N802
         self._serve("DELETE")
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._serve("PATCH")
 
 
 # ---------------------------------------------------------------------------------------------

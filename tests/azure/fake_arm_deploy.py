@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import copy
 import datetime as dt
+import math
 import re
 import threading
 import time
@@ -284,6 +285,12 @@ class DeployPlane:
         self.extra_routes: list[tuple[str, re.Pattern[str], Callable[..., Reply | None]]] = []
         self._seed()
         self.routes = self._routes()
+        from tests.azure import fake_arm_ops  # jobs, run command, deleted vaults: their own module
+
+        self.jobs: Any = None
+        self.aks: Any = None
+        self.vaults: Any = None
+        fake_arm_ops.attach(self)
 
     # ---- scenario seed ----
 
@@ -379,12 +386,12 @@ class DeployPlane:
     def _dispatch(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: Any) -> Reply | None:
         for t in self.throttles:
             if t.check(method, path):
-                return 429, {"Retry-After": _num(t.retry_after)}, arm_errors.envelope(
+                return 429, retry_headers(t.retry_after, t.retry_after), arm_errors.envelope(
                     "TooManyRequests",
                     "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00. For more information, see - https://aka.ms/throttling",
                 )
         self.tick()
-        for route_method, pattern, handler in self.routes + self.extra_routes:
+        for route_method, pattern, handler in self.extra_routes + self.routes:
             if route_method != method:
                 continue
             m = pattern.fullmatch(path)
@@ -414,10 +421,12 @@ class DeployPlane:
         self.extra_routes.append((method, re.compile(pattern, re.IGNORECASE), handler))
 
     def retry_after(self) -> dict[str, str]:
+        """``Retry-After`` in whole simulated seconds (as ARM sends it, and as SDK models that
+        deserialize it as ``int`` need it) plus ``retry-after-ms`` in *real* milliseconds, which
+        azure-core reads first — so polling waits as long as the simulated wait lasts here."""
         if self.poll_retry_after is None:
             return {}
-        real = self.clock.real_seconds(self.poll_retry_after) if self.clock.speed else 0.0
-        return {"Retry-After": _num(round(real, 3))}
+        return retry_headers(self.poll_retry_after, self.clock.real_seconds(self.poll_retry_after))
 
     def url(self, path: str) -> str:
         return f"{self.arm.url.rstrip('/')}{path}"
@@ -455,6 +464,8 @@ class DeployPlane:
                     res.properties = _merge(existing.properties, res.properties)
                 self.resources[res.id.lower()] = res
                 op.applied = True
+                if res.type.lower() == "microsoft.keyvault/vaults" and str(res.properties.get("createMode", "")).lower() == "recover":
+                    self.deleted_vaults[:] = [v for v in self.deleted_vaults if v["name"].lower() != res.name.lower()]
                 self._sync_resources()
 
     # ---- keep the read-only routes' scenario lists true ----
@@ -1075,6 +1086,10 @@ class DeployPlane:
                         failure = arm_errors.provider_error(inj.kind, name=e["name"], rtype=e["type"], location=location or g.location, subscription=self.sub)
                         op.end = start + duration * inj.at_fraction
                         break
+                if failure is None and e["type"].lower() == "microsoft.keyvault/vaults":
+                    failure = self._soft_deleted_conflict(e["name"], location or g.location, properties)
+                    if failure is not None:
+                        op.end = start + 2.0
             elif failure is not None:
                 op.end = start + 1.0
             op.error = failure
@@ -1099,6 +1114,21 @@ class DeployPlane:
         d._pre = pre  # type: ignore[attr-defined]
         scope.reference = lambda rid: (self.resources.get(rid.lower()) or synthesized[rid.lower()]).json()
         return d
+
+    def _soft_deleted_conflict(self, name: str, location: str, properties: Any) -> arm_errors.ProviderError | None:
+        """A vault name held by a soft-deleted vault cannot be reused (unless recovering it)."""
+        if isinstance(properties, dict) and str(properties.get("createMode", "")).lower() == "recover":
+            return None
+        for v in self.deleted_vaults:
+            if v["name"].lower() == name.lower():
+                return arm_errors.ProviderError(
+                    409,
+                    "Conflict",
+                    "ConflictError",
+                    "A vault with the same name already exists in deleted state. You need to either recover or purge existing key vault. "
+                    "Follow this link https://go.microsoft.com/fwlink/?linkid=2149745 for more information on soft delete.",
+                )
+        return None
 
     def _parameters(self, template: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
         declared = template.get("parameters") or {}
@@ -1341,8 +1371,8 @@ def _mentions_reference(value: Any) -> bool:
     return "reference(" in str(value) or "list" in str(value).lower() and "keys(" in str(value).lower()
 
 
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
+def retry_headers(simulated: float, real: float) -> dict[str, str]:
+    return {"Retry-After": str(max(1, math.ceil(simulated))), "retry-after-ms": str(int(round(real * 1000)))}
 
 
 def _unique(ids: list[str]) -> list[str]:

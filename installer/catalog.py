@@ -80,8 +80,18 @@ class Component(_Strict):
     host_port: int | None = None
     protocol: Literal["tcp", "http"] = "http"
     command: list[str] | None = None
+    # The container's arguments on Azure targets when they differ from Compose's (Keycloak: the
+    # production ``start`` behind Front Door's TLS instead of ``start-dev``); None: ``command``.
+    azure_command: list[str] | None = None
     health: HealthCheck
+    # Readiness: the endpoint that answers 2xx when the service can take traffic (smoke probes,
+    # readiness and startup probes). Liveness: the endpoint that answers while the process is
+    # healthy even if a dependency is down; None means the readiness endpoint serves both.
     http_health: HttpHealth | None = None
+    http_live: HttpHealth | None = None
+    # Replicas at most (None: the size preset decides). 1 for components that keep state in the
+    # process or on local disk (Keycloak with KC_CACHE=local), where a second replica corrupts it.
+    max_replicas: int | None = None
     env: dict[str, EnvValue] = Field(default_factory=dict)
     volumes: list[Volume] = Field(default_factory=list)
     databases: list[Database] = Field(default_factory=list)
@@ -97,6 +107,9 @@ class Component(_Strict):
     # secret the foundation writes (e.g. the Redis access key), never a generated secret.
     azure_env: dict[str, EnvValue] = Field(default_factory=dict)
     resources: dict[SizeName, Resources]
+
+    def azure_args(self) -> list[str] | None:
+        return self.azure_command if self.azure_command is not None else self.command
 
     def secrets_used(self) -> list[str]:
         names = [v["secret"] for v in self.env.values() if isinstance(v, dict) and "secret" in v]

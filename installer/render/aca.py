@@ -53,14 +53,17 @@ def _registry_host(image: str) -> str | None:
 def _probes(app: AzureApp) -> list[dict[str, Any]]:
     if app.health_path is None:
         return []
-    http = {"path": app.health_path, "port": app.health_port or app.port, "scheme": "HTTP"}
+    ready = {"path": app.health_path, "port": app.health_port or app.port, "scheme": "HTTP"}
+    live = {"path": app.live_path or app.health_path, "port": app.live_port or app.health_port or app.port,
+            "scheme": "HTTP"}
     return [
         # Startup covers slow first boots (Keycloak, migrations) so liveness can stay strict.
-        {"type": "Startup", "httpGet": http, "initialDelaySeconds": 10, "periodSeconds": 10,
+        {"type": "Startup", "httpGet": ready, "initialDelaySeconds": 10, "periodSeconds": 10,
          "timeoutSeconds": 5, "failureThreshold": 10},
-        {"type": "Liveness", "httpGet": http, "periodSeconds": 30, "timeoutSeconds": 5,
+        # Liveness on the liveness endpoint: a restart does not cure a dependency that is down.
+        {"type": "Liveness", "httpGet": live, "periodSeconds": 30, "timeoutSeconds": 5,
          "failureThreshold": 3},
-        {"type": "Readiness", "httpGet": http, "periodSeconds": 10, "timeoutSeconds": 5,
+        {"type": "Readiness", "httpGet": ready, "periodSeconds": 10, "timeoutSeconds": 5,
          "failureThreshold": 3},
     ]
 
@@ -89,6 +92,8 @@ def app_body(inp: RenderInput, app: AzureApp, names: AzureNames) -> dict[str, An
         "resources": {"cpu": app.cpu, "memory": f"{app.memory_gib:g}Gi"},
         "probes": _probes(app),
     }
+    if app.args:
+        container["args"] = list(app.args)
     if app.volumes:
         container["volumeMounts"] = [
             {"volumeName": f"data{i}", "mountPath": path} for i, path in enumerate(app.volumes)

@@ -133,9 +133,13 @@ def checkov_skips(app: AzureApp) -> dict[str, str]:
     return {f"checkov.io/skip{i}": f"{check}={why}" for i, (check, why) in enumerate(reasons, 1)}
 
 
-def _probe(app: AzureApp, period: int, failures: int) -> dict[str, Any]:
+def _probe(app: AzureApp, period: int, failures: int, live: bool = False) -> dict[str, Any]:
+    if live:
+        get = {"path": app.live_path or app.health_path, "port": app.live_port or app.health_port or app.port}
+    else:
+        get = {"path": app.health_path, "port": app.health_port or app.port}
     return {
-        "httpGet": {"path": app.health_path, "port": app.health_port or app.port},
+        "httpGet": get,
         "periodSeconds": period,
         "timeoutSeconds": 5,
         "failureThreshold": failures,
@@ -182,9 +186,11 @@ def _deployment(inp: RenderInput, app: AzureApp, names: AzureNames, labels: dict
         },
         "volumeMounts": mounts,
     }
+    if app.args:
+        container["args"] = list(app.args)  # replaces the image's CMD, keeps its ENTRYPOINT
     if app.health_path:
         container["startupProbe"] = _probe(app, 10, 30)
-        container["livenessProbe"] = _probe(app, 30, 3)
+        container["livenessProbe"] = _probe(app, 30, 3, live=True)
         container["readinessProbe"] = _probe(app, 10, 3)
     pod_labels = {**labels, "azure.workload.identity/use": "true"}
     return {
@@ -350,18 +356,21 @@ def app_docs(inp: RenderInput, app: AzureApp, apps: list[AzureApp], names: Azure
         # maxUnavailable (not minAvailable: 1) so a single-replica app never blocks node drains.
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
     })
-    docs.append({
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": _meta(app.name, names, labels),
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": app.name},
-            "minReplicas": app.min_replicas,
-            "maxReplicas": app.max_replicas,
-            "metrics": [{"type": "Resource", "resource": {
-                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": CPU_TARGET_PERCENT}}}],
-        },
-    })
+    if app.max_replicas > app.min_replicas:
+        # No autoscaler for a single-instance component (Keycloak with a local cache): a second
+        # replica would split its state.
+        docs.append({
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": _meta(app.name, names, labels),
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": app.name},
+                "minReplicas": app.min_replicas,
+                "maxReplicas": app.max_replicas,
+                "metrics": [{"type": "Resource", "resource": {
+                    "name": "cpu", "target": {"type": "Utilization", "averageUtilization": CPU_TARGET_PERCENT}}}],
+            },
+        })
     return docs
 
 

@@ -149,8 +149,11 @@ class AzureApp:
     title: str
     image: str
     port: int
-    health_path: str | None
+    health_path: str | None  # readiness (and startup) probe
     health_port: int | None
+    live_path: str | None  # liveness probe
+    live_port: int | None
+    args: list[str]  # the container's arguments (the image's CMD when empty)
     cpu: float
     memory_gib: float
     min_replicas: int
@@ -239,11 +242,14 @@ def azure_apps(inp: RenderInput, target: str) -> list[AzureApp]:
     names = azure_names(plan)
     enabled = plan.enabled_components(cat)
     apps: list[AzureApp] = []
-    lo, hi = replicas(plan)
     for name in enabled:
         comp = cat.components[name]
         if comp.kind != "app":
             continue
+        lo, hi = replicas(plan)
+        if comp.max_replicas is not None:
+            lo, hi = min(lo, comp.max_replicas), min(hi, comp.max_replicas)
+        live = comp.http_live or comp.http_health
         res = comp.resources[plan.size.value]
         cpu, mem = aca_resources(res.cpu, res.memory_mb)
         merged = {**comp.env, **comp.azure_env}
@@ -256,6 +262,9 @@ def azure_apps(inp: RenderInput, target: str) -> list[AzureApp]:
                 port=comp.port,
                 health_path=comp.http_health.path if comp.http_health else None,
                 health_port=comp.http_health.port if comp.http_health else None,
+                live_path=live.path if live else None,
+                live_port=live.port if live else None,
+                args=list(comp.azure_args() or []),
                 cpu=cpu,
                 memory_gib=mem,
                 min_replicas=lo,

@@ -40,6 +40,8 @@ _RUN = r"""#!/bin/sh
 if [ -x /standin/check ]; then
   /standin/check "$@" || { echo "stand-in $COMPONENT: configuration refused (see above)" >&2; exit 1; }
 fi
+# A check may say where the real app would serve its health endpoints (HEALTH=...).
+if [ -f /tmp/standin.env ]; then . /tmp/standin.env; fi
 for port in $PORTS; do
   mkdir -p "/www/$port"
   if [ ! -f /standin/sick ]; then echo alive > "/www/$port/standin-alive"; fi

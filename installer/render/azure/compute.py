@@ -95,10 +95,14 @@ def aca(f: Foundation, names: Names, apps: list[AzureApp], vnet: Resource, subne
             container["volumeMounts"] = [
                 {"volumeName": f"data{i}", "mountPath": path} for i, path in enumerate(app.volumes)
             ]
+        if app.args:
+            container["args"] = list(app.args)
         if app.health_path:
             port = app.health_port or app.port
+            live_port = app.live_port or port
             container["probes"] = [
-                {"type": "Liveness", "httpGet": {"path": app.health_path, "port": port}, "initialDelaySeconds": 30, "periodSeconds": 30},
+                {"type": "Liveness", "httpGet": {"path": app.live_path or app.health_path, "port": live_port},
+                 "initialDelaySeconds": 30, "periodSeconds": 30},
                 {"type": "Readiness", "httpGet": {"path": app.health_path, "port": port}, "initialDelaySeconds": 10, "periodSeconds": 10},
             ]
         app_host = app.image.split("/")[0]

@@ -2,6 +2,8 @@
 → summary, each step journaled before and after it acts; any failure, timeout or cancel collects
 diagnostics, then rolls back what this run created.
 
+The step machine itself (journal, lock, cancel, keep, diagnostics-then-rollback, resume, events)
+is ``installer.launch.runner``; this module is Compose's steps, diagnostics, rollback and summary.
 Runs in any thread and never prints: everything the person sees goes through ``reporter``.
 """
 
@@ -12,7 +14,6 @@ import re
 import threading
 import urllib.error
 import urllib.request
-from pathlib import Path
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,15 +33,14 @@ from installer.launch.dockercli import (
     pump,
     run,
 )
-from installer.launch.journal import OUTCOME_OK, Journal, Phase, first_data, new_run_id
-from installer.launch.lock import install_lock
-from installer.launch.model import Diagnostics, LaunchResult, Outcome, ServiceStatus, Summary
+from installer.launch.journal import Phase, first_data
+from installer.launch.model import Diagnostics, LaunchResult, RollbackResult, ServiceStatus, Summary
+from installer.launch.runner import Run, Step, Stop, launch_with
 from installer.launch.status import project_status
 from installer.plan import InstallPlan
-from installer.progress import Clock, ProgressEvent, Reporter, State
+from installer.progress import Reporter, State
 from installer.render.compose import volume_host_dirs
 from installer.secrets import SecretStore, redact
-from installer.state import InstallDir, install_dir
 
 REGISTRY_PASSWORD_SECRET = "registry_password"
 REGISTRY_PASSWORD_ENV = "FABRIX_REGISTRY_PASSWORD"
@@ -68,16 +68,6 @@ _RANK = {State.pending: 0, State.creating: 1, State.starting: 2, State.running: 
 _CONTAINER_IN_ERROR = re.compile(r"container ([A-Za-z0-9_.-]+) (?:is unhealthy|exited|has exited)")
 
 
-class _Stop(Exception):
-    """A step failed or the person cancelled: carries what to tell them."""
-
-    def __init__(self, reason: str, cancelled: bool = False, service: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.cancelled = cancelled
-        self.service = service
-
-
 def launch(
     plan: InstallPlan,
     reporter: Reporter,
@@ -99,25 +89,17 @@ def launch(
             f"install {plan.name!r} targets {plan.model.value}/{plan.target.value}; `fabrix up` launches Docker Compose only",
             "set model: container and target: compose, or use `fabrix render` for Azure blueprints",
         )
-    folder = install_dir(plan.name).create()
-    with install_lock(folder.root, plan.name, "up"):
-        return _Launch(plan, reporter, cancel or threading.Event(), folder, timeout,
-                       keep or threading.Event()).run(resume)
+    return launch_with(plan, ComposeBackend(timeout), reporter, cancel=cancel, resume=resume, keep=keep)
 
 
-class _Launch:
-    def __init__(self, plan: InstallPlan, reporter: Reporter, cancel: threading.Event,
-                 folder: InstallDir, timeout: int, keep: threading.Event) -> None:
-        self.plan = plan
-        self.cancel = cancel
-        self.keep = keep
-        self.folder = folder
+class ComposeBackend:
+    """Compose's steps, diagnostics, rollback and summary; the runner (``runner.Run``) does the rest."""
+
+    kind = "compose"
+
+    def __init__(self, timeout: int = 600) -> None:
         self.timeout = max(1, int(timeout))
-        self.project = project_name(plan.name)
-        self.journal = Journal(folder.journal)
-        self.clock = Clock()
-        self.run_id = ""
-        self.secret_values: list[str] = []
+        self.run: Run | None = None
         self.services: list[str] = []
         self.config: dict[str, Any] = {}
         self.docker: list[str] = []
@@ -131,72 +113,73 @@ class _Launch:
         self._streaks: dict[str, tuple[str | None, int]] = {}
         self._last_message: dict[str, str] = {}
         self._present: set[str] | None = None
-        self._log = _EventLog(folder.log)
-        self._reporter = reporter
 
-    # ---- events -------------------------------------------------------------------------
+    # ---- the runner's side ----------------------------------------------------------------
 
-    def emit(self, step: str, state: State, message: str = "", service: str | None = None, **extra: Any) -> None:
-        ev = ProgressEvent(step=step, state=state, message=redact(message, self.secret_values),
-                           service=service, elapsed=self.clock.elapsed(), **extra)
-        self._log.write(ev)
-        self._reporter(ev)
+    def attach(self, run: Run) -> None:
+        self.run = run
+        self.plan = run.plan
+        self.folder = run.folder
+        self.cancel = run.cancel
+        self.clock = run.clock
+        self.journal = run.journal
+        self.project = project_name(run.plan.name)
+        self.emit = run.emit
+        self.journal_step = run.journal_step
+        self.check_cancel = run.check_cancel
 
-    def journal_step(self, step: str, phase: Phase, **data: Any) -> None:
-        self.journal.append(self.run_id, step, phase, **data)
+    @property
+    def run_id(self) -> str:
+        assert self.run is not None
+        return self.run.run_id
 
-    def check_cancel(self) -> None:
-        if self.cancel.is_set():
-            raise _Stop("cancelled before the step could start", cancelled=True)
+    @property
+    def secret_values(self) -> list[str]:
+        assert self.run is not None
+        return self.run.secret_values
 
-    # ---- the run ------------------------------------------------------------------------
+    @secret_values.setter
+    def secret_values(self, values: list[str]) -> None:
+        assert self.run is not None
+        self.run.secret_values = values
 
-    def run(self, resume: bool) -> LaunchResult:
-        open_run = self.journal.unfinished()
-        if open_run and not resume:
-            info = recovery.unfinished_run(self.plan.name)
-            described = info.describe() if info else f"run {open_run}"
-            raise UsageError(
-                f"install {self.plan.name!r} has an unfinished launch: {described}",
-                f"continue it: `fabrix up --answers FILE --resume`; or undo it: `fabrix rollback --name {self.plan.name}`",
-            )
-        resumed = bool(open_run and resume)
-        self.run_id = open_run if resumed else new_run_id()
-        self.secret_values = list(SecretStore(self.folder.secrets).values().values())
-        self.journal_step("run", Phase.begin, project=self.project, resumed=resumed)
-        self.emit("run", State.running, f"{'resuming' if resumed else 'starting'} run {self.run_id} of {self.plan.name}")
-        try:
-            self.start_checks()
-            try:
-                self.step_render()
-            except (FabrixError, _Stop):
-                if not self.cancel.is_set():
-                    self.finish_checks()  # a failed check explains more than a render error: it wins
-                raise
-            self.finish_checks()
-            self.step_preflight(resumed)
-            self.step_login()
-            self.step_pull()
-            self.step_up()
-            self.step_probe()
-            summary = self.summary()
-        except ToolMissing as exc:
-            # Nothing was created yet when Docker itself is missing: close the run and say so.
-            self.journal_step("run", Phase.end, outcome="tool_missing")
-            self.emit("run", State.failed, exc.message)
-            raise
-        except _Stop as stop:
-            return self.fail(stop)
-        except FabrixError as exc:
-            return self.fail(_Stop(str(exc)))
-        except Exception as exc:  # a bug must still leave nothing half-installed behind
-            return self.fail(_Stop(f"internal error: {type(exc).__name__}: {exc}"))
-        self.journal_step("run", Phase.end, outcome=OUTCOME_OK)
+    def run_data(self) -> dict[str, Any]:
+        return {"project": self.project}
+
+    def steps(self) -> list[Step]:
+        resumed = bool(self.run and self.run.resumed)
+        return [
+            Step("render", self.step_checks_and_render),
+            Step("preflight", lambda: self.step_preflight(resumed)),
+            Step("login", self.step_login),
+            Step("pull", self.step_pull),
+            Step("up", self.step_up),
+            Step("probe", self.step_probe),
+        ]
+
+    def summary_message(self) -> tuple[Summary, str]:
+        summary = self.summary()
         message = (f"{self.plan.name} is up: {len(summary.services)} service(s) healthy in "
                    f"{self.clock.elapsed():.0f}s. Passwords are in {summary.secrets_file}.")
-        self.emit("summary", State.done, message)
-        return LaunchResult(Outcome.ok, self.plan.name, self.run_id, message, summary=summary,
-                            elapsed=self.clock.elapsed())
+        return summary, message
+
+    def rollback(self, reporter: Reporter) -> RollbackResult:
+        return recovery.rollback_run(self.plan.name, self.journal, self.run_id, reporter)
+
+    def failure_message(self, stop: Stop, diagnostics: Diagnostics, rollback: RollbackResult | None) -> str:
+        return _paragraph(self.plan.name, stop, diagnostics, rollback)
+
+    def step_checks_and_render(self) -> None:
+        """The checks run on a thread while we render; a failed check explains more than a
+        render error, so it wins."""
+        self.start_checks()
+        try:
+            self.step_render()
+        except (FabrixError, Stop):
+            if not self.cancel.is_set():
+                self.finish_checks()
+            raise
+        self.finish_checks()
 
     # ---- steps --------------------------------------------------------------------------
 
@@ -248,7 +231,7 @@ class _Launch:
         if failed:
             self.journal_step("checks", Phase.failed, failed=[r.id for r in failed])
             listing = "; ".join(f"{r.title}: {r.found} (fix: {r.remedy})" for r in failed)
-            raise _Stop(f"{len(failed)} prerequisite check(s) failed: {listing}")
+            raise Stop(f"{len(failed)} prerequisite check(s) failed: {listing}")
         self.journal_step("checks", Phase.end)
         self.emit("checks", State.done, "prerequisites met")
 
@@ -328,7 +311,7 @@ class _Launch:
         user = self.plan.images.username
         password = SecretStore(self.folder.secrets).get(REGISTRY_PASSWORD_SECRET) or os.environ.get(REGISTRY_PASSWORD_ENV)
         if not user or not password:
-            raise _Stop(
+            raise Stop(
                 f"images come from the private registry {registry}, but "
                 + ("images.username is not set" if not user else f"no password was given ({REGISTRY_PASSWORD_ENV} or the secret store's REGISTRY_PASSWORD)")
             )
@@ -338,7 +321,7 @@ class _Launch:
         res = run(self.docker + ["login", "--username", user, "--password-stdin", registry], input_text=password + "\n")
         if res.rc != 0:
             self.journal_step("login", Phase.failed)
-            raise _Stop(f"docker login to {registry} failed: {redact(last_line(res.stderr), self.secret_values)}")
+            raise Stop(f"docker login to {registry} failed: {redact(last_line(res.stderr), self.secret_values)}")
         self.journal_step("login", Phase.end)
         self.emit("login", State.done, f"logged in to {registry}")
 
@@ -367,7 +350,7 @@ class _Launch:
             return
         if policy == "never":
             missing = ", ".join(f"{images[s]} ({s})" for s in wanted)
-            raise _Stop(f"images not present and images.pull is never: {missing}. "
+            raise Stop(f"images not present and images.pull is never: {missing}. "
                         "Fix: `docker pull` them (or `docker load`), or set images.pull: missing")
         self.journal_step("pull", Phase.begin, images=[images[s] for s in wanted])
         for svc in wanted:
@@ -399,11 +382,11 @@ class _Launch:
         rc, cancelled = pump(stream, on_line, self.cancel)
         if cancelled:
             self.journal_step("pull", Phase.failed, cancelled=True)
-            raise _Stop("cancelled while pulling images", cancelled=True)
+            raise Stop("cancelled while pulling images", cancelled=True)
         if rc != 0:
             self.journal_step("pull", Phase.failed)
             reason = errors[-1] if errors else (self.raw_tail[-1] if self.raw_tail else f"exit code {rc}")
-            raise _Stop(f"pulling images failed: {redact(reason, self.secret_values)}")
+            raise Stop(f"pulling images failed: {redact(reason, self.secret_values)}")
         self.journal_step("pull", Phase.end, pulled=[images[s] for s in wanted])
         for svc in wanted:
             self.emit("pull", State.done, f"pulled {images[svc]}", service=svc)
@@ -432,12 +415,12 @@ class _Launch:
             self.journal_step("up", Phase.failed, cancelled=True, volumes=volumes)
             if watchdog["fired"]:
                 self.cancel.clear()
-                raise _Stop(f"Compose did not finish within {self.timeout + 60}s")
-            raise _Stop("cancelled while the services were starting", cancelled=True)
+                raise Stop(f"Compose did not finish within {self.timeout + 60}s")
+            raise Stop("cancelled while the services were starting", cancelled=True)
         if rc != 0:
             self.journal_step("up", Phase.failed, volumes=volumes)
             reason = self.compose_error or (self.raw_tail[-1] if self.raw_tail else f"docker compose up exited with code {rc}")
-            raise _Stop(reason, service=self._service_in(reason))
+            raise Stop(reason, service=self._service_in(reason))
         # Trust but verify: Compose 2.40 can exit 0 when --wait-timeout runs out while a health
         # check is still "starting" (seen with a failing check inside its start_period).
         self.last_status = project_status(self.docker, self.project, self.secret_values)
@@ -450,7 +433,7 @@ class _Launch:
             self.journal_step("up", Phase.failed, volumes=volumes)
             first = not_ready[0].component if not_ready else missing[0]
             names = ", ".join([s.component for s in not_ready] + missing)
-            raise _Stop(f"not healthy after {self.timeout}s: {names}", service=first)
+            raise Stop(f"not healthy after {self.timeout}s: {names}", service=first)
         self.journal_step("up", Phase.end, volumes=volumes)
         for svc in self.services:
             if self.service_state.get(svc) is not State.healthy:
@@ -532,7 +515,7 @@ class _Launch:
         for svc, url in probes:
             ok, detail = _probe(url, PROBE_BUDGET, self.cancel)
             if self.cancel.is_set():
-                raise _Stop("cancelled during the smoke probes", cancelled=True)
+                raise Stop("cancelled during the smoke probes", cancelled=True)
             if ok:
                 self.emit("probe", State.done, f"{url} answered {detail}", service=svc)
             else:
@@ -541,7 +524,7 @@ class _Launch:
         if failures:
             self.journal_step("probe", Phase.failed)
             svc, url, detail = failures[0]
-            raise _Stop(f"{svc} is healthy inside Docker but {url} does not answer from this machine ({detail})",
+            raise Stop(f"{svc} is healthy inside Docker but {url} does not answer from this machine ({detail})",
                         service=svc)
         self.journal_step("probe", Phase.end)
 
@@ -587,35 +570,7 @@ class _Launch:
 
     # ---- failure ------------------------------------------------------------------------
 
-    def fail(self, stop: _Stop) -> LaunchResult:
-        cancelled = stop.cancelled
-        self.cancel.clear()  # the rollback below must run to the end
-        self.emit("run", State.failed, ("cancelled: " if cancelled else "failed: ") + stop.reason)
-        diagnostics = self.diagnose(stop)
-        outcome = Outcome.cancelled if cancelled else Outcome.failed
-        if self.keep.is_set():
-            # Asked to keep it for debugging: remove nothing and leave the run open in the
-            # journal, so `fabrix rollback` (or `up --resume`) can still finish it later.
-            kept = (f"Everything was kept for debugging; undo it with `fabrix rollback --name {self.plan.name}`"
-                    f" or continue with `fabrix up --answers FILE --resume`.")
-            self.emit("rollback", State.skipped, kept)
-            message = f"{_paragraph(self.plan.name, stop, diagnostics, None)} {kept}"
-            self.emit("summary", State.failed, message)
-            return LaunchResult(outcome, self.plan.name, self.run_id, redact(message, self.secret_values),
-                                diagnostics=diagnostics, rollback=None, elapsed=self.clock.elapsed())
-        rollback = recovery.rollback_run(self.plan.name, self.journal, self.run_id, self.emit_event)
-        message = _paragraph(self.plan.name, stop, diagnostics, rollback)
-        self.emit("summary", State.failed, message)
-        return LaunchResult(outcome, self.plan.name, self.run_id, redact(message, self.secret_values),
-                            diagnostics=diagnostics, rollback=rollback, elapsed=self.clock.elapsed())
-
-    def emit_event(self, ev: ProgressEvent) -> None:
-        ev = ProgressEvent(**{**ev.__dict__, "elapsed": self.clock.elapsed(),
-                              "message": redact(ev.message, self.secret_values)})
-        self._log.write(ev)
-        self._reporter(ev)
-
-    def diagnose(self, stop: _Stop) -> Diagnostics:
+    def diagnose(self, stop: Stop) -> Diagnostics:
         """Before anything is removed: which service failed, its last health output and logs."""
         if not self.docker or not self.services:
             return Diagnostics(reason=redact(stop.reason, self.secret_values))
@@ -718,7 +673,7 @@ def _probe(url: str, budget: float, cancel: threading.Event) -> tuple[bool, str]
             return False, detail
 
 
-def _paragraph(name: str, stop: _Stop, diag: Diagnostics, rollback: Any) -> str:
+def _paragraph(name: str, stop: Stop, diag: Diagnostics, rollback: Any) -> str:
     if stop.cancelled:
         what = f"The launch of {name} was cancelled ({stop.reason})."
     else:
@@ -733,21 +688,3 @@ def _paragraph(name: str, stop: _Stop, diag: Diagnostics, rollback: Any) -> str:
     if rollback is not None:
         what += f" {rollback.message}"
     return what
-
-
-class _EventLog:
-    """The install's operator log (install.log): one JSON line per event, never a secret."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def write(self, ev: ProgressEvent) -> None:
-        import json
-
-        try:
-            with self._lock, self.path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(ev.to_json(), default=str) + "\n")
-        except OSError:
-            pass  # the log is a convenience; it never fails the launch
-

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from tests.azure.fake_arm_deploy import ArmRuleError, Reply, Resource, iso
+from tests.azure.fake_arm_state import ArmRuleError, Reply, Resource, iso
 
 if TYPE_CHECKING:
     from tests.azure.fake_arm_deploy import DeployPlane

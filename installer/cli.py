@@ -1,7 +1,8 @@
 """``fabrix``: the headless commands. ``fabrix`` with no command starts the TUI wizard.
 
 Exit codes: 0 ok · 1 a check or launch failed (rolled back) · 2 bad input or usage ·
-3 a required tool is missing · 130 cancelled. Errors never show a traceback unless
+3 a required tool is missing · 4 (``check`` only) nothing failed but a check could not be
+verified · 130 cancelled. Errors never show a traceback unless
 ``FABRIX_DEBUG=1``.
 """
 
@@ -65,7 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("wizard", help="guided install in the terminal UI (default)")
     _add_answers(p, required=False)
 
-    p = sub.add_parser("check", help="check prerequisites on this machine / in Azure")
+    p = sub.add_parser(
+        "check",
+        help="check prerequisites on this machine / in Azure",
+        description="Run the plan's prerequisite checks concurrently; each says pass, warn, fail or unknown.",
+        epilog=("exit codes: 0 every check passed or only warned · 1 a check failed · 2 bad input or usage · "
+                "3 a required tool (Docker Engine, Compose v2) is missing · 4 nothing failed, but a check "
+                "could not be verified (throttled, no read permission, an Azure error, no answer in time) — "
+                "not ready · 130 cancelled"),
+    )
     _add_answers(p)
     _add_json(p)
 

@@ -9,6 +9,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # a check failed, or a launch failed (and was rolled back)
 EXIT_USAGE = 2  # bad input or usage
 EXIT_TOOL_MISSING = 3  # Docker, Compose v2 or another required tool is missing
+EXIT_UNVERIFIED = 4  # `check`: nothing failed, but a required check could not be verified (throttled, 403, 5xx, timeout)
 EXIT_CANCELLED = 130
 
 

@@ -4,8 +4,11 @@ Rules (learn.microsoft.com role-based-access-control/role-definitions): an actio
 when some role assignment that applies at the scope has a permission block whose ``actions``
 match it and whose ``notActions`` do not. ``*`` matches any run of characters; matching is
 case-insensitive. notActions only subtract within their own block — another role can grant the
-action back. Deny assignments, ABAC conditions and inactive PIM-eligible roles are not evaluated
-here; the checks report them as warnings.
+action back. Deny assignments (learn role-based-access-control/deny-assignments) win over every
+grant: one applies when its scope is the target scope or above (``doNotApplyToChildScopes`` limits
+it to its own scope), its principals name the caller or Everyone (the all-zero id, type
+SystemDefined) and do not exclude the caller, and its actions match without a matching notAction.
+ABAC conditions and inactive PIM-eligible roles are not evaluated here; the checks say so.
 """
 
 from __future__ import annotations
@@ -27,6 +30,43 @@ class RoleDefinition:
     id: str
     name: str  # display name, for messages only
     permissions: tuple[PermissionBlock, ...] = ()
+    builtin: bool = False  # properties.type == "BuiltInRole"
+
+    def grants(self, action: str) -> bool:
+        return any(block_grants(b, action) for b in self.permissions)
+
+
+EVERYONE = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass(frozen=True)
+class DenyAssignment:
+    id: str
+    name: str  # denyAssignmentName, for messages
+    scope: str
+    permissions: tuple[PermissionBlock, ...] = ()
+    principals: tuple[str, ...] = ()  # object ids; EVERYONE for all principals
+    exclude_principals: tuple[str, ...] = ()
+    do_not_apply_to_child_scopes: bool = False
+
+    def applies_to(self, principal_id: str, scope: str) -> bool:
+        a = self.scope.rstrip("/").lower()
+        s = scope.rstrip("/").lower()
+        at = s == a or (not self.do_not_apply_to_child_scopes and (a in ("", "/") or s.startswith(a + "/")))
+        if not at:
+            return False
+        pid = principal_id.lower()
+        if pid in {p.lower() for p in self.exclude_principals}:
+            return False
+        return any(p.lower() in (pid, EVERYONE) for p in self.principals)
+
+    def denies(self, action: str) -> bool:
+        return any(block_grants(b, action) for b in self.permissions)
+
+
+def denied_by(action: str, scope: str, principal_id: str, denies: Iterable[DenyAssignment]) -> list[DenyAssignment]:
+    """The deny assignments that block ``action`` at ``scope`` for the principal."""
+    return [d for d in denies if d.applies_to(principal_id, scope) and d.denies(action)]
 
 
 @dataclass(frozen=True)

@@ -115,9 +115,15 @@ def summarize(results: Iterable[CheckResult]) -> dict[str, int]:
 
 
 def exit_code_for(results: list[CheckResult]) -> int:
-    """0 nothing failed · 1 something failed · 3 Docker/Compose (a required tool) is missing."""
+    """0 every check passed or warned · 1 something failed · 3 Docker/Compose (a required tool) is
+    missing · 4 nothing failed, but some check could not be verified (``unknown``).
+
+    Every check that applies to a plan is required, so "could not verify" is never 0: a pipeline
+    gate must not pass when ARM throttled every call or answered 403 everywhere."""
     if any(r.tool_missing and r.status is Status.fail for r in results):
         return 3
     if any(r.status is Status.fail for r in results):
         return 1
+    if any(r.status is Status.unknown for r in results):
+        return 4
     return 0

@@ -15,7 +15,7 @@ from rich.markup import escape
 from installer.checks import CheckContext, Status, checks_for, exit_code_for, run_checks
 from installer.checks.base import CheckResult, summarize
 from installer.commands.common import load_plan
-from installer.errors import EXIT_FAILED, EXIT_TOOL_MISSING
+from installer.errors import EXIT_FAILED, EXIT_TOOL_MISSING, EXIT_UNVERIFIED
 from installer.output import Output
 
 _GLYPH = {Status.passed: "[green]✔ pass   [/]", Status.warn: "[yellow]⚠ warn   [/]",
@@ -56,6 +56,9 @@ def _footer(code: int, counts: dict[str, int]) -> str:
                 "follow its fix above, then re-run `fabrix check`")
     if code == EXIT_FAILED:
         return "exit 1: a check failed; follow the fix under each ✖, then re-run `fabrix check`"
-    if counts.get(Status.warn.value) or counts.get(Status.unknown.value):
+    if code == EXIT_UNVERIFIED:
+        return ("exit 4: nothing failed, but some checks could not be verified (? unknown); "
+                "follow their fix, then re-run `fabrix check` — do not treat this as ready")
+    if counts.get(Status.warn.value):
         return "exit 0: nothing failed; read the warnings above before `fabrix up`"
     return "exit 0: ready for `fabrix up`"

@@ -449,6 +449,45 @@ def _routes(arm: FakeArm) -> list[Route]:
                 return role_def_json(scope, key, d)
         raise ArmError(404, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{rid}' does not exist.")
 
+    # -- deny assignments: body shape of GetDenyAssignmentsForResourceGroup.json
+    # (specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/examples/) --
+    def deny_assignments(sub: str, query: Any, body: Any, rg: str | None = None) -> Any:
+        flt = (query.get("$filter") or [""])[0]
+        target = f"/subscriptions/{sub}" + (f"/resourcegroups/{rg}" if rg else "")
+        items = []
+        for i, da in enumerate(sc.get("deny_assignments", [])):
+            scope = da["scope"].rstrip("/")
+            at_or_above = target.lower() == scope.lower() or target.lower().startswith(scope.lower() + "/") or scope == ""
+            below = scope.lower().startswith(target.lower() + "/")
+            # atScope(): assignments at the scope and above; no filter: at, above and below.
+            if not (at_or_above or (below and "atscope()" not in flt.lower())):
+                continue
+            did = f"{scope}/providers/Microsoft.Authorization/denyAssignments/{da.get('id', f'deny{i}')}"
+            items.append(
+                {
+                    "properties": {
+                        "denyAssignmentName": da["name"],
+                        "description": da.get("description", ""),
+                        "permissions": [
+                            {"actions": p.get("actions", []), "notActions": p.get("notActions", []), "dataActions": [], "notDataActions": []}
+                            for p in da["permissions"]
+                        ],
+                        "scope": scope,
+                        "doNotApplyToChildScopes": da.get("doNotApplyToChildScopes", False),
+                        "principals": da.get("principals", [{"id": "00000000-0000-0000-0000-000000000000", "type": "SystemDefined"}]),
+                        "excludePrincipals": da.get("excludePrincipals", []),
+                        "isSystemProtected": True,
+                    },
+                    "id": did,
+                    "type": "Microsoft.Authorization/denyAssignments",
+                    "name": da.get("id", f"deny{i}"),
+                }
+            )
+        return arm.page(items, f"{target}/providers/Microsoft.Authorization/denyAssignments", query)
+
+    def rg_deny_assignments(sub: str, rg: str, query: Any, body: Any) -> Any:
+        return deny_assignments(sub, query, body, rg=rg)
+
     # -- quotas and capabilities --
     def usages(kind: str) -> Callable[..., Any]:
         def handler(sub: str, loc: str, query: Any, body: Any) -> Any:
@@ -620,6 +659,8 @@ def _routes(arm: FakeArm) -> list[Route]:
         r("GET", rf"{sub_prefix}/providers/Microsoft\.Authorization/roleAssignments", role_assignments),
         r("GET", rf"{scope_any}/providers/Microsoft\.Authorization/roleDefinitions", role_definitions),
         r("GET", rf"{scope_any}/providers/Microsoft\.Authorization/roleDefinitions/(?P<rid>{SEG})", role_definition),
+        r("GET", rf"{sub_prefix}/providers/Microsoft\.Authorization/denyAssignments", deny_assignments),
+        r("GET", rf"{sub_prefix}/resourcegroups/(?P<rg>{SEG})/providers/Microsoft\.Authorization/denyAssignments", rg_deny_assignments),
         r("GET", rf"{sub_prefix}/providers/Microsoft\.Authorization/policyAssignments", policy_assignments),
         r("POST", rf"{sub_prefix}/providers/Microsoft\.PolicyInsights/checkPolicyRestrictions", policy_restrictions),
         r("GET", rf"{sub_prefix}/providers/Microsoft\.Compute/locations/(?P<loc>{SEG})/usages", usages("compute_usages")),

@@ -24,6 +24,9 @@ CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 USER_ACCESS_ADMIN = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
 RBAC_ADMIN = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+APP_OWNERS = "0b3ec4a2-5d35-4c0e-9f6b-3a1a8c5e7d21"  # a custom role: its id is the tenant's own
+RESOURCES_ONLY = "7e1f3c11-2b7a-4f0a-8d55-6f2c0a9b1e43"
 
 ALLOWED_LOCATIONS_POLICY = "/providers/Microsoft.Authorization/policyDefinitions/e56962a6-4747-49cd-b67b-bf8b01975c4c"
 
@@ -70,8 +73,48 @@ BUILTIN_ROLES: dict[str, dict[str, Any]] = {
             }
         ],
     },
+    NETWORK_CONTRIBUTOR: {
+        "roleName": "Network Contributor",
+        "permissions": [
+            {
+                "actions": [
+                    "Microsoft.Authorization/*/read",
+                    "Microsoft.Insights/alertRules/*",
+                    "Microsoft.Network/*",
+                    "Microsoft.ResourceHealth/availabilityStatuses/read",
+                    "Microsoft.Resources/deployments/*",
+                    "Microsoft.Resources/subscriptions/resourceGroups/read",
+                    "Microsoft.Support/*",
+                ],
+                "notActions": [],
+            }
+        ],
+    },
 }
 
+# The Azure landing zone's "Application Owners" custom role (Azure/Enterprise-Scale, custom RBAC
+# roles: Actions * with these NotActions) — paired with RBAC Administrator in many landing zones.
+APPLICATION_OWNERS_ROLE: dict[str, Any] = {
+    "roleName": "Application Owners (DevOps/AppOps)",
+    "type": "CustomRole",
+    "permissions": [
+        {
+            "actions": ["*"],
+            "notActions": [
+                "Microsoft.Authorization/*/write",
+                "Microsoft.Network/publicIPAddresses/write",
+                "Microsoft.Network/virtualNetworks/write",
+                "Microsoft.KeyVault/locations/deletedVaults/purge/action",
+            ],
+        }
+    ],
+}
+# A custom role a tenant writes thinking "deployments and role assignments are what a deployment needs".
+RESOURCES_ONLY_ROLE: dict[str, Any] = {
+    "roleName": "Deployment Operator (custom)",
+    "type": "CustomRole",
+    "permissions": [{"actions": ["Microsoft.Resources/*", "Microsoft.Authorization/roleAssignments/*", "*/read"], "notActions": []}],
+}
 
 
 def _zones(region: str) -> list[dict[str, str]]:
@@ -206,6 +249,42 @@ def contributor_only() -> dict[str, Any]:
     """Contributor at subscription scope: may deploy, may not create role assignments."""
     sc = healthy()
     sc["role_assignments"] = [{"scope": f"/subscriptions/{SUBSCRIPTION}", "role": CONTRIBUTOR, "principalId": OID}]
+    return sc
+
+
+def application_owners_with_rbac_admin() -> dict[str, Any]:
+    """The landing-zone pairing: Application Owners (notActions virtualNetworks/write) + RBAC Administrator."""
+    sc = healthy()
+    sc["role_definitions"][APP_OWNERS] = copy.deepcopy(APPLICATION_OWNERS_ROLE)
+    sub = f"/subscriptions/{SUBSCRIPTION}"
+    sc["role_assignments"] = [
+        {"scope": sub, "role": APP_OWNERS, "principalId": OID},
+        {"scope": sub, "role": RBAC_ADMIN, "principalId": OID},
+    ]
+    return sc
+
+
+def resources_only_custom_role() -> dict[str, Any]:
+    sc = healthy()
+    sc["role_definitions"][RESOURCES_ONLY] = copy.deepcopy(RESOURCES_ONLY_ROLE)
+    sc["role_assignments"] = [{"scope": f"/subscriptions/{SUBSCRIPTION}", "role": RESOURCES_ONLY, "principalId": OID}]
+    return sc
+
+
+def deny_assignment(scope: str | None = None, actions: tuple[str, ...] = ("*/write",), not_actions: tuple[str, ...] = ("*/read",),
+                    child_scopes: bool = True) -> dict[str, Any]:
+    """Owner, but a deny assignment (as a deployment stack with denySettings writes one) covers the group."""
+    sc = healthy()
+    sc["deny_assignments"] = [
+        {
+            "name": "Deny assignment created by Deployment Stack 'platform-guardrails'",
+            "scope": scope or f"/subscriptions/{SUBSCRIPTION}/resourcegroups/{RG}",
+            "permissions": [{"actions": list(actions), "notActions": list(not_actions)}],
+            "principals": [{"id": "00000000-0000-0000-0000-000000000000", "type": "SystemDefined"}],
+            "excludePrincipals": [],
+            "doNotApplyToChildScopes": not child_scopes,
+        }
+    ]
     return sc
 
 

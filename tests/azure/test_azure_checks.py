@@ -123,7 +123,54 @@ def test_contributor_cannot_create_role_assignments(run_azure) -> None:
     assert "Role Based Access Control Administrator" in perm.remedy
     assert f"--assignee {scenarios.OID}" in perm.remedy
     assert "PIM" in perm.found
-    assert perm.details["grants"]["Microsoft.Resources/deployments/write"]["via"] == ["Contributor"]
+    assert perm.details["missing"] == ["Microsoft.Authorization/roleAssignments/write"]
+    assert perm.details["roles"] == ["Contributor"]
+
+
+def test_application_owners_plus_rbac_admin_fails_on_the_vnet(run_azure) -> None:
+    """The landing-zone pairing passed the old check; the deployment then failed on the VNet."""
+    results, _ = run_azure(scenarios.application_owners_with_rbac_admin())
+    perm = results["azure.permissions"]
+    assert perm.status is Status.fail
+    assert perm.details["missing"] == ["Microsoft.Network/virtualNetworks/write"]
+    assert "Microsoft.Network/virtualNetworks/write (for Microsoft.Network/virtualNetworks)" in perm.found
+    # The built-in role that grants it, at the resource group.
+    assert f'--role "Contributor" --scope /subscriptions/{scenarios.SUBSCRIPTION}/resourceGroups/{scenarios.RG}' in perm.remedy
+
+
+def test_custom_role_with_only_resources_and_role_assignments_fails(run_azure) -> None:
+    results, _ = run_azure(scenarios.resources_only_custom_role(), target="aks")
+    perm = results["azure.permissions"]
+    assert perm.status is Status.fail
+    missing = perm.details["missing"]
+    assert "Microsoft.ContainerService/managedClusters/write" in missing
+    assert "Microsoft.Network/virtualNetworks/write" in missing
+    assert "Microsoft.Resources/deployments/write" not in missing  # Microsoft.Resources/* grants it
+    assert "Microsoft.Authorization/roleAssignments/write" not in missing
+    assert '--role "Contributor"' in perm.remedy
+
+
+def test_deny_assignment_on_the_group_fails_even_for_owner(run_azure) -> None:
+    results, arm = run_azure(scenarios.deny_assignment())
+    perm = results["azure.permissions"]
+    assert perm.status is Status.fail
+    assert "deny assignments block" in perm.found and "platform-guardrails" in perm.found
+    assert "Microsoft.Network/virtualNetworks/write" in perm.details["denied"]
+    assert "Microsoft.Resources/deployments/read" not in perm.details["denied"]  # notActions */read
+    # Read at the group (it exists) with atScope(): assignments there and above.
+    calls = arm.calls(rf"/resourcegroups/{scenarios.RG}/providers/Microsoft\.Authorization/denyAssignments$")
+    assert calls and calls[0].query["$filter"] == ["atScope()"]
+
+
+def test_deny_assignment_elsewhere_does_not_count(run_azure) -> None:
+    other = f"/subscriptions/{scenarios.SUBSCRIPTION}/resourcegroups/other-rg"
+    results, _ = run_azure(scenarios.deny_assignment(scope=other))
+    assert results["azure.permissions"].status is Status.passed
+    # A subscription-level deny that does not apply to child scopes does not cover the group.
+    results, _ = run_azure(scenarios.deny_assignment(scope=f"/subscriptions/{scenarios.SUBSCRIPTION}", child_scopes=False))
+    assert results["azure.permissions"].status is Status.passed
+    results, _ = run_azure(scenarios.deny_assignment(scope=f"/subscriptions/{scenarios.SUBSCRIPTION}"))
+    assert results["azure.permissions"].status is Status.fail
 
 
 def test_reader_may_not_register_providers(run_azure) -> None:

@@ -161,7 +161,7 @@ def test_docker_checks_pass_against_this_engine(busybox: str, tmp_path: Path) ->
     assert f"Compose v2 {compose}" in lines["docker.compose"]["found"]
     image = lines["images.platform"]["details"]["images"]["redis"]
     assert image["present"] is True and image["platform"].startswith("linux/")
-    assert done.returncode in (0, 1) and lines["result"]["exit_code"] == done.returncode
+    assert done.returncode in (0, 1, 4) and lines["result"]["exit_code"] == done.returncode
 
     info = probe_docker()
     assert info.ok and info.server_version == server[0] and info.compose_version == compose

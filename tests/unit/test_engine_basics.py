@@ -77,7 +77,7 @@ def test_checks_run_concurrently_and_errors_become_unknown() -> None:
     checks = [Check("a", "a", waits), Check("b", "b", waits), Check("c", "c", breaks)]
     results = {r.id: r for r in run_checks(checks, CheckContext(plan=plan))}
     assert results["c"].status is Status.unknown and "API said 500" in results["c"].found
-    assert exit_code_for(list(results.values())) == 0
+    assert exit_code_for(list(results.values())) == 4  # could not verify: never 0
 
 
 def test_a_hung_check_is_reported_unknown_not_awaited() -> None:
@@ -101,6 +101,11 @@ def test_exit_codes_for_results() -> None:
     missing = CheckResult("d", "docker", Status.fail, "", tool_missing=True)
     assert exit_code_for([fail]) == 1
     assert exit_code_for([fail, missing]) == 3
+    unknown = CheckResult("u", "u", Status.unknown, "could not verify")
+    warn = CheckResult("w", "w", Status.warn, "")
+    assert exit_code_for([warn]) == 0
+    assert exit_code_for([warn, unknown]) == 4
+    assert exit_code_for([unknown, fail]) == 1  # a known failure outranks an unverified check
 
 
 def test_unknown_install_lists_known_ones() -> None:

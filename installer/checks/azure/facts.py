@@ -63,7 +63,8 @@ def _definition(d: Any) -> rbac.RoleDefinition:
     blocks = tuple(
         rbac.PermissionBlock(tuple(p.actions or ()), tuple(p.not_actions or ())) for p in (d.permissions or [])
     )
-    return rbac.RoleDefinition(rbac.role_id(str(d.id)), str(d.role_name or d.name or d.id), blocks)
+    builtin = text(getattr(d, "role_type", None) or getattr(d, "type_properties_type", None)).lower() == "builtinrole"
+    return rbac.RoleDefinition(rbac.role_id(str(d.id)), str(d.role_name or d.name or d.id), blocks, builtin)
 
 
 def role_facts(run: AzureRun) -> Rbac:
@@ -98,6 +99,38 @@ def role_facts(run: AzureRun) -> Rbac:
         return Rbac(assignments, definitions)
 
     return run.fact("rbac", fetch)
+
+
+def _deny(d: Any) -> rbac.DenyAssignment:
+    blocks = tuple(
+        rbac.PermissionBlock(tuple(p.actions or ()), tuple(p.not_actions or ())) for p in (d.permissions or [])
+    )
+    return rbac.DenyAssignment(
+        id=str(d.id or ""),
+        name=str(getattr(d, "deny_assignment_name", None) or d.name or d.id),
+        scope=str(d.scope or ""),
+        permissions=blocks,
+        principals=tuple(str(p.id) for p in (d.principals or []) if getattr(p, "id", None)),
+        exclude_principals=tuple(str(p.id) for p in (getattr(d, "exclude_principals", None) or []) if getattr(p, "id", None)),
+        do_not_apply_to_child_scopes=bool(getattr(d, "do_not_apply_to_child_scopes", False)),
+    )
+
+
+def deny_assignments(run: AzureRun) -> list[rbac.DenyAssignment]:
+    """Deny assignments at the deployment's scope and above (``atScope()``): the resource group's
+    when it exists, else the subscription's. Deployment stacks, managed applications and
+    Blueprints create them; no role assignment can override one."""
+    sub = run.require_subscription()
+
+    def fetch() -> list[rbac.DenyAssignment]:
+        client = run.clients.authorization(sub)
+        if resource_group_exists(run):
+            raw = client.deny_assignments.list_for_resource_group(run.names.resource_group, filter="atScope()")
+        else:
+            raw = client.deny_assignments.list(filter="atScope()")
+        return [_deny(d) for d in raw]
+
+    return run.fact("deny_assignments", fetch)
 
 
 def resource_group_exists(run: AzureRun) -> bool:

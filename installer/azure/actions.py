@@ -1,0 +1,101 @@
+"""The ARM actions a plan's deployment needs, read from the rendered foundation.
+
+A template deployment checks the caller's permission for every resource it writes, not only for
+``Microsoft.Resources/deployments/write`` (learn azure-resource-manager/templates/deployment-tutorial
+"required permissions"): each resource type's ``write``, the ``join`` actions of the subnets and
+private DNS zones other resources attach to, ``listKeys`` where the template reads keys, and
+``roleAssignments/write`` for the assignments it makes to its managed identities. The list is
+built from ``installer.render.foundation.foundation_model`` so it follows the blueprint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from installer.azure import requirements
+from installer.plan import InstallPlan
+
+DEPLOYMENTS = ("Microsoft.Resources/deployments/write", "Microsoft.Resources/deployments/read",
+               "Microsoft.Resources/deployments/validate/action", "Microsoft.Resources/deployments/whatIf/action",
+               "Microsoft.Resources/deployments/operations/read", "Microsoft.Resources/deployments/cancel/action")
+ROLE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments/write"
+CREATE_RG = "Microsoft.Resources/subscriptions/resourceGroups/write"
+
+# Actions a resource implies beyond its own write (learn: private-link/rbac-permissions,
+# virtual-network/virtual-network-manage-subnet "permissions"; container-apps/storage-mounts).
+_IMPLIED: dict[str, tuple[str, ...]] = {
+    "Microsoft.Network/privateEndpoints": ("Microsoft.Network/virtualNetworks/subnets/join/action",),
+    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": ("Microsoft.Network/privateDnsZones/join/action",),
+    "Microsoft.Network/privateDnsZones/virtualNetworkLinks": ("Microsoft.Network/virtualNetworks/join/action",),
+    "Microsoft.App/managedEnvironments": ("Microsoft.Network/virtualNetworks/subnets/join/action",),
+    "Microsoft.ContainerService/managedClusters": ("Microsoft.Network/virtualNetworks/subnets/join/action",),
+    "Microsoft.App/managedEnvironments/storages": ("Microsoft.Storage/storageAccounts/listKeys/action",),
+    "Microsoft.Cache/redisEnterprise/databases": ("Microsoft.Cache/redisEnterprise/databases/listKeys/action",),
+}
+# What the launch does after the deployment, through ARM, as the signed-in principal: approve the
+# pending private endpoint connection Front Door leaves on the Container Apps environment
+# (notes/azure.md §4 "Front Door Premium with a Private Link origin").
+_POST_DEPLOY: dict[str, tuple[str, ...]] = {
+    "aca": ("Microsoft.App/managedEnvironments/privateEndpointConnections/write",),
+    "aks": (),
+}
+
+
+@dataclass(frozen=True)
+class NeededAction:
+    action: str
+    scope: str  # "resourceGroup" or "subscription"
+    why: str  # the resource type or step that needs it (shown in findings)
+
+
+def _foundation_types(plan: InstallPlan) -> list[str]:
+    from installer.render import RenderInput
+    from installer.render.foundation import foundation_model
+
+    compute = requirements.compute_target(plan)
+    f = foundation_model(RenderInput(plan), "aks" if compute == "aks" else "aca")
+    return sorted({res.type for res in f.resources})
+
+
+def needed_actions(plan: InstallPlan, resource_group_exists: bool) -> list[NeededAction]:
+    """Every action the plan's deployment and launch need, each once, in a stable order."""
+    if not plan.is_azure():
+        return []
+    try:
+        types = _foundation_types(plan)
+    except Exception:  # the renderer cannot build here: fall back to the requirements list
+        types = sorted({t.full for t in requirements.resource_types(plan)} | {"Microsoft.Authorization/roleAssignments"})
+    if plan.model.value == "marketplace":
+        types = sorted(set(types) | {"Microsoft.Solutions/applications"})
+    out: dict[str, NeededAction] = {}
+
+    def add(action: str, why: str, scope: str = "resourceGroup") -> None:
+        out.setdefault(action.lower(), NeededAction(action, scope, why))
+
+    if not resource_group_exists:
+        add(CREATE_RG, "create the resource group", "subscription")
+    for action in DEPLOYMENTS:
+        add(action, "the template deployment")
+    for rtype in types:
+        if rtype.lower() == "microsoft.authorization/roleassignments":
+            add(ROLE_ASSIGNMENTS, "role assignments for the install's managed identities")
+            continue
+        add(f"{rtype}/write", rtype)
+        for implied in _IMPLIED.get(rtype, ()):
+            add(implied, rtype)
+    for action in _POST_DEPLOY[requirements.compute_target(plan)]:
+        add(action, "post-deploy step: approve Front Door's private endpoint connection")
+    return list(out.values())
+
+
+# Built-in roles to suggest, most specific first (ids: learn role-based-access-control/built-in-roles).
+SUGGESTED_ROLES: tuple[tuple[str, str], ...] = (
+    ("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c"),
+    ("Role Based Access Control Administrator", "f58310d9-a9f6-439a-9e8d-f62e7b41a168"),
+    ("Network Contributor", "4d97b98b-1d4f-4787-a291-c67834d212e7"),
+    ("User Access Administrator", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"),
+    ("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"),
+)
+
+
+__all__ = ["CREATE_RG", "DEPLOYMENTS", "ROLE_ASSIGNMENTS", "SUGGESTED_ROLES", "NeededAction", "needed_actions"]

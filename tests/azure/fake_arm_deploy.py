@@ -202,7 +202,7 @@ class DeployPlane(TemplateMixin, DeploymentsMixin, StacksMixin):
     def _dispatch(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: Any) -> Reply | None:
         for t in self.throttles:
             if t.check(method, path):
-                return 429, retry_headers(t.retry_after, t.retry_after), arm_errors.envelope(
+                return 429, retry_headers(t.retry_after), arm_errors.envelope(
                     "TooManyRequests",
                     "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00. For more information, see - https://aka.ms/throttling",
                 )
@@ -237,12 +237,10 @@ class DeployPlane(TemplateMixin, DeploymentsMixin, StacksMixin):
         self.extra_routes.append((method, re.compile(pattern, re.IGNORECASE), handler))
 
     def retry_after(self) -> dict[str, str]:
-        """``Retry-After`` in whole simulated seconds (as ARM sends it, and as SDK models that
-        deserialize it as ``int`` need it) plus ``retry-after-ms`` in *real* milliseconds, which
-        azure-core reads first — so polling waits as long as the simulated wait lasts here."""
+        """``poll_retry_after`` simulated seconds, said in real time (see ``retry_headers``)."""
         if self.poll_retry_after is None:
             return {}
-        return retry_headers(self.poll_retry_after, self.clock.real_seconds(self.poll_retry_after))
+        return retry_headers(self.clock.real_seconds(self.poll_retry_after))
 
     def url(self, path: str) -> str:
         return f"{self.arm.url.rstrip('/')}{path}"
@@ -303,6 +301,7 @@ class DeployPlane(TemplateMixin, DeploymentsMixin, StacksMixin):
             ("HEAD", rg, self.rg_head),
             ("DELETE", rg, self.rg_delete),
             ("GET", rf"{rg}/resources", self.rg_resources),
+            ("GET", rf"{sub}/resources", self.sub_resources),
             ("GET", rf"{dep}/operationStatuses/(?P<op>[^/]+)", self.poll_operation_scoped),
             ("GET", rf"{dep}/operations", self.dep_operations),
             ("GET", rf"{dep}/operations/(?P<opid>[^/]+)", self.dep_operation),
@@ -467,6 +466,21 @@ class DeployPlane(TemplateMixin, DeploymentsMixin, StacksMixin):
         for item in items:
             item.pop("properties", None)  # the list shows GenericResourceExpanded without properties
         return 200, {}, self.arm.page(items, f"/subscriptions/{sub}/resourceGroups/{rg}/resources", query)
+
+    def sub_resources(self, sub: str, query: Any, body: Any) -> Reply:
+        """``GET /subscriptions/{sub}/resources?$filter=tagName eq 'k' and tagValue eq 'v'``."""
+        flt = (query.get("$filter") or [""])[0]
+        m = re.search(r"tagName eq '([^']*)'(?: and tagValue eq '([^']*)')?", flt)
+        items = []
+        for r in self.resources.values():
+            if r.extension:
+                continue
+            if m and not any(k.lower() == m.group(1).lower() and (m.group(2) is None or v == m.group(2)) for k, v in r.tags.items()):
+                continue
+            item = r.json()
+            item.pop("properties", None)
+            items.append(item)
+        return 200, {}, self.arm.page(items, f"/subscriptions/{sub}/resources", query)
 
     def resource_get(self, sub: str, rg: str, ns: str, rest: str, query: Any, body: Any) -> Reply | None:
         rid = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{ns}/{rest}"

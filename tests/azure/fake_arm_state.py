@@ -5,7 +5,6 @@ See tests/azure/FAKE_ARM.md for how tests drive it."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import threading
 import time
@@ -201,8 +200,20 @@ class Throttle:
         return False
 
 
-def retry_headers(simulated: float, real: float) -> dict[str, str]:
-    return {"Retry-After": str(max(1, math.ceil(simulated))), "retry-after-ms": str(int(round(real * 1000)))}
+def retry_headers(real: float) -> dict[str, str]:
+    """How long a client should wait, in *real* time (the client sleeps in real time).
+
+    ``Retry-After`` when that is whole seconds (ARM sends integers, and some SDK models deserialize
+    the header as ``int``); otherwise only ``retry-after-ms``, which azure-core's ``get_retry_after``
+    reads when ``Retry-After`` is absent (azure-core 1.41 ``pipeline/policies/_utils.py``: it checks
+    ``retry-after`` first, then ``retry-after-ms`` / ``x-ms-retry-after-ms``). Nothing for 0: the
+    SDK then uses its ``polling_interval``.
+    """
+    if real <= 0:
+        return {}
+    if float(real).is_integer():
+        return {"Retry-After": str(int(real))}
+    return {"retry-after-ms": str(max(1, int(round(real * 1000))))}
 
 
 def _unique(ids: list[str]) -> list[str]:

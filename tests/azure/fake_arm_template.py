@@ -293,7 +293,7 @@ def _check_value(pname: str, spec: dict[str, Any], value: Any) -> None:
     ptype = str(spec.get("type", "string")).lower()
     expected = {"string": str, "securestring": str, "int": int, "bool": bool, "array": list, "object": dict, "secureobject": dict}.get(ptype)
     if expected is not None and not (isinstance(value, expected) and not (expected is int and isinstance(value, bool))):
-        names = {str: "String", int: "Integer", bool: "Boolean", list: "Array", dict: "Object"}
+        names = {str: "String", int: "Integer", bool: "Boolean", list: "Array", dict: "Object", type(None): "Null"}
         actual = names.get(type(value), type(value).__name__)
         raise TemplateError(f"Template parameter JToken type is not valid. Expected '{names[expected]}'. Actual '{actual}'. Please see https://aka.ms/arm-create-parameter-file for usage details. (parameter '{pname}')")
     allowed = spec.get("allowedValues")

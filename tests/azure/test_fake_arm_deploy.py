@@ -379,3 +379,33 @@ def test_the_rendered_foundation_deploys_as_a_stack(arm, target: str) -> None:
     assert stack.properties.provisioning_state == "succeeded", stack.properties.error
     assert len(stack.properties.resources) == len(tpl["resources"])
     assert {r.id.lower() for r in stack.properties.resources} == {r.id.lower() for r in arm.deploy.group_resources(RG)}
+
+
+def test_sdk_polling_honours_retry_after_in_simulated_time(arm) -> None:
+    """Retry-After: 10 (simulated) with the clock at 200x → the SDK waits 50 ms per poll (it reads
+    retry-after-ms first), so a ~35 s deployment costs a handful of polls, not a busy loop."""
+    c = sdk_clients(arm)
+    c.resources.resource_groups.create_or_update(RG, {"location": "swedencentral"})
+    arm.deploy.poll_retry_after = 10
+    arm.deploy.clock.set_speed(200.0)
+    poller = c.deployments.deployments.begin_create_or_update(RG, "d1", {"properties": {"mode": "Incremental", "template": template(), "parameters": params()}})
+    put = arm.calls(r"/deployments/d1$", "PUT")[-1]
+    assert poller.result().properties.provisioning_state == "Succeeded"
+    polls = arm.calls(r"/deployments/d1/operationStatuses/", "GET")
+    assert 2 <= len(polls) <= 8, f"{len(polls)} polls for a 36 s deployment polled every 10 s"
+    assert put.status == 201
+
+
+def test_throttled_polls_are_retried_and_counted(arm) -> None:
+    c = sdk_clients(arm)
+    c.resources.resource_groups.create_or_update(RG, {"location": "swedencentral", "tags": TAGS})
+    arm.deploy.clock.set_speed(400.0)
+    rule = arm.deploy.throttle(r"/operationStatuses/", every=2, retry_after=0.02)
+    stack = c.stacks.deployment_stacks.begin_create_or_update_at_resource_group(RG, "s", stack_body(deny="none")).result()
+    assert stack.properties.provisioning_state == "succeeded"
+    assert rule.throttled >= 1
+    statuses = [r.status for r in arm.calls(r"/operationStatuses/", "GET")]
+    assert 429 in statuses and statuses[-1] == 200
+    # everything the install created carries its tags: found subscription-wide by tag
+    tagged = {r.name for r in c.resources.resources.list(filter="tagName eq 'aifabrix-install' and tagValue eq 'acme'")}
+    assert tagged == {"id-fx", vault_name()}

@@ -113,6 +113,10 @@ class DeployPlane(TemplateMixin, DeploymentsMixin, StacksMixin):
         self.aks: Any = None
         self.vaults: Any = None
         fake_arm_ops.attach(self)
+        from tests.azure import fake_arm_stack_whatif
+
+        self.stack_what_if: Any = None
+        fake_arm_stack_whatif.attach(self)
 
     def _seed(self) -> None:
         loc = self.sc.get("location", "swedencentral")

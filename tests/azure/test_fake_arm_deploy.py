@@ -409,3 +409,30 @@ def test_throttled_polls_are_retried_and_counted(arm) -> None:
     # everything the install created carries its tags: found subscription-wide by tag
     tagged = {r.name for r in c.resources.resources.list(filter="tagName eq 'aifabrix-install' and tagValue eq 'acme'")}
     assert tagged == {"id-fx", vault_name()}
+
+
+def test_stack_what_if_says_what_the_stack_would_create_modify_and_let_go(arm) -> None:
+    c = sdk_clients(arm)
+    c.resources.resource_groups.create_or_update(RG, {"location": "swedencentral"})
+    arm.deploy.add_resource(RG, "Microsoft.Storage/storageAccounts", "sttheirs")
+    stack_id = f"/subscriptions/{scenarios.SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.Resources/deploymentStacks/fabrix-acme"
+    ops = c.stacks.deployment_stacks_what_if_results_at_resource_group
+
+    def what_if(body: dict) -> dict:
+        props = {**body["properties"], "deploymentStackResourceId": stack_id, "retentionInterval": "P1D"}
+        ops.begin_create_or_update(RG, "preview", {"location": "swedencentral", "properties": props}).result()
+        result = ops.begin_what_if(RG, "preview").result()
+        return {ch["id"].rsplit("/", 1)[-1]: (ch["changeType"], ch["managementStatusChange"]["before"]) for ch in result["properties"]["changes"]["resourceChanges"]}
+
+    assert what_if(stack_body()) == {"id-fx": ("create", "notManaged"), vault_name(): ("create", "notManaged"), "admin-password": ("create", "notManaged")}
+    arm.deploy.clock.set_speed(400.0)
+    c.stacks.deployment_stacks.begin_create_or_update_at_resource_group(RG, "fabrix-acme", stack_body()).result()
+    arm.deploy.clock.set_speed(0.0)
+    smaller = template()
+    smaller["resources"] = smaller["resources"][:2]
+    smaller["variables"]["tags"] = {"aifabrix-install": "acme", "tier": "prod"}
+    changes = what_if(stack_body(smaller, unmanage="detach"))
+    assert changes == {"id-fx": ("modify", "managed"), vault_name(): ("modify", "managed"), "admin-password": ("detach", "managed")}
+    assert what_if(stack_body(smaller))["admin-password"] == ("delete", "managed")
+    with pytest.raises(HttpResponseError):
+        ops.begin_create_or_update(RG, "bad", {"location": "swedencentral", "properties": {**stack_body()["properties"], "deploymentStackResourceId": stack_id}}).result()

@@ -510,6 +510,11 @@ def _routes(arm: FakeArm) -> list[Route]:
         m = re.search(r"location eq '([^']+)'", flt)
         items = []
         for sku in sc.get("compute_skus", []):
+            if "resourceType" in sku:  # a real body (tests/azure/bodies/compute_skus.json): served as it is
+                if m and m.group(1).lower() not in {x.lower() for x in sku.get("locations", [])}:
+                    continue
+                items.append(sku)
+                continue
             if m and sku["location"].lower() != m.group(1).lower():
                 continue
             items.append(
@@ -529,6 +534,8 @@ def _routes(arm: FakeArm) -> list[Route]:
         cap = sc.get("postgres_capabilities", {}).get(loc.lower())
         if cap is None:
             return {"value": []}
+        if "value" in cap:  # a real body (tests/azure/bodies/postgres_capabilities*.json)
+            return arm.page(copy.deepcopy(cap["value"]), f"/subscriptions/{sub}/pgcaps/{loc}", query)
         editions = [
             {
                 "name": edition,

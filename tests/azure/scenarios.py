@@ -7,10 +7,23 @@ failing test names exactly the fact that differs.
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 from installer.azure import requirements
 from installer.plan import InstallPlan
+
+BODIES = Path(__file__).parent / "bodies"  # real ARM bodies from the REST API specs (bodies/SOURCES.json)
+
+
+def body(name: str, location: str | None = None) -> Any:
+    """A stored example body; ``location`` replaces the example's region (the only adjustment)."""
+    text = (BODIES / name).read_text()
+    if location:
+        text = text.replace('"swedencentral"', json.dumps(location))
+    return json.loads(text)
+
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
@@ -187,26 +200,14 @@ def healthy() -> dict[str, Any]:
                 {"name": "standardDDSv5Family", "localizedName": "Standard DDSv5 Family vCPUs", "limit": 100, "currentValue": 0},
             ]
         },
-        "compute_skus": [
-            {"name": "Standard_D4ds_v5", "family": "standardDDSv5Family", "location": LOCATION, "vcpus": 4},
-            {"name": "Standard_D8ds_v5", "family": "standardDDSv5Family", "location": LOCATION, "vcpus": 8},
-        ],
+        "compute_skus": body("compute_skus.json")["value"],
         "aca_usages": {
             LOCATION: [
                 {"name": "ManagedEnvironmentCount", "localizedName": "Managed Environment Count", "limit": 15, "currentValue": 1},
                 {"name": "ManagedEnvironmentConsumptionCores", "localizedName": "Managed Environment Consumption Cores", "limit": 100, "currentValue": 0},
             ]
         },
-        "postgres_capabilities": {
-            LOCATION: {
-                "status": "Available",
-                "editions": {
-                    "Burstable": [{"name": "Standard_B1ms", "vCores": 1}, {"name": "Standard_B2ms", "vCores": 2}, {"name": "Standard_B2s", "vCores": 2}],
-                    "GeneralPurpose": [{"name": "Standard_D2ds_v5", "vCores": 2}, {"name": "Standard_D4ds_v5", "vCores": 4}],
-                    "MemoryOptimized": [{"name": "Standard_E8ds_v5", "vCores": 8}],
-                },
-            }
-        },
+        "postgres_capabilities": {LOCATION: body("postgres_capabilities.json")},
         "postgres_usages": {
             LOCATION: [
                 {"name": "cores", "localizedName": "cores", "limit": 50, "currentValue": 4},
@@ -283,6 +284,48 @@ def deny_assignment(scope: str | None = None, actions: tuple[str, ...] = ("*/wri
             "principals": [{"id": "00000000-0000-0000-0000-000000000000", "type": "SystemDefined"}],
             "excludePrincipals": [],
             "doNotApplyToChildScopes": not child_scopes,
+        }
+    ]
+    return sc
+
+
+def pg_edition(sc: dict[str, Any], edition: str, location: str = LOCATION) -> list[dict[str, Any]]:
+    """The supportedServerSkus list of one edition in the scenario's capabilities body (to edit)."""
+    for cap in sc["postgres_capabilities"][location]["value"]:
+        for ed in cap["supportedServerEditions"]:
+            if ed["name"] == edition:
+                return ed["supportedServerSkus"]  # type: ignore[no-any-return]
+    raise KeyError(edition)
+
+
+def postgres_offer_restricted(location: str = LOCATION) -> dict[str, Any]:
+    """PostgreSQL Flexible Server barred for this subscription in the region (restricted: Enabled,
+    OfferRestricted) — the capabilities call still answers 200."""
+    sc = healthy()
+    sc["postgres_capabilities"][location] = body("postgres_capabilities_restricted.json")
+    return sc
+
+
+def vm_sku(sc: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in sc["compute_skus"] if s["name"].lower() == name.lower())
+
+
+def vm_size_in_zones(name: str, zones: list[str]) -> dict[str, Any]:
+    """The VM size is offered in the region, but only in ``zones`` (locationInfo[].zones)."""
+    sc = healthy()
+    vm_sku(sc, name)["locationInfo"][0]["zones"] = list(zones)
+    return sc
+
+
+def vm_size_zone_restricted(name: str, zones: list[str]) -> dict[str, Any]:
+    """A restriction of type Zone (shape: Microsoft.Compute ResourceSkuRestrictions, spec 2021-07-01)."""
+    sc = healthy()
+    vm_sku(sc, name)["restrictions"] = [
+        {
+            "type": "Zone",
+            "values": [LOCATION],
+            "restrictionInfo": {"locations": [LOCATION], "zones": list(zones)},
+            "reasonCode": "NotAvailableForSubscription",
         }
     ]
     return sc

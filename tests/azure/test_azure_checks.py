@@ -347,7 +347,8 @@ def test_tui_session_is_reused(fake_arm, az_stub) -> None:
 
 def test_postgres_sku_not_offered_and_family_quota_exhausted(run_azure) -> None:
     sc = scenarios.healthy()
-    sc["postgres_capabilities"][scenarios.LOCATION]["editions"]["Burstable"] = [{"name": "Standard_B1ms", "vCores": 1}]
+    skus = scenarios.pg_edition(sc, "Burstable")
+    skus[:] = [s for s in skus if s["name"] == "Standard_B1ms"]
     results, _ = run_azure(sc)
     pg = results["azure.quota.postgres"]
     assert pg.status is Status.fail
@@ -370,3 +371,56 @@ def test_container_apps_environment_quota_used_up(run_azure) -> None:
     aca = results["azure.quota.containerapps"]
     assert aca.status is Status.fail
     assert "15 of 15 used, need 1 more" in aca.found
+
+
+# ---- issue 9: verdicts on the bodies Azure really returns (tests/azure/bodies, SOURCES.json) ----
+
+
+def test_postgres_offer_restricted_fails(run_azure) -> None:
+    """The real capabilities body carries restricted/OfferRestricted, not a status; a barred
+    subscription still gets 200 with empty editions."""
+    results, _ = run_azure(scenarios.postgres_offer_restricted())
+    pg = results["azure.quota.postgres"]
+    assert pg.status is Status.fail
+    assert "restricted for this subscription in swedencentral" in pg.found
+    assert "Subscriptions are restricted from provisioning in this region" in pg.found
+    assert "support request" in pg.remedy and "choose another region" in pg.remedy
+
+
+def test_postgres_restricted_flag_alone_fails(run_azure) -> None:
+    sc = scenarios.healthy()
+    sc["postgres_capabilities"][scenarios.LOCATION]["value"][0]["restricted"] = "Enabled"
+    results, _ = run_azure(sc)
+    assert results["azure.quota.postgres"].status is Status.fail
+    sc = scenarios.healthy()
+    sc["postgres_capabilities"][scenarios.LOCATION]["value"][0]["supportedFeatures"] = [{"name": "OfferRestricted", "status": "Enabled"}]
+    results, _ = run_azure(sc)
+    assert results["azure.quota.postgres"].status is Status.fail
+
+
+def test_vm_size_offered_in_zones_1_and_2_only_fails_aks(run_azure) -> None:
+    results, _ = run_azure(scenarios.vm_size_in_zones("Standard_D4ds_v5", ["1", "2"]), target="aks")
+    quota = results["azure.quota.compute"]
+    assert quota.status is Status.fail
+    assert "offered in zone(s) 1, 2 only" in quota.found and "pinned to zones 1, 2, 3" in quota.found
+    assert quota.details["pool_zones"] == ["1", "2", "3"]
+
+
+def test_vm_size_with_a_zone_restriction_fails_aks(run_azure) -> None:
+    results, _ = run_azure(scenarios.vm_size_zone_restricted("Standard_D4ds_v5", ["3"]), target="aks")
+    quota = results["azure.quota.compute"]
+    assert quota.status is Status.fail
+    assert "restricted for this subscription in zone(s) 3" in quota.found
+    assert quota.details["restricted_zones"] == ["3"]
+
+
+def test_provider_state_is_compared_without_case(run_azure) -> None:
+    sc = scenarios.healthy()
+    for p in sc["providers"].values():
+        if p["registrationState"] == "Registered":
+            p["registrationState"] = "registered"
+    sc["providers"]["Microsoft.App"]["registrationState"] = "registering"
+    results, _ = run_azure(sc)
+    prov = results["azure.providers"]
+    assert prov.status is Status.warn  # only Microsoft.App, still registering
+    assert prov.details["unregistered"] == ["Microsoft.App"]

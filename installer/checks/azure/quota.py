@@ -7,7 +7,7 @@ from typing import Any
 from installer.azure import requirements
 from installer.checks.azure import facts
 from installer.checks.azure.account import SMALL_OFFERS
-from installer.checks.azure.run import AzureRun, azure_check, result, text
+from installer.checks.azure.run import AzureRun, Unverifiable, azure_check, result, text
 from installer.checks.base import CheckResult, Status
 
 
@@ -31,6 +31,17 @@ def _quota_remedy(run: AzureRun, provider: str, quota_name: str, new_limit: floa
     )
 
 
+def _pool_zones(run: AzureRun) -> tuple[str, ...]:
+    """Zones the blueprint pins the AKS node pool to (empty: not pinned, or no blueprint here)."""
+    from installer.checks.azure.blueprint import needs
+
+    try:
+        need = needs(run)
+    except Unverifiable:
+        return ()
+    return tuple(sorted({z for n in need.zone_needs if n.resource.lower() == "microsoft.containerservice/managedclusters" for z in n.zones}))
+
+
 @azure_check("azure.quota.compute", "vCPU quota for the AKS node pool")
 def check_compute_quota(run: AzureRun) -> CheckResult:
     cid, title = "azure.quota.compute", "vCPU quota for the AKS node pool"
@@ -51,6 +62,26 @@ def check_compute_quota(run: AzureRun) -> CheckResult:
         reason = text(getattr(blocked[0], "reason_code", None)) or "restricted"
         return result(cid, title, Status.fail, f"VM size {demand.vm_size} is restricted for this subscription in {loc} ({reason})",
                       "open a support request (Help + support → Service and subscription limits → Compute-VM) to lift the SKU restriction, or choose another region", **details)
+    # The node pool is pinned to zones (the blueprint's availabilityZones): the size must be offered
+    # in each of them (locationInfo[].zones) and not restricted there (restrictions of type Zone).
+    pool_zones = _pool_zones(run)
+    offered = sorted({str(z) for s in skus for li in (s.location_info or []) if str(li.location or "").lower() == loc.lower() for z in (li.zones or [])})
+    zone_blocked = sorted({str(z) for r in restrictions if text(getattr(r, "type", None)).lower() == "zone"
+                           for z in (getattr(getattr(r, "restriction_info", None), "zones", None) or [])})
+    usable = [z for z in offered if z not in zone_blocked]
+    details.update(pool_zones=list(pool_zones), sku_zones=offered, restricted_zones=zone_blocked)
+    lacking = [z for z in pool_zones if z not in usable]
+    if lacking:
+        why = []
+        if [z for z in lacking if z not in offered]:
+            why.append(f"offered in zone(s) {', '.join(offered) or 'none'} only")
+        if zone_blocked:
+            why.append(f"restricted for this subscription in zone(s) {', '.join(zone_blocked)}")
+        return result(cid, title, Status.fail,
+                      f"VM size {demand.vm_size} is {' and '.join(why)} in {loc}; the AKS node pool is pinned to zones {', '.join(pool_zones)} "
+                      f"(the deployment would fail in zone {', '.join(lacking)})",
+                      "choose a region or size offered in every zone of the pool (`az vm list-skus --location "
+                      f"{loc} --size {demand.vm_size} --zone -o table`), or open a support request (Compute-VM, zonal access) for the zone", **details)
     family = demand.family or str(getattr(skus[0], "family", "") or "")
     rows = {name.lower(): (local, cur, lim) for name, local, cur, lim in usages}
     short: list[str] = []
@@ -108,6 +139,18 @@ def check_aca_quota(run: AzureRun) -> CheckResult:
     return result(cid, title, Status.passed, f"{env_text}; apps need up to {need_cores:g} of {limit:g} cores ({source})", **details)
 
 
+def _offer_restricted(cap: Any) -> bool:
+    """The capabilities body says the offer is barred: ``restricted: "Enabled"`` (the field the
+    2024-08-01 example carries, "Disabled" when open) or the ``OfferRestricted`` supported feature
+    ``Enabled`` (its successor). Older bodies had ``status``: "Disabled" counts too."""
+    if text(getattr(cap, "restricted", None)).lower() == "enabled":
+        return True
+    for feature in getattr(cap, "supported_features", None) or []:
+        if text(getattr(feature, "name", "")).lower() == "offerrestricted" and text(getattr(feature, "status", "")).lower() == "enabled":
+            return True
+    return text(getattr(cap, "status", None)).lower() == "disabled"
+
+
 @azure_check("azure.quota.postgres", "PostgreSQL Flexible Server SKU and vCores")
 def check_postgres_quota(run: AzureRun) -> CheckResult:
     cid, title = "azure.quota.postgres", "PostgreSQL Flexible Server SKU and vCores"
@@ -121,11 +164,12 @@ def check_postgres_quota(run: AzureRun) -> CheckResult:
     details: dict[str, Any] = {"sku": sizing.postgres_sku, "tier": sizing.postgres_tier, "ha": sizing.postgres_ha}
     if not caps:
         return result(cid, title, Status.fail, f"PostgreSQL Flexible Server is not offered in {loc}", "choose another region", **details)
-    disabled = [c for c in caps if text(getattr(c, "status", None)).lower() == "disabled"]
-    if disabled:
-        reason = getattr(disabled[0], "reason", "") or "restricted for this subscription"
-        return result(cid, title, Status.fail, f"PostgreSQL Flexible Server is disabled in {loc}: {reason}",
-                      "open a support request (Help + support → Service and subscription limits → Azure Database for PostgreSQL Flexible Server → region access), or choose another region", **details)
+    barred = [c for c in caps if _offer_restricted(c)]
+    if barred:
+        reason = str(getattr(barred[0], "reason", "") or "restricted for this subscription")
+        return result(cid, title, Status.fail, f"PostgreSQL Flexible Server is restricted for this subscription in {loc}: {reason}",
+                      "choose another region, or open a support request (Help + support → Service and subscription limits (quotas) → "
+                      "Azure Database for PostgreSQL Flexible Server → region access) to lift the restriction", **details)
     skus = {}
     for cap in caps:
         for edition in cap.supported_server_editions or []:

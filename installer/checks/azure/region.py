@@ -57,7 +57,8 @@ def check_providers(run: AzureRun) -> CheckResult:
     providers = facts.providers(run)
     needed = requirements.namespaces(run.plan)
     states = {ns: (providers.get(ns.lower()).state if providers.get(ns.lower()) else "Unknown") for ns in needed}
-    unregistered = [ns for ns, state in states.items() if state != "Registered"]
+    # ARM spells states as it likes ("Registered", "registered"): compare without regard to case.
+    unregistered = [ns for ns, state in states.items() if state.lower() != "registered"]
     if not unregistered:
         return result(cid, title, Status.passed, f"all {len(needed)} providers registered: {', '.join(needed)}", states=states)
     command = register_command(unregistered, run.subscription_id)
@@ -70,6 +71,6 @@ def check_providers(run: AzureRun) -> CheckResult:
     except Exception:  # the permission lookup is a courtesy; the finding stands without it
         may, who = False, "needs Contributor or Owner on the subscription"
     listing = ", ".join(f"{ns} ({states[ns]})" for ns in unregistered)
-    status = Status.warn if all(states[ns] == "Registering" for ns in unregistered) else Status.fail
+    status = Status.warn if all(states[ns].lower() == "registering" for ns in unregistered) else Status.fail
     return result(cid, title, status, f"not registered: {listing}", f"`{command}` — {who}",
                   states=states, unregistered=unregistered, can_register=may, command=command)

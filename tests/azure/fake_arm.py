@@ -35,6 +35,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import trustme
 
+from tests.azure import fake_arm_policy
+
 
 @dataclass
 class Fault:
@@ -616,31 +618,25 @@ def _routes(arm: FakeArm) -> list[Route]:
                         "notScopes": pa.get("notScopes", []),
                         "parameters": {k: {"value": v} for k, v in pa.get("parameters", {}).items()},
                         "enforcementMode": pa.get("enforcementMode", "Default"),
+                        **({"overrides": pa["overrides"]} if "overrides" in pa else {}),
+                        **({"resourceSelectors": pa["resourceSelectors"]} if "resourceSelectors" in pa else {}),
                     },
                 }
             )
         return arm.page(items, f"/subscriptions/{sub}/providers/Microsoft.Authorization/policyAssignments", query)
 
-    def policy_restrictions(sub: str, query: Any, body: Any) -> Any:
-        """Deny effects of 'allowed locations' / 'not allowed resource types' in the scenario."""
-        content = (body or {}).get("resourceDetails", {}).get("resourceContent", {})
-        rtype = str(content.get("type", ""))
-        pending = {f["field"]: f.get("values", []) for f in (body or {}).get("pendingFields", [])}
-        field_restrictions = []
-        evaluations = []
-        for i, pa in enumerate(sc.get("policy_assignments", [])):
-            if pa.get("enforcementMode", "Default") != "Default":
-                continue
-            ref = {"policyDefinitionId": pa["policyDefinitionId"], "policyAssignmentId": f"/subscriptions/{sub}/providers/Microsoft.Authorization/policyAssignments/pa{i}"}
-            allowed = pa.get("parameters", {}).get("listOfAllowedLocations")
-            if allowed is not None and "location" in pending:
-                denied = [v for v in pending["location"] if v.lower() not in {a.lower() for a in allowed}]
-                if denied:
-                    field_restrictions.append({"field": "location", "restrictions": [{"result": "Deny", "values": denied, "policy": ref}]})
-            not_allowed = pa.get("parameters", {}).get("listOfResourceTypesNotAllowed")
-            if not_allowed and rtype.lower() in {t.lower() for t in not_allowed}:
-                evaluations.append({"policyInfo": ref, "evaluationResult": "NonCompliant", "evaluationDetails": {}})
-        return {"fieldRestrictions": field_restrictions, "contentEvaluationResult": {"policyEvaluations": evaluations}}
+    def policy_restrictions(sub: str, query: Any, body: Any, rg: str | None = None) -> Any:
+        return fake_arm_policy.restrictions(sc, sub, body, rg)
+
+    def rg_policy_restrictions(sub: str, rg: str, query: Any, body: Any) -> Any:
+        return policy_restrictions(sub, query, body, rg=rg)
+
+    def policy_definition(path: str, query: Any, body: Any) -> Any:
+        found = fake_arm_policy.find_definition(sc, path)
+        if found is None:
+            kind = "PolicySetDefinitionNotFound" if "policysetdefinitions" in path.lower() else "PolicyDefinitionNotFound"
+            raise ArmError(404, kind, f"The policy definition '{path.rsplit('/', 1)[-1]}' could not be found.")
+        return found
 
     # -- subscription features (Microsoft.Features): state per "Namespace/Name"; unknown → NotRegistered --
     def feature(sub: str, ns: str, name: str, query: Any, body: Any) -> Any:
@@ -670,6 +666,8 @@ def _routes(arm: FakeArm) -> list[Route]:
         r("GET", rf"{sub_prefix}/resourcegroups/(?P<rg>{SEG})/providers/Microsoft\.Authorization/denyAssignments", rg_deny_assignments),
         r("GET", rf"{sub_prefix}/providers/Microsoft\.Authorization/policyAssignments", policy_assignments),
         r("POST", rf"{sub_prefix}/providers/Microsoft\.PolicyInsights/checkPolicyRestrictions", policy_restrictions),
+        r("POST", rf"{sub_prefix}/resourcegroups/(?P<rg>{SEG})/providers/Microsoft\.PolicyInsights/checkPolicyRestrictions", rg_policy_restrictions),
+        r("GET", r"(?P<path>(/subscriptions/[^/]+|/providers/Microsoft\.Management/managementGroups/[^/]+)?/providers/Microsoft\.Authorization/policy(Set)?Definitions/[^/]+)", policy_definition),
         r("GET", rf"{sub_prefix}/providers/Microsoft\.Compute/locations/(?P<loc>{SEG})/usages", usages("compute_usages")),
         r("GET", rf"{sub_prefix}/providers/Microsoft\.Compute/skus", compute_skus),
         r("GET", rf"{sub_prefix}/providers/Microsoft\.App/locations/(?P<loc>{SEG})/usages", usages("aca_usages")),

@@ -219,6 +219,7 @@ def healthy() -> dict[str, Any]:
             # Audit-only assignments exist everywhere; they restrict nothing.
             {"policyDefinitionId": "/providers/Microsoft.Authorization/policySetDefinitions/1f3afdf9-d0c9-4c3d-847f-89da613e70a8", "displayName": "Azure Security Benchmark"},
         ],
+        "policy_definitions": body("policy_definitions.json"),
         "taken_names": {},
         "deleted_vaults": [],
         # Subscription features (Microsoft.Features); AKS node pools use encryption at host.
@@ -347,6 +348,79 @@ def region_denied_by_policy() -> dict[str, Any]:
             "parameters": {"listOfAllowedLocations": ["westeurope", "northeurope"]},
         }
     )
+    return sc
+
+
+NOT_ALLOWED_TYPES_POLICY = "/providers/Microsoft.Authorization/policyDefinitions/6c112d4e-5bc7-47ae-a041-ea2d9dccd749"
+GUARDRAILS = f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/policySetDefinitions/Enforce-Guardrails"
+
+
+def _allowed_locations(locations: list[str], **extra: Any) -> dict[str, Any]:
+    return {"policyDefinitionId": ALLOWED_LOCATIONS_POLICY, "displayName": "Allowed locations (EU data boundary)",
+            "parameters": {"listOfAllowedLocations": locations}, **extra}
+
+
+def allowed_locations_with_global() -> dict[str, Any]:
+    """The Cloud Adoption Framework assignment: regions plus "global" (for global resources)."""
+    sc = healthy()
+    sc["policy_assignments"].append(_allowed_locations(["westeurope", "northeurope", "global"]))
+    return sc
+
+
+def region_policy_with_resource_selectors(locations: list[str]) -> dict[str, Any]:
+    """Allowed locations, covering only resources in ``locations`` (resourceSelectors, shape of
+    getPolicyAssignmentWithResourceSelectors.json)."""
+    sc = healthy()
+    sc["policy_assignments"].append(_allowed_locations(
+        ["westeurope"], resourceSelectors=[{"name": "SDPRegions", "selectors": [{"kind": "resourceLocation", "in": locations}]}]))
+    return sc
+
+
+def region_policy_excluding(scope: str) -> dict[str, Any]:
+    sc = healthy()
+    sc["policy_assignments"].append(_allowed_locations(["westeurope"], notScopes=[scope]))
+    return sc
+
+
+def types_forbidden(effect: str | None) -> dict[str, Any]:
+    """Not allowed resource types lists Azure Managed Redis; ``effect`` by parameter (None: the default, Deny)."""
+    sc = healthy()
+    params: dict[str, Any] = {"listOfResourceTypesNotAllowed": ["Microsoft.Cache/redisEnterprise", "Microsoft.ClassicCompute/virtualMachines"]}
+    if effect is not None:
+        params["effect"] = effect
+    sc["policy_assignments"].append({"policyDefinitionId": NOT_ALLOWED_TYPES_POLICY, "displayName": "Not allowed resource types", "parameters": params})
+    return sc
+
+
+def guardrails_initiative(effect: str | None = None, overrides: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An initiative with Allowed locations and Not allowed resource types; the members' parameters
+    come from the initiative's (``[parameters('…')]``), the types effect defaults to Deny there."""
+    sc = healthy()
+    sc["policy_definitions"].append({
+        "properties": {
+            "displayName": "Enforce guardrails", "policyType": "Custom",
+            "parameters": {
+                "allowedLocations": {"type": "Array"},
+                "deniedTypes": {"type": "Array", "defaultValue": ["Microsoft.Cache/redisEnterprise"]},
+                "typesEffect": {"type": "String", "defaultValue": "Deny", "allowedValues": ["Audit", "Deny", "Disabled"]},
+            },
+            "policyDefinitions": [
+                {"policyDefinitionId": ALLOWED_LOCATIONS_POLICY, "policyDefinitionReferenceId": "Limit_Locations",
+                 "parameters": {"listOfAllowedLocations": {"value": "[parameters('allowedLocations')]"}}},
+                {"policyDefinitionId": NOT_ALLOWED_TYPES_POLICY, "policyDefinitionReferenceId": "Limit_Types",
+                 "parameters": {"listOfResourceTypesNotAllowed": {"value": "[parameters('deniedTypes')]"},
+                                "effect": {"value": "[parameters('typesEffect')]"}}},
+            ],
+        },
+        "id": GUARDRAILS, "type": "Microsoft.Authorization/policySetDefinitions", "name": "Enforce-Guardrails",
+    })
+    params: dict[str, Any] = {"allowedLocations": [LOCATION, "global"]}
+    if effect is not None:
+        params["typesEffect"] = effect
+    pa: dict[str, Any] = {"policyDefinitionId": GUARDRAILS, "displayName": "Enforce guardrails", "parameters": params}
+    if overrides is not None:
+        pa["overrides"] = overrides
+    sc["policy_assignments"].append(pa)
     return sc
 
 

@@ -424,3 +424,66 @@ def test_provider_state_is_compared_without_case(run_azure) -> None:
     prov = results["azure.providers"]
     assert prov.status is Status.warn  # only Microsoft.App, still registering
     assert prov.details["unregistered"] == ["Microsoft.App"]
+
+
+def test_allowed_locations_containing_global_still_denies_the_region(run_azure) -> None:
+    results, _ = run_azure(scenarios.allowed_locations_with_global())
+    pol = results["azure.policy"]
+    assert pol.status is Status.fail
+    assert "allows only westeurope, northeurope, global" in pol.found
+    assert "choose an allowed region (northeurope, westeurope)" in pol.remedy  # not "global"
+
+
+def test_resource_selectors_that_do_not_cover_the_region_pass(run_azure) -> None:
+    results, _ = run_azure(scenarios.region_policy_with_resource_selectors(["eastus2euap", "centraluseuap"]))
+    pol = results["azure.policy"]
+    assert pol.status is Status.passed, pol.found
+    assert "does not cover swedencentral" in pol.found
+    results, _ = run_azure(scenarios.region_policy_with_resource_selectors(["swedencentral"]))
+    assert results["azure.policy"].status is Status.fail
+
+
+def test_not_scopes_excluding_the_group_pass_with_the_group_scoped_dry_run(run_azure) -> None:
+    rg_scope = f"/subscriptions/{scenarios.SUBSCRIPTION}/resourceGroups/{scenarios.RG}"
+    results, arm = run_azure(scenarios.region_policy_excluding(rg_scope))
+    pol = results["azure.policy"]
+    assert pol.status is Status.passed, pol.found
+    assert f"dry run at resource group {scenarios.RG}" in pol.found
+    assert all(f"/resourcegroups/{scenarios.RG}/" in c.path.lower() for c in arm.calls("checkPolicyRestrictions", "POST"))
+
+
+def test_dry_run_at_subscription_scope_when_the_group_is_new_says_so(run_azure) -> None:
+    results, arm = run_azure(scenarios.region_denied_by_policy(), resource_group="rg-new")
+    pol = results["azure.policy"]
+    assert pol.status is Status.fail
+    assert "dry run at subscription scope (the resource group does not exist yet" in pol.found
+    assert all("/resourcegroups/" not in c.path.lower() for c in arm.calls("checkPolicyRestrictions", "POST"))
+
+
+def test_not_allowed_types_effect_from_parameter(run_azure) -> None:
+    results, _ = run_azure(scenarios.types_forbidden(None))  # definition default: Deny
+    pol = results["azure.policy"]
+    assert pol.status is Status.fail
+    assert "'Not allowed resource types' forbids Microsoft.Cache/redisEnterprise" in pol.found
+    for effect in ("Audit", "Disabled"):
+        results, _ = run_azure(scenarios.types_forbidden(effect))
+        pol = results["azure.policy"]
+        assert pol.status is Status.passed, (effect, pol.found)
+        assert "non-deny effect" in pol.found
+
+
+def test_initiative_effect_from_the_initiative_parameter(run_azure) -> None:
+    results, _ = run_azure(scenarios.guardrails_initiative())  # typesEffect default Deny
+    pol = results["azure.policy"]
+    assert pol.status is Status.fail
+    assert "'Enforce guardrails' forbids Microsoft.Cache/redisEnterprise" in pol.found
+    results, _ = run_azure(scenarios.guardrails_initiative(effect="Audit"))
+    assert results["azure.policy"].status is Status.passed, results["azure.policy"].found
+
+
+def test_override_to_audit_makes_an_initiative_member_non_blocking(run_azure) -> None:
+    # Shape of getPolicyAssignmentWithOverrides.json: policyEffect Audit for the named members.
+    overrides = [{"kind": "policyEffect", "value": "Audit",
+                  "selectors": [{"kind": "policyDefinitionReferenceId", "in": ["Limit_Types"]}]}]
+    results, _ = run_azure(scenarios.guardrails_initiative(overrides=overrides))
+    assert results["azure.policy"].status is Status.passed, results["azure.policy"].found

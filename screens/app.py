@@ -66,6 +66,9 @@ class FabrixApp(App[int]):
         # sha256 per path of the last bundle rendered in this session ("what changed").
         self.last_digests: dict[str, str] = {}
         self.registry_password: str = ""
+        # What a form step held when the person went Back with a value the plan cannot take yet
+        # (raw text and choices by widget); the step puts it back when it opens again.
+        self.drafts: dict[str, object] = {}
         if terminal_is_light():
             self.theme = "textual-light"
 

@@ -24,10 +24,19 @@ class StepScreen(Screen[None]):
 
     STEP: ClassVar[Step]
     HELP: ClassVar[str] = ""
+    # What has focus when the step opens: the first of these that can take it. By default the
+    # primary action, so Enter moves forward; steps with fields start on their first field
+    # (Enter in a field also moves forward). The scrolling body is the fallback, so the keyboard
+    # can always scroll.
+    AUTO_FOCUS = ""
+    DEFAULT_FOCUS: ClassVar[tuple[str, ...]] = ("#nav-next", "#body")
     BINDINGS = [
         Binding("ctrl+b", "back", "Back", id="back", tooltip="Previous step; nothing typed is lost"),
         Binding("ctrl+n", "next", "Next", id="next", tooltip="Next step (when this one is valid)"),
         Binding("f1", "help", "Help", id="help", tooltip="What this screen is for"),
+        # Enter reaches the screen only when the focused widget does not use it (the scrolling
+        # body, a disabled row): then it means "go on", as in every installer.
+        Binding("enter", "next", "Next", id="enter_next", show=False),
     ]
 
     valid: reactive[bool] = reactive(True, bindings=True, init=False)
@@ -63,6 +72,15 @@ class StepScreen(Screen[None]):
     def compose_body(self) -> ComposeResult:
         yield from ()
 
+    def on_screen_resume(self) -> None:
+        if self.focused is not None:
+            return
+        for selector in self.DEFAULT_FOCUS:
+            for widget in self.query(selector):
+                if widget.focusable:
+                    self.set_focus(widget)
+                    return
+
     # ---- navigation ----
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -89,12 +107,15 @@ class StepScreen(Screen[None]):
                 self.wizard.goto(target)
 
     def action_back(self) -> None:
-        # Back keeps whatever is valid; an invalid edit is dropped rather than blocking retreat.
+        # Back stores what is valid; form steps also keep what is not (see FormStep.action_back).
         if self.valid:
             self.commit()
-        target = previous_step(self.plan, self.STEP)
+        target = self._previous()
         if target is not None:
             self.wizard.goto(target)
+
+    def _previous(self) -> Step | None:
+        return previous_step(self.plan, self.STEP)
 
     def action_help(self) -> None:
         keys = [(self.app.get_key_display(b), b.description) for b in self._help_bindings()]

@@ -24,6 +24,8 @@ class ModelScreen(StepScreen):
         " to review and export."
     )
 
+    DEFAULT_FOCUS = ("#models", "#nav-next")
+
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="model-row"):
             yield OptionList(

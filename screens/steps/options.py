@@ -32,6 +32,9 @@ class OptionsScreen(FormStep):
         "Every field is checked as you type with the same messages `fabrix validate` prints."
     )
 
+    # The defaults usually fit: Enter on Next moves on; Tab reaches the components list first.
+    DEFAULT_FOCUS = ("#nav-next", "#body")
+
     def compose_body(self) -> ComposeResult:
         plan = self.plan
         catalog = load_catalog()

@@ -29,6 +29,9 @@ class PrerequisitesScreen(StepScreen):
         " still go on to Review to read, save and export the plan."
     )
     BINDINGS = [Binding("ctrl+r", "recheck", "Re-check", id="recheck", tooltip="Run every check again")]
+    # The rows can run below the fold at 80×24: start on the scrolling body so arrows, PageDown
+    # and End read them; Enter still moves on (the body does not use it).
+    DEFAULT_FOCUS = ("#body",)
 
     def compose_body(self) -> ComposeResult:
         yield Static("Checking…", id="checks-summary", classes="section")

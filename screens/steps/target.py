@@ -31,6 +31,7 @@ class TargetScreen(FormStep):
         " Next stays disabled until every field is valid."
     )
 
+    DEFAULT_FOCUS = ("Field Input", "#nav-next", "#body")
     session: Any = None
     _tenants: dict[str, str] = {}
 

@@ -34,6 +34,7 @@ class WelcomeScreen(StepScreen):
         Binding("ctrl+o", "start_over", "Start over", id="start_over", tooltip="Forget the unfinished wizard"),
     ]
 
+    DEFAULT_FOCUS = ("#resume", "#nav-next", "#body")
     unfinished_launch = False
 
     def compose_body(self) -> ComposeResult:
@@ -101,12 +102,14 @@ class WelcomeScreen(StepScreen):
         if saved is not None:
             self.wizard.set_plan(saved.plan)
             self.wizard.saved = None
+            self.wizard.drafts.clear()
             self.wizard.goto(saved.step)
 
     @on(Button.Pressed, "#start-over")
     def action_start_over(self) -> None:
         self.wizard.forget_progress()
         self.wizard.saved = None
+        self.wizard.drafts.clear()
         self.wizard.set_plan(InstallPlan(name=self.plan.name))
         self.wizard.goto(Step.welcome)
         self.notify("Started over: the unfinished wizard was forgotten.")

@@ -33,6 +33,21 @@ class HttpHealth(_Strict):
     path: str
 
 
+class RunAs(_Strict):
+    """How a workload runs where fabrix picks the user (AKS pods under Pod Security "restricted":
+    never root). ``group`` owns what the image lets its user write (Keycloak: gid 0 on
+    /opt/keycloak); data volumes are made writable with ``fsGroup`` = ``group`` unless 0.
+    ``scratch``: paths the app writes outside its data volumes, each an empty writable directory.
+    ``seeded``: like scratch, but filled first with the image's own content at that path (the app
+    rewrites files in a folder that also ships files it needs). ``source`` says where this comes from."""
+
+    user: int = 10001
+    group: int = 10001
+    scratch: list[str] = Field(default_factory=list)
+    seeded: list[str] = Field(default_factory=list)
+    source: str = ""
+
+
 class Volume(_Strict):
     name: str
     path: str
@@ -89,6 +104,7 @@ class Component(_Strict):
     # healthy even if a dependency is down; None means the readiness endpoint serves both.
     http_health: HttpHealth | None = None
     http_live: HttpHealth | None = None
+    run_as: RunAs = Field(default_factory=RunAs)
     # Replicas at most (None: the size preset decides). 1 for components that keep state in the
     # process or on local disk (Keycloak with KC_CACHE=local), where a second replica corrupts it.
     max_replicas: int | None = None

@@ -47,7 +47,9 @@ WRITABLE_ROOT = {
     "keycloak": "Keycloak rebuilds its Quarkus application under /opt/keycloak at start (start-dev); a read-only root stops it",
     "openwebui": "Open WebUI writes its static assets and secret-key file under /app at start; a read-only root stops it",
 }
-RUN_AS = 10001  # a non-root uid every image tolerates with fsGroup-owned volumes
+# Group that owns the data volumes (fsGroup); every pod's process also gets it as a supplementary
+# group, so volumes stay writable whatever the component's own group (catalog ``run_as``).
+FS_GROUP = 10001
 
 _CLOUD_NAME = {
     AzureCloud.public: "AzurePublicCloud",
@@ -133,6 +135,16 @@ def checkov_skips(app: AzureApp) -> dict[str, str]:
     return {f"checkov.io/skip{i}": f"{check}={why}" for i, (check, why) in enumerate(reasons, 1)}
 
 
+def _container_security(app: AzureApp) -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": app.name not in WRITABLE_ROOT,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
 def _probe(app: AzureApp, period: int, failures: int, live: bool = False) -> dict[str, Any]:
     if live:
         get = {"path": app.live_path or app.health_path, "port": app.live_port or app.health_port or app.port}
@@ -156,6 +168,14 @@ def _deployment(inp: RenderInput, app: AzureApp, names: AzureNames, labels: dict
             env.append({"name": var.name, "value": var.value or ""})
     mounts = [{"name": "tmp", "mountPath": "/tmp"}]
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
+    # Paths the image writes outside its data volumes (catalog run_as): an empty directory each;
+    # seeded ones are first filled with the image's own files by an init container.
+    for i, path in enumerate(app.run_as.scratch):
+        mounts.append({"name": f"scratch{i}", "mountPath": path})
+        volumes.append({"name": f"scratch{i}", "emptyDir": {"sizeLimit": "1Gi"}})
+    for i, path in enumerate(app.run_as.seeded):
+        mounts.append({"name": f"seeded{i}", "mountPath": path})
+        volumes.append({"name": f"seeded{i}", "emptyDir": {"sizeLimit": "1Gi"}})
     for i, path in enumerate(app.volumes):
         mounts.append({"name": f"data{i}", "mountPath": path})
         volumes.append({"name": f"data{i}", "persistentVolumeClaim": {"claimName": data_volume_name(app.name, i)}})
@@ -177,15 +197,22 @@ def _deployment(inp: RenderInput, app: AzureApp, names: AzureNames, labels: dict
             "requests": {"cpu": f"{cpu_m}m", "memory": f"{mem_mi}Mi"},
             "limits": {"cpu": f"{cpu_m * 2}m", "memory": f"{mem_mi}Mi"},
         },
-        "securityContext": {
-            "runAsNonRoot": True,
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": app.name not in WRITABLE_ROOT,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": _container_security(app),
         "volumeMounts": mounts,
     }
+    init: list[dict[str, Any]] = []
+    if app.run_as.seeded:
+        # Same image, same user: copy what the image ships at each seeded path into its empty dir.
+        copies = " && ".join(f"cp -R {path}/. /seed/{i}/" for i, path in enumerate(app.run_as.seeded))
+        init.append({
+            "name": "seed",
+            "image": app.image,
+            "imagePullPolicy": "Always",
+            "command": ["sh", "-c", copies],
+            "resources": container["resources"],
+            "securityContext": _container_security(app),
+            "volumeMounts": [{"name": f"seeded{i}", "mountPath": f"/seed/{i}"} for i, _ in enumerate(app.run_as.seeded)],
+        })
     if app.args:
         container["args"] = list(app.args)  # replaces the image's CMD, keeps its ENTRYPOINT
     if app.health_path:
@@ -209,9 +236,9 @@ def _deployment(inp: RenderInput, app: AzureApp, names: AzureNames, labels: dict
                     "automountServiceAccountToken": False,
                     "securityContext": {
                         "runAsNonRoot": True,
-                        "runAsUser": RUN_AS,
-                        "runAsGroup": RUN_AS,
-                        "fsGroup": RUN_AS,
+                        "runAsUser": app.run_as.user,
+                        "runAsGroup": app.run_as.group,
+                        "fsGroup": FS_GROUP,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
                     "topologySpreadConstraints": [{
@@ -220,6 +247,7 @@ def _deployment(inp: RenderInput, app: AzureApp, names: AzureNames, labels: dict
                         "whenUnsatisfiable": "ScheduleAnyway",
                         "labelSelector": {"matchLabels": selector},
                     }],
+                    **({"initContainers": init} if init else {}),
                     "containers": [container],
                     "volumes": volumes,
                 },

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 from installer.azure import naming
-from installer.catalog import Component
+from installer.catalog import Component, RunAs
 from installer.plan import AzureCloud, InstallPlan, Size, Tier
 from installer.render import RenderInput
 
@@ -165,6 +165,7 @@ class AzureApp:
     env: list[EnvVar] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)  # Key Vault secret names it reads
     volumes: list[str] = field(default_factory=list)  # container paths that need a writable volume
+    run_as: RunAs = field(default_factory=RunAs)  # user/group and scratch paths (AKS security context)
 
 
 def data_volume_name(app: str, index: int) -> str:
@@ -279,6 +280,7 @@ def azure_apps(inp: RenderInput, target: str) -> list[AzureApp]:
                 env=env,
                 secrets=sorted({e.secret for e in env if e.secret}),
                 volumes=[v.path for v in comp.volumes],
+                run_as=comp.run_as,
             )
         )
     return apps

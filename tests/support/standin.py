@@ -77,6 +77,22 @@ _SHIMS = {
 }
 
 
+# Directories of the real images that decide who may write where: (path, uid, gid, mode), from
+# each image's Dockerfile. A stand-in run as another user (AKS runs them non-root) then fails at
+# the same paths the real app would; the checks in standin_checks/ write where the app writes.
+IMAGE_DIRS: dict[str, list[tuple[str, int, int, int]]] = {
+    # keycloak/keycloak quarkus/container/Dockerfile: COPY --chown=1000:0, chmod -R g+rwX, USER 1000.
+    "keycloak": [("opt", 0, 0, 0o755), ("opt/keycloak", 1000, 0, 0o775), ("opt/keycloak/data", 1000, 0, 0o775),
+                 ("opt/keycloak/lib", 1000, 0, 0o775), ("opt/keycloak/lib/quarkus", 1000, 0, 0o775)],
+    # FlowiseAI/Flowise docker/Dockerfile (node:alpine, no USER): root, /root is 0700 on Alpine.
+    "flowise": [("root", 0, 0, 0o700)],
+    # open-webui/open-webui Dockerfile: UID=GID=0, chown -R 0:0 /app /root; python:slim /root 0700.
+    "openwebui": [("root", 0, 0, 0o700), ("app", 0, 0, 0o755), ("app/backend", 0, 0, 0o755),
+                  ("app/backend/data", 0, 0, 0o755), ("app/backend/open_webui", 0, 0, 0o755),
+                  ("app/backend/open_webui/static", 0, 0, 0o755)],
+}
+
+
 def image_ref(component: str, sick: bool = False) -> str:
     return f"{REPO}/{component}:{'sick' if sick else 'test'}"
 
@@ -104,13 +120,18 @@ def _tarball(catalog: Catalog, component: str, sick: bool) -> bytes:
             info.size, info.mode, info.mtime = len(data), mode, 0
             tar.addfile(info, io.BytesIO(data))
 
-        def mkdir(path: str) -> None:
+        def mkdir(path: str, mode: int = 0o755, uid: int = 0, gid: int = 0) -> None:
             info = tarfile.TarInfo(path)
-            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 0
+            info.type, info.mode, info.mtime, info.uid, info.gid = tarfile.DIRTYPE, mode, 0, uid, gid
             tar.addfile(info)
 
-        for d in ("bin", "usr", "usr/local", "usr/local/bin", "standin", "tmp", "www", "etc"):
+        for d in ("bin", "usr", "usr/local", "usr/local/bin", "standin", "etc"):
             mkdir(d)
+        # Writable by any user, so the stand-in itself also runs under a non-root security context.
+        mkdir("tmp", 0o1777)
+        mkdir("www", 0o1777)
+        for path, uid, gid, mode in IMAGE_DIRS.get(component, []):
+            mkdir(path, mode, uid, gid)
         add("bin/busybox", BUSYBOX.read_bytes())
         for applet in sorted(set(applets) - {"busybox"}):
             info = tarfile.TarInfo(f"bin/{applet}")

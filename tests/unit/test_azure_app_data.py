@@ -61,7 +61,7 @@ def test_the_catalog_has_app_data_volumes_to_cover(aca_plan: Any) -> None:
     vols = _catalog_volumes(aca_plan)
     # Open WebUI, Flowise, the Miso controller and the dataplane keep files on disk.
     assert {"openwebui", "flowise", "miso-controller", "dataplane"} <= set(vols)
-    assert "/app/backend/data" in vols["openwebui"] and "/root/.flowise" in vols["flowise"]
+    assert "/app/backend/data" in vols["openwebui"] and "/home/flowise/.flowise" in vols["flowise"]
 
 
 @pytest.mark.parametrize("kind", ["aca", "marketplace"])
@@ -137,6 +137,12 @@ def test_share_quota_follows_the_size_preset_in_every_tier_file(aca_plan: Any, a
         assert f"param appDataShareGB = {want}\n" in aca_bundle.text(path), path
 
 
+def p_catalog():  # noqa: ANN201
+    from installer.catalog import load_catalog
+
+    return load_catalog()
+
+
 @pytest.mark.parametrize("size", list(Size))
 def test_aks_claims_an_azure_files_volume_per_app_data_volume_sized_per_preset(size: Size) -> None:
     p = plan(model="container", target="aks", size=size.value, tier="prod")
@@ -158,8 +164,10 @@ def test_aks_claims_an_azure_files_volume_per_app_data_volume_sized_per_preset(s
             assert spec["accessModes"] == ["ReadWriteMany"]  # every replica sees the same files
             gb = SKUS[size].app_data_gb
             assert spec["resources"]["requests"]["storage"] == f"{gb}Gi" and gb >= 100  # premium Files minimum
-        # Only /tmp is scratch space.
-        assert [v["name"] for v in pod["volumes"] if "emptyDir" in v] == ["tmp"]
+        # Scratch space: /tmp plus the paths the catalog says the image writes outside its data.
+        run_as = p_catalog().components[app].run_as
+        scratch = {m["mountPath"] for m in pod["containers"][0]["volumeMounts"] if "emptyDir" in volumes[m["name"]]}
+        assert scratch == {"/tmp", *run_as.scratch, *run_as.seeded}
     assert set(claims) == expected
     # The AKS foundation needs no shares of its own, so its storage account keeps shared keys off.
     t = json.loads(bundle.files["arm/mainTemplate.json"])

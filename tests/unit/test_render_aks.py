@@ -153,3 +153,37 @@ def test_checkov_passes_with_only_the_written_suppressions(rendered) -> None:
                     d["metadata"].pop("annotations")
             stripped.add(path, yaml.safe_dump_all(docs))
     assert any("CKV_K8S" in f.message for f in checkov_findings(stripped))
+
+
+def test_pods_run_as_their_images_need(rendered) -> None:
+    """User, group and writable paths per image (catalog run_as; e2e: tests/e2e/test_restricted_context.py)."""
+    _, bundle = rendered
+    deps = _by_kind(bundle, "Deployment")
+
+    def pod(name: str) -> dict:
+        return deps[name]["spec"]["template"]["spec"]
+
+    # Keycloak writes /opt/keycloak, which its image lets gid 0 write; never root.
+    kc = pod("keycloak")["securityContext"]
+    assert (kc["runAsUser"], kc["runAsGroup"], kc["runAsNonRoot"]) == (10001, 0, True)
+    # Every pod: data volumes owned by the fsGroup, no root anywhere.
+    for name in deps:
+        sc = pod(name)["securityContext"]
+        assert sc["fsGroup"] == 10001 and sc["runAsUser"] != 0 and sc["runAsNonRoot"] is True
+    # Flowise: HOME fixed, $HOME a scratch dir, the data claim at $HOME/.flowise.
+    fl = pod("flowise")
+    c = fl["containers"][0]
+    assert {"name": "HOME", "value": "/home/flowise"} in c["env"]
+    vols = {v["name"]: v for v in fl["volumes"]}
+    mounts = {m["mountPath"]: vols[m["name"]] for m in c["volumeMounts"]}
+    assert "emptyDir" in mounts["/home/flowise"] and "persistentVolumeClaim" in mounts["/home/flowise/.flowise"]
+    # Open WebUI: /root scratch, the static folder seeded from the image by an init container.
+    ow = pod("openwebui")
+    c = ow["containers"][0]
+    vols = {v["name"]: v for v in ow["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    assert "emptyDir" in vols[mounts["/root"]] and "emptyDir" in vols[mounts["/app/backend/open_webui/static"]]
+    (init,) = ow["initContainers"]
+    assert init["image"] == c["image"] and init["securityContext"] == c["securityContext"]
+    assert init["command"] == ["sh", "-c", "cp -R /app/backend/open_webui/static/. /seed/0/"]
+    assert init["volumeMounts"] == [{"name": mounts["/app/backend/open_webui/static"], "mountPath": "/seed/0"}]

@@ -82,6 +82,19 @@ if [ "${KC_DB:-dev-file}" != dev-file ] && [ -z "${KC_DB_URL:-}${KC_DB_URL_HOST:
   echo "WARN: no database host given; Keycloak tries localhost" >&2
 fi
 
+# Writable paths (keycloak/keycloak quarkus/container/Dockerfile: /opt/keycloak is 1000:0 with
+# g+rwX, so any uid with gid 0 may write): every start writes data/tmp; `start` re-augments the
+# Quarkus app into lib/quarkus when build options (db, health, cache) differ from the image's.
+# Java reports a refused write as java.nio.file.AccessDeniedException and the server stops.
+if [ -d /opt/keycloak ]; then
+  for dir in /opt/keycloak/data/tmp /opt/keycloak/lib/quarkus; do
+    if [ "$dir" = /opt/keycloak/lib/quarkus ] && [ "$command" != start ]; then continue; fi
+    if ! mkdir -p "$dir" 2>/dev/null || ! touch "$dir/.standin-write" 2>/dev/null; then
+      fail "Failed to start server in (production) mode: java.nio.file.AccessDeniedException: $dir (uid $(id -u), gid $(id -g); the image lets gid 0 write /opt/keycloak)"
+    fi
+  done
+fi
+
 # Where the real server answers its health checks: nowhere without health-enabled, else on the
 # management port 9000 (or the main port when management health is off).
 if [ "${KC_HEALTH_ENABLED:-false}" != true ]; then

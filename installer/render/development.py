@@ -56,8 +56,11 @@ def render_development(inp: RenderInput) -> Bundle:
     plan = inp.plan
     compute = compute_for(inp)
     names = azure_names(plan)
+    from installer.render.postdeploy import add_postdeploy
+
     bundle = foundation(inp, compute)  # type: ignore[arg-type]
-    bundle.merge(render_k8s(inp) if compute == "aks" else render_aca_apps(inp))
+    script = add_postdeploy(bundle, inp)
+    bundle.merge(render_k8s(inp, postdeploy=script) if compute == "aks" else render_aca_apps(inp, postdeploy=script))
     for tier in ENVIRONMENTS:
         bundle.add(f"environments/{tier.value}.yaml",
                    f"# {tier.value.capitalize()} environment of install {plan.name}: what its parameter set runs.\n"
@@ -79,5 +82,5 @@ def render_development(inp: RenderInput) -> Bundle:
     bundle.add("DEVELOPMENT.md", render_template(
         "pipelines/DEVELOPMENT.md.j2", plan=plan, names=names,
         envs=[environment_doc(inp, t) for t in ENVIRONMENTS], workflows=WORKFLOWS,
-        secrets_env=sorted(secrets_env)))
+        secrets_env=sorted(secrets_env), postdeploy=script))
     return bundle

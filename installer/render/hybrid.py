@@ -141,9 +141,14 @@ def hybrid_apps(inp: RenderInput) -> list[str]:
 
 
 def render_hybrid(inp: RenderInput) -> Bundle:
+    from installer.render.postdeploy import add_postdeploy
+
     plan, cat = inp.plan, inp.catalog
     names = azure_names(plan)
     bundle = foundation(inp, "aca")
+    # The Azure PostgreSQL holds the Azure apps' databases; the runner's stay on-prem.
+    script = add_postdeploy(bundle, inp, components=[
+        n for n in plan.enabled_components(cat) if n != RUNNER and n not in ONPREM_DATA])
     apps = {a.name: a for a in azure_apps(inp, "aca")}
     for name in hybrid_apps(inp):
         bundle.add(f"aca/{name}.yaml", render_template(
@@ -161,5 +166,6 @@ def render_hybrid(inp: RenderInput) -> Bundle:
     bundle.add("HYBRID.md", render_template(
         "hybrid/HYBRID.md.j2", plan=plan, names=names, azure_apps=hybrid_apps(inp), runner=RUNNER,
         runner_image=plan.image_for(RUNNER, cat), env_names=env_names, proxy_image=PROXY_IMAGE,
-        control_plane=CONTROL_PLANE, onprem_cidr=ONPREM_CIDR, host_var=CONTROL_PLANE_HOST))
+        control_plane=CONTROL_PLANE, onprem_cidr=ONPREM_CIDR, host_var=CONTROL_PLANE_HOST,
+        postdeploy=script, initdb=INITDB_SCRIPT))
     return bundle

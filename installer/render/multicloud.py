@@ -82,11 +82,15 @@ def connectors_doc(inp: RenderInput) -> dict[str, Any]:
 
 
 def render_multicloud(inp: RenderInput) -> Bundle:
+    from installer.render.postdeploy import add_postdeploy
+
     bundle = foundation(inp, "aca")
-    bundle.merge(render_aca_apps(inp))
+    script = add_postdeploy(bundle, inp)
+    bundle.merge(render_aca_apps(inp, postdeploy=script))
     egress = egress_rules(inp)
     bundle.add("multicloud/egress-rules.yaml", "# Per-region egress allowlist for the apps subnet; apply with MULTICLOUD.md.\n" + dump(egress))
     bundle.add("multicloud/connectors.yaml", "# Connector configuration (Azure primary). Credentials are Key Vault secret names.\n" + dump(connectors_doc(inp)))
     bundle.add("MULTICLOUD.md", render_template(
-        "hybrid/MULTICLOUD.md.j2", plan=inp.plan, names=azure_names(inp.plan), egress=egress, connectors=CONNECTORS))
+        "hybrid/MULTICLOUD.md.j2", plan=inp.plan, names=azure_names(inp.plan), egress=egress, connectors=CONNECTORS,
+        postdeploy=script))
     return bundle

@@ -1,4 +1,5 @@
-"""Post-deploy steps for the Azure bundles (ACA, AKS, Marketplace, manual): what ARM cannot do.
+"""Post-deploy steps for every Azure bundle that deploys PostgreSQL (ACA, AKS, Marketplace, manual,
+hybrid, multi-cloud, development): what ARM cannot do.
 
 ``postdeploy/10-databases.sh`` creates the per-app roles (passwords from Key Vault), hands each
 database to its role and runs the ``CREATE EXTENSION``s the catalog lists — data-plane SQL that no
@@ -24,10 +25,14 @@ DATABASES_SCRIPT = "postdeploy/10-databases.sh"
 ADMIN_SECRET = "postgres_password"
 
 
-def databases_context(inp: RenderInput, unique_names: bool = False) -> dict[str, Any] | None:
-    """Template context for the databases script, or None when no enabled component has a database."""
+def databases_context(inp: RenderInput, unique_names: bool = False,
+                      components: list[str] | None = None) -> dict[str, Any] | None:
+    """Template context for the databases script, or None when no enabled component has a database.
+
+    ``components``: the ones whose databases live on the Azure server (default: every enabled one;
+    hybrid keeps the on-prem runner's databases on its own PostgreSQL)."""
     plan, cat = inp.plan, inp.catalog
-    enabled = plan.enabled_components(cat)
+    enabled = components if components is not None else plan.enabled_components(cat)
     ctx = initdb_context(cat, enabled)
     if not ctx["databases"]:
         return None
@@ -51,9 +56,10 @@ def databases_context(inp: RenderInput, unique_names: bool = False) -> dict[str,
     }
 
 
-def add_postdeploy(bundle: Bundle, inp: RenderInput, unique_names: bool = False) -> str | None:
+def add_postdeploy(bundle: Bundle, inp: RenderInput, unique_names: bool = False,
+                   components: list[str] | None = None) -> str | None:
     """Add ``postdeploy/10-databases.sh`` when the plan has databases; its path, or None."""
-    ctx = databases_context(inp, unique_names)
+    ctx = databases_context(inp, unique_names, components)
     if ctx is None:
         return None
     bundle.add(DATABASES_SCRIPT, render_template("postdeploy/databases.sh.j2", **ctx))

@@ -19,6 +19,7 @@ from installer.validate import Finding
 from installer.validate.aca import check_app, validate_aca_apps
 from installer.validate.compose import validate_compose
 from installer.validate.foundation_link import foundation_findings
+from installer.validate.postdeploy import postdeploy_findings
 from installer.validate.secretscan import scan_bundle
 
 ONPREM = "onprem/"
@@ -82,6 +83,8 @@ def validate_hybrid(bundle: Bundle, inp: RenderInput) -> list[Finding]:
         findings.append(Finding(v, ONPREM + "certs/make-certs.sh", "must issue a clientAuth certificate"))
     if ".env" in onprem.files:
         findings.append(Finding(v, ONPREM + ".env", "the runner bundle must ship names only (.env.example)"))
+    findings += postdeploy_findings(bundle, inp, [
+        n for n in inp.plan.enabled_components(inp.catalog) if n != RUNNER and n not in ONPREM_DATA])
     findings += scan_bundle(bundle, inp.secrets)
     findings += foundation_findings(bundle, inp)
     return findings

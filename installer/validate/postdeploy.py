@@ -1,4 +1,4 @@
-"""Offline checks for ``postdeploy/10-databases.sh`` (ACA, AKS, Marketplace and manual bundles):
+"""Offline checks for ``postdeploy/10-databases.sh`` (every Azure bundle that deploys PostgreSQL):
 present when the plan has databases, valid bash (``bash -n``), and covering every database, role
 and extension of the enabled components. Secret values are the bundle-wide secret scan's job."""
 
@@ -16,9 +16,11 @@ from installer.validate import Finding
 V = "postdeploy"
 
 
-def postdeploy_findings(bundle: Bundle, inp: RenderInput) -> list[Finding]:
+def postdeploy_findings(bundle: Bundle, inp: RenderInput, components: list[str] | None = None) -> list[Finding]:
+    """``components``: those whose databases the Azure server holds (default: every enabled one)."""
     cat = inp.catalog
-    dbs = [db for c in inp.plan.enabled_components(cat) for db in cat.components[c].databases]
+    wanted = components if components is not None else inp.plan.enabled_components(cat)
+    dbs = [db for c in wanted for db in cat.components[c].databases]
     if not dbs:
         return []
     if DATABASES_SCRIPT not in bundle.files:

@@ -18,6 +18,9 @@ from installer.render import RenderInput
 from installer.render.aca import render_aca
 from installer.render.aks import render_aks
 from installer.render.compose import INITDB_SCRIPT, render_compose
+from installer.render.development import render_development
+from installer.render.hybrid import RUNNER, render_hybrid
+from installer.render.multicloud import render_multicloud
 from installer.render.marketplace import render_marketplace
 from installer.render.postdeploy import DATABASES_SCRIPT
 from installer.render.runbook import render_runbook
@@ -31,7 +34,12 @@ KINDS = {
     "aks": (lambda: plan(model="container", target="aks"), render_aks),
     "marketplace": (lambda: plan(model="marketplace"), render_marketplace),
     "manual": (lambda: plan(model="manual"), render_runbook),
+    "hybrid": (lambda: plan(model="hybrid"), render_hybrid),
+    "multicloud": (lambda: plan(model="multicloud"), render_multicloud),
+    "development": (lambda: plan(model="development"), render_development),
 }
+# Components whose databases live on-prem, not on the Azure server (hybrid: the runner's).
+ON_PREM = {"hybrid": {RUNNER}}
 
 
 def _render(kind: str, **patch: Any) -> tuple[RenderInput, Any]:
@@ -63,8 +71,11 @@ def test_every_azure_bundle_ships_a_valid_databases_script(kind: str, tmp_path: 
 def test_the_script_covers_every_database_role_and_extension_of_the_enabled_components(kind: str) -> None:
     i, bundle = _render(kind)
     script = bundle.text(DATABASES_SCRIPT)
-    dbs = [db for c in i.plan.enabled_components(CATALOG) for db in CATALOG.components[c].databases]
-    assert {db.name for db in dbs} >= {"keycloak", "flowise", "miso", "dataplane-vector"}
+    on_prem = ON_PREM.get(kind, set())
+    dbs = [db for c in i.plan.enabled_components(CATALOG) if c not in on_prem for db in CATALOG.components[c].databases]
+    assert {db.name for db in dbs} >= {"keycloak", "flowise", "miso"}
+    for c in on_prem:  # created by the on-prem init script instead
+        assert all(f"-- database {db.name} (" not in script for db in CATALOG.components[c].databases)
     for db in dbs:
         assert f"format('CREATE DATABASE %I OWNER %I', '{db.name}', '{db.user}')" in script
         assert f'ALTER DATABASE "{db.name}" OWNER TO "{db.user}";' in script
@@ -111,6 +122,10 @@ def test_the_runbook_and_the_readmes_reference_the_script() -> None:
     assert "printenv" not in runbook and "CREATE ROLE" not in runbook  # the SQL lives in the script only
     _, aca = _render("aca")
     assert f"bash {DATABASES_SCRIPT}" in aca.text("aca/README.md")
+    # The guides of the other Azure bundles say when and where to run it.
+    for kind, guide in (("hybrid", "HYBRID.md"), ("multicloud", "MULTICLOUD.md"), ("development", "DEVELOPMENT.md")):
+        _, other = _render(kind)
+        assert f"bash {DATABASES_SCRIPT}" in other.text(guide), kind
     _, aks = _render("aks")
     assert f"bash {DATABASES_SCRIPT}" in aks.text("k8s/README.md")
 
@@ -185,11 +200,13 @@ def test_the_bundle_validators_check_the_script(kind: str) -> None:
     from installer.validate.postdeploy import postdeploy_findings
 
     i, bundle = _render(kind)
-    assert postdeploy_findings(bundle, i) == []
+    on_prem = ON_PREM.get(kind, set())
+    azure = [c for c in i.plan.enabled_components(CATALOG) if c not in on_prem]
+    assert postdeploy_findings(bundle, i, azure) == []
     broken = type(bundle)(files=dict(bundle.files), private=set(bundle.private))
     text = bundle.text(DATABASES_SCRIPT)
     broken.add(DATABASES_SCRIPT, text.replace('CREATE EXTENSION IF NOT EXISTS "pgcrypto";\n', "") + "fi\n")
-    messages = " | ".join(f.message for f in postdeploy_findings(broken, i))
+    messages = " | ".join(f.message for f in postdeploy_findings(broken, i, azure))
     assert "no CREATE EXTENSION pgcrypto" in messages and "bash -n" in messages
     del broken.files[DATABASES_SCRIPT]
-    assert "missing" in " | ".join(f.message for f in postdeploy_findings(broken, i))
+    assert "missing" in " | ".join(f.message for f in postdeploy_findings(broken, i, azure))

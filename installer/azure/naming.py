@@ -99,3 +99,17 @@ def names_for(plan: InstallPlan) -> AzureNames:
         container_apps_environment=_hyphened(["cae", prefix, install], 60),
         aks_cluster=_hyphened(["aks", prefix, install], 63),
     )
+
+
+# Front Door appends "-<16-character hash>" to an endpoint's name to form its azurefd.net host
+# label, and a DNS label holds 63 characters: names are 2-46 characters (the Microsoft.Cdn
+# afdEndpoints name rule). One endpoint per published app, so the app's host part is in the name.
+FRONT_DOOR_ENDPOINT_MAX = 46
+
+
+def front_door_endpoint_for(plan: InstallPlan, host: str) -> str:
+    """The Front Door endpoint of one published app (``host``: its route host, e.g. ``flowise``),
+    shortened from the install name first so the app part and the hash suffix survive."""
+    prefix = plan.azure.name_prefix or DEFAULT_PREFIX
+    return _hyphened(["fde", prefix, plan.name, host, name_suffix(prefix, plan.name)], FRONT_DOOR_ENDPOINT_MAX)
+

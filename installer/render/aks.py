@@ -125,7 +125,7 @@ def checkov_skips(app: AzureApp) -> dict[str, str]:
     image = app.image
     tag = image.rsplit("/", 1)[-1].partition(":")[2]
     if "@sha256:" not in image:
-        reasons.append(("CKV_K8S_43", f"{image} is referenced by tag as the catalog publishes it; pin a digest with images.overrides.{app.name} (the development pipeline signs by digest)"))
+        reasons.append(("CKV_K8S_43", f"{image} is referenced by tag as the catalog publishes it; pin a digest with images.overrides.{app.name} (the development pipeline prints the digest of each image it builds)"))
     if tag in ("", "latest"):
         reasons.append(("CKV_K8S_14", f"the vendor publishes {image.split('@')[0]} only as :latest; set images.overrides.{app.name} to a fixed tag or digest for production"))
     if app.secrets:

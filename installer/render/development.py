@@ -4,7 +4,8 @@ Dev and Test are separate subscriptions running the same templates as production
 SKUs and the same security posture: the foundation's ``bicep/params/dev.bicepparam`` and
 ``test.bicepparam`` (sizes from ``installer.render.azure.sizing``) are the parameter sets, and
 ``environments/<env>.yaml`` says what each one runs, so a reviewer sees the difference in one
-place. The pipeline builds, scans (Trivy) and signs (cosign, keyless) the images, validates the
+place. The pipeline scans (Trivy) each upstream image by digest and builds it into the environment's
+registry with ACR Tasks (the registry is private, so a GitHub-hosted runner never pushes to it), validates the
 IaC (Bicep build, checkov, strict Kubernetes schemas), then per environment runs the
 subscription-side validation (policy denies), what-if and an Azure Policy compliance gate before
 it deploys; test is deployed only after dev succeeded.
@@ -52,6 +53,18 @@ def environment_doc(inp: RenderInput, tier: Tier) -> dict[str, Any]:
     }
 
 
+def dockerfile(title: str, image: str) -> str:
+    """The image rebuilt in the environment's registry. ``BASE`` is the upstream reference; the
+    pipeline passes the digest it resolved and scanned. A tag such as ``:latest`` or ``:main`` floats
+    (each build may get different bytes); a ``@sha256:`` reference is fixed."""
+    floats = "@sha256:" not in image
+    note = ("floats: each pipeline run resolves it to the digest it scans and builds"
+            if floats else "fixed by digest")
+    return (f"# {title}: upstream {image} ({note}).\n"
+            f"ARG BASE={image}\n"
+            "FROM ${BASE}\n")
+
+
 def render_development(inp: RenderInput) -> Bundle:
     plan = inp.plan
     compute = compute_for(inp)
@@ -68,9 +81,7 @@ def render_development(inp: RenderInput) -> Bundle:
     apps = azure_apps(inp, compute)
     registry = plan.images.registry or f"{names.registry}.azurecr.io"
     for app in apps:
-        bundle.add(f"images/{app.name}/Dockerfile",
-                   f"# {app.title}: the pinned upstream image, rebuilt so it is scanned and signed in CI.\n"
-                   f"FROM {app.image}\n")
+        bundle.add(f"images/{app.name}/Dockerfile", dockerfile(app.title, app.image))
     bundle.add(WORKFLOWS[0], render_template(
         "pipelines/images.yml.j2", plan=plan, registry=registry, components=[a.name for a in apps]))
     secrets_env = {sp.env: "${{ secrets.%s }}" % sp.env for sp in secret_params(inp, compute)}  # type: ignore[arg-type]

@@ -90,6 +90,9 @@ def arm_canonical(value: Any) -> str:
 
 def _bicep_string(text: str) -> str:
     text = re.sub(r"(?<!\\)\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}", r"{\1}", text)
+    # Other interpolations (``${environment().suffixes.storage}``) are function calls and property
+    # reads spelled as in ARM: canonicalise them with the ARM expression reader.
+    text = re.sub(r"(?<!\\)\$\{([^{}]*)\}", lambda m: _ArmParser(m.group(1)).expr(), text)
     return text.replace("\\'", "'").replace("\\$", "$").replace("\\\\", "\\")
 
 

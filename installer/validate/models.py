@@ -171,9 +171,13 @@ def validate_development(bundle: Bundle, inp: RenderInput) -> list[Finding]:
             findings += workflow_findings(path, doc)
             docs[path] = doc
     images, infra = (yaml.safe_dump(docs.get(p, {})) for p in WORKFLOWS)
-    for needle, what in (("trivy", "an image scan"), ("cosign sign", "image signing"), ("docker build", "an image build")):
+    # The deployed registry has public network access disabled: builds go through ACR Tasks
+    # (az acr build) and a runner-side docker push could never reach it.
+    for needle, what in (("trivy", "an image scan"), ("az acr build", "an image build in the registry (ACR Tasks)")):
         if needle not in images:
             findings.append(Finding(v, WORKFLOWS[0], f"missing {what}"))
+    if "docker push" in images:
+        findings.append(Finding(v, WORKFLOWS[0], "a GitHub-hosted runner cannot push to the private registry: build with az acr build"))
     jobs = (docs.get(WORKFLOWS[1]) or {}).get("jobs") or {}
     for tier in ENVIRONMENTS:
         plan_job, deploy_job = jobs.get(f"{tier.value}-plan"), jobs.get(f"{tier.value}-deploy")

@@ -15,6 +15,7 @@ from installer.catalog import load_catalog
 from installer.labels import TAG_INSTALL
 from installer.plan import InstallPlan
 from installer.render import RenderInput
+from installer.render.azure.api import PRIVATE_DNS_ZONES
 from installer.render.azure.build import PRIVATE_LINK, ROLES, secret_params
 from installer.render.azure.sizing import SKUS, size_for_tier
 from installer.render.foundation import TIER_FILES, render_foundation
@@ -23,6 +24,7 @@ from installer.render.workload import azure_apps, azure_names
 from installer.secrets import SecretStore, env_name, secrets_for
 from installer.validate import errors_only
 from installer.validate.arm import validate_bicep, validate_foundation
+from tests.support.arm_eval import ArmEval
 
 MODULES = ["compute", "dns", "frontdoor", "identity", "keyvault", "monitoring", "network", "postgres", "redis",
            "registry", "storage"]
@@ -126,42 +128,63 @@ def test_plan_names_match_the_workload_view(aca: Any, aks: Any) -> None:
 
 
 def test_every_private_endpoint_has_the_right_group_and_zone(aca: Any, aks: Any, market: Any) -> None:
-    # (target type, groupId) → zone; the storage account has a blob endpoint, plus a file one where
-    # Container Apps mount Azure Files shares (ACA and Marketplace, not AKS).
-    expected = {
-        ("Microsoft.KeyVault/vaults", "vault"): "privatelink.vaultcore.azure.net",
-        ("Microsoft.Storage/storageAccounts", "blob"): "privatelink.blob.core.windows.net",
-        ("Microsoft.Storage/storageAccounts", "file"): "privatelink.file.core.windows.net",
-        ("Microsoft.DBforPostgreSQL/flexibleServers", "postgresqlServer"): "privatelink.postgres.database.azure.com",
-        # Azure Managed Redis, not the legacy Azure Cache for Redis zone (privatelink.redis.cache.windows.net).
-        ("Microsoft.Cache/redisEnterprise", "redisEnterprise"): "privatelink.redis.azure.net",
-        ("Microsoft.ContainerRegistry/registries", "registry"): "privatelink.azurecr.io",
+    # (target type, groupId) → zone kind; the storage account has a blob endpoint, plus a file one
+    # where Container Apps mount Azure Files shares (ACA and Marketplace, not AKS).
+    kinds = {
+        ("Microsoft.KeyVault/vaults", "vault"): "keyvault",
+        ("Microsoft.Storage/storageAccounts", "blob"): "blob",
+        ("Microsoft.Storage/storageAccounts", "file"): "file",
+        ("Microsoft.DBforPostgreSQL/flexibleServers", "postgresqlServer"): "postgres",
+        ("Microsoft.Cache/redisEnterprise", "redisEnterprise"): "redis",
+        ("Microsoft.ContainerRegistry/registries", "registry"): "registry",
     }
-    assert {v for v in PRIVATE_LINK.values()} == {(g, z) for (_, g), z in expected.items()}
+    # Microsoft's table (private-endpoint-dns.md), commercial cloud; Azure Managed Redis, not the
+    # legacy Azure Cache for Redis zone (privatelink.redis.cache.windows.net).
+    assert PRIVATE_DNS_ZONES["AzureCloud"] == {
+        "keyvault": "privatelink.vaultcore.azure.net", "blob": "privatelink.blob.core.windows.net",
+        "file": "privatelink.file.core.windows.net", "postgres": "privatelink.postgres.database.azure.com",
+        "redis": "privatelink.redis.azure.net", "registry": "privatelink.azurecr.io",
+    }
+    assert {g for g, _ in PRIVATE_LINK.values()} == {g for _, g in kinds}
     for label, (_, bundle) in (("aca", aca), ("aks", aks), ("market", market)):
         t = _template(bundle)
         endpoints = _of_type(t, "Microsoft.Network/privateEndpoints")
         groups = _of_type(t, "Microsoft.Network/privateEndpoints/privateDnsZoneGroups")
-        wanted = set(expected) - ({("Microsoft.Storage/storageAccounts", "file")} if label == "aks" else set())
+        wanted = set(kinds) - ({("Microsoft.Storage/storageAccounts", "file")} if label == "aks" else set())
         assert len(endpoints) == len(wanted) == len(groups), label
-        seen = set()
-        for pe in endpoints:
-            conn = pe["properties"]["privateLinkServiceConnections"][0]["properties"]
-            target_type = re.match(r"\[resourceId\('([^']+)'", conn["privateLinkServiceId"]).group(1)  # type: ignore[union-attr]
-            (group,) = conn["groupIds"]
-            seen.add((target_type, group))
-            zone = expected[(target_type, group)]
-            key = pe["name"][1:-1] if pe["name"].startswith("[") else f"'{pe['name']}'"
-            zone_ids = [
-                g["properties"]["privateDnsZoneConfigs"][0]["properties"]["privateDnsZoneId"]
-                for g in groups
-                if any(key + ")" in d or key + "]" in d for d in g["dependsOn"])
-            ]
-            assert zone_ids == [f"[resourceId('Microsoft.Network/privateDnsZones', '{zone}')]"], pe["name"]
-        assert seen == wanted, label
-        zones = {z["name"] for z in _of_type(t, "Microsoft.Network/privateDnsZones")}
-        assert zones == {expected[k] for k in wanted}
-        assert len(_of_type(t, "Microsoft.Network/privateDnsZones/virtualNetworkLinks")) == len(zones)
+        # The same template in every cloud: each zone's name is evaluated with that cloud's environment().
+        for cloud, table in PRIVATE_DNS_ZONES.items():
+            ev = ArmEval(t, cloud)
+            seen = set()
+            for pe in endpoints:
+                conn = pe["properties"]["privateLinkServiceConnections"][0]["properties"]
+                target_type = re.match(r"\[resourceId\('([^']+)'", conn["privateLinkServiceId"]).group(1)  # type: ignore[union-attr]
+                (group,) = conn["groupIds"]
+                seen.add((target_type, group))
+                kind = kinds[(target_type, group)]
+                key = pe["name"][1:-1] if pe["name"].startswith("[") else f"'{pe['name']}'"
+                zone_ids = [
+                    ev.value(g["properties"]["privateDnsZoneConfigs"][0]["properties"]["privateDnsZoneId"])
+                    for g in groups
+                    if any(key + ")" in d or key + "]" in d for d in g["dependsOn"])
+                ]
+                if kind in table:  # Azure Managed Redis has no sovereign zone (see api.PRIVATE_DNS_ZONES)
+                    assert zone_ids == [f"Microsoft.Network/privateDnsZones/{table[kind]}"], (cloud, pe["name"])
+            assert seen == wanted, label
+            zones = {ev.value(z["name"]) for z in _of_type(t, "Microsoft.Network/privateDnsZones")}
+            assert zones >= {table[kinds[k]] for k in wanted if kinds[k] in table}, cloud
+        assert len(_of_type(t, "Microsoft.Network/privateDnsZones/virtualNetworkLinks")) == len(wanted)
+
+
+def test_zone_names_come_from_environment_not_hard_coded_hosts(aca: Any, aks: Any, market: Any) -> None:
+    # ARM-TTK "DeploymentTemplate Must Not Contain Hardcoded Uri": no cloud host suffix in the
+    # template text; every zone but Managed Redis (public cloud only) is derived from environment().
+    for _, bundle in (aca, aks, market):
+        text = bundle.text("arm/mainTemplate.json")
+        for host in ("core.windows.net", "vaultcore.azure.net", "database.azure.com", "privatelink.azurecr.io"):
+            assert host not in text, host
+        for z in _of_type(_template(bundle), "Microsoft.Network/privateDnsZones"):
+            assert "environment()" in z["name"] or z["name"] == "privatelink.redis.azure.net", z["name"]
 
 
 def test_data_services_refuse_public_access(aca: Any, aks: Any, market: Any) -> None:

@@ -51,7 +51,8 @@ ROLES = {
     "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
 }
 
-# Private endpoint groupId and private DNS zone per service (notes/azure.md §4; learn private-endpoint-dns).
+# Private endpoint groupId and the private DNS zone per service in Azure's public cloud
+# (notes/azure.md §4; learn.microsoft.com/azure/private-link/private-endpoint-dns).
 PRIVATE_LINK = {
     "keyvault": ("vault", "privatelink.vaultcore.azure.net"),
     "blob": ("blob", "privatelink.blob.core.windows.net"),
@@ -60,6 +61,50 @@ PRIVATE_LINK = {
     "redis": ("redisEnterprise", "privatelink.redis.azure.net"),
     "registry": ("registry", "privatelink.azurecr.io"),
 }
+
+# The same zones in every cloud, from Microsoft's "Azure Private Endpoint private DNS zone values"
+# table (MicrosoftDocs/azure-docs articles/private-link/private-endpoint-dns.md, sections
+# Commercial / Government / China). Keyed by ARM's environment().name. Azure Managed Redis
+# (redisEnterprise) is listed for the commercial cloud only: the table has no Government or China
+# zone for it, so a sovereign install cannot put Redis behind a private endpoint (the plan check
+# refuses managed Redis there instead of deploying an unreachable cache).
+PRIVATE_DNS_ZONES: dict[str, dict[str, str]] = {
+    "AzureCloud": {kind: zone for kind, (_, zone) in PRIVATE_LINK.items()},
+    "AzureUSGovernment": {
+        "keyvault": "privatelink.vaultcore.usgovcloudapi.net",
+        "blob": "privatelink.blob.core.usgovcloudapi.net",
+        "file": "privatelink.file.core.usgovcloudapi.net",
+        "postgres": "privatelink.postgres.database.usgovcloudapi.net",
+        "registry": "privatelink.azurecr.us",
+    },
+    "AzureChinaCloud": {
+        "keyvault": "privatelink.vaultcore.azure.cn",
+        "blob": "privatelink.blob.core.chinacloudapi.cn",
+        "file": "privatelink.file.core.chinacloudapi.cn",
+        "postgres": "privatelink.postgres.database.chinacloudapi.cn",
+        "registry": "privatelink.azurecr.cn",
+    },
+}
+# fabrix's cloud names → ARM's environment().name.
+ARM_CLOUD = {"public": "AzureCloud", "usgov": "AzureUSGovernment", "china": "AzureChinaCloud"}
+
+# What environment() returns per cloud for the suffixes the zone names are derived from (ARM
+# template functions reference, environment(); `az cloud show -n <cloud>` prints the same values).
+# Used only by tests and the runbook; templates call environment() at deploy time.
+ENVIRONMENT_SUFFIXES: dict[str, dict[str, str]] = {
+    "AzureCloud": {"storage": "core.windows.net", "keyvaultDns": ".vault.azure.net",
+                   "acrLoginServer": ".azurecr.io", "sqlServerHostname": ".database.windows.net"},
+    "AzureUSGovernment": {"storage": "core.usgovcloudapi.net", "keyvaultDns": ".vault.usgovcloudapi.net",
+                          "acrLoginServer": ".azurecr.us", "sqlServerHostname": ".database.usgovcloudapi.net"},
+    "AzureChinaCloud": {"storage": "core.chinacloudapi.cn", "keyvaultDns": ".vault.azure.cn",
+                        "acrLoginServer": ".azurecr.cn", "sqlServerHostname": ".database.chinacloudapi.cn"},
+}
+
+
+def zone_for(cloud: str, kind: str) -> str | None:
+    """The private DNS zone of ``kind`` in fabrix cloud ``cloud`` (None: no zone published there)."""
+    return PRIVATE_DNS_ZONES.get(ARM_CLOUD.get(cloud, "AzureCloud"), {}).get(kind)
+
 
 MODULES = {
     "monitoring": "Log Analytics workspace and workspace-based Application Insights",

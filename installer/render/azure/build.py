@@ -20,7 +20,7 @@ from installer.render.azure.expr import Call, Param, Prop, Raw, ResId, ResName
 from installer.render.azure.frontdoor import frontdoor
 from installer.render.azure.model import Foundation, OutputSpec, ParamSpec, Resource, VarSpec
 from installer.render.azure.names import Compute, Names, Naming, SecretParam, derived, secret_param, secret_params, short
-from installer.render.azure.parts import Ctx
+from installer.render.azure.parts import Ctx, zone_name
 from installer.render.workload import azure_apps, data_volume_name
 
 __all__ = ["API", "PRIVATE_LINK", "ROLES", "Compute", "Naming", "SecretParam", "build_foundation", "secret_param",
@@ -157,10 +157,9 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
     kinds = ["keyvault", "blob"] + (["file"] if shares else []) + ["registry"] + (["postgres"] if has_pg else []) + (["redis"] if has_redis else [])
     zones: dict[str, Resource] = {}
     for kind in kinds:
-        zone_name = PRIVATE_LINK[kind][1]
         sym = f"dns{kind.capitalize()}"
         zones[kind] = f.add(Resource(sym, "Microsoft.Network/privateDnsZones", API["Microsoft.Network/privateDnsZones"],
-                                     zone_name, "dns", location="global"))
+                                     zone_name(kind), "dns", location="global"))
         f.add(Resource(
             f"{sym}Link", "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
             API["Microsoft.Network/privateDnsZones/virtualNetworkLinks"], derived(names.value("vnet"), "link-{0}"),

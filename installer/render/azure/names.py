@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from installer.azure import naming
 from installer.plan import InstallPlan
 from installer.render import RenderInput
 from installer.render.azure.expr import Fmt, Param, Var
@@ -77,7 +78,6 @@ class Names:
                 "aks": self.lit.aks_cluster,
                 "afd": self.lit.front_door,
                 "waf": "waf" + short(self.plan.name),
-                "endpoint": f"{self.lit.front_door}-{{0}}",
             }[key]
         pattern = {
             "vnet": "{0}-vnet",
@@ -98,6 +98,8 @@ class Names:
         return pattern
 
     def value(self, key: str, *extra: str) -> Any:
+        if key == "endpoint" and self.naming == "plan":
+            return naming.front_door_endpoint_for(self.plan, extra[0])
         got = self.get(key)
         if self.naming == "plan":
             return got.format(*extra) if extra else got

@@ -8,7 +8,7 @@ from typing import Any
 
 from installer.render import RenderInput
 from installer.render.azure.api import API, PRIVATE_LINK, ROLES
-from installer.render.azure.expr import Call, Param, Prop, ResId
+from installer.render.azure.expr import Call, Fmt, Param, Prop, Raw, ResId
 from installer.render.azure.model import Foundation, Resource
 from installer.render.azure.names import Names, derived
 
@@ -38,6 +38,25 @@ class Ctx:
 
     def private_endpoint(self, module: str, target: Resource, kind: str, label: str = "") -> Resource:
         return private_endpoint(self.f, module, target, kind, self.zones, self.subnet_id("pe"), self.vnet, label)
+
+
+def zone_name(kind: str) -> Any:
+    """The private DNS zone of ``kind`` as a deploy-time expression derived from environment(), so
+    one template deploys in every cloud (ARM-TTK: no hard-coded cloud host names). The suffixes
+    (ARM template functions, environment()): storage for blob/file; keyvaultDns (``.vault.azure.net``
+    → zone ``privatelink.vaultcore.azure.net``); acrLoginServer; sqlServerHostname, whose
+    ``.database.windows.net`` is ``.database.azure.com`` for PostgreSQL in the public cloud and the
+    same suffix in Government and China. Azure Managed Redis has a zone in the public cloud only
+    (api.PRIVATE_DNS_ZONES), so its name is that literal."""
+    if kind in ("blob", "file"):
+        return Fmt(f"privatelink.{kind}.{{0}}", (Raw("environment().suffixes.storage"),))
+    if kind == "keyvault":
+        return Fmt("privatelink{0}", (Call("replace", (Raw("environment().suffixes.keyvaultDns"), ".vault.", ".vaultcore.")),))
+    if kind == "registry":
+        return Fmt("privatelink{0}", (Raw("environment().suffixes.acrLoginServer"),))
+    if kind == "postgres":
+        return Fmt("privatelink.postgres{0}", (Call("replace", (Raw("environment().suffixes.sqlServerHostname"), ".windows.net", ".azure.com")),))
+    return PRIVATE_LINK[kind][1]
 
 
 def role(f: Foundation, module: str, scope: Resource, role: str, principal: Any, who: str, symbol: str) -> Resource:
@@ -73,7 +92,7 @@ def private_endpoint(
 ) -> Resource:
     """A private endpoint to ``target`` for ``kind``; ``label`` tells a second endpoint to the same
     target apart (the storage account's ``file`` endpoint next to its ``blob`` one)."""
-    group, zone = PRIVATE_LINK[kind]
+    group = PRIVATE_LINK[kind][0]
     pe_name = derived(target.name, "pe-{0}" + (f"-{label}" if label else ""))
     pe = f.add(
         Resource(
@@ -109,7 +128,7 @@ def private_endpoint(
             body={
                 "properties": {
                     "privateDnsZoneConfigs": [
-                        {"name": zone.replace(".", "-"), "properties": {"privateDnsZoneId": ResId(zones[kind])}}
+                        {"name": f"privatelink-{kind}", "properties": {"privateDnsZoneId": ResId(zones[kind])}}
                     ]
                 }
             },

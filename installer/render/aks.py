@@ -17,6 +17,7 @@ from installer.plan import AzureCloud
 from installer.render import Bundle, RenderInput
 from installer.render.aca import foundation
 from installer.render.azure.build import SUBNETS as FOUNDATION_SUBNETS
+from installer.render.azure.frontdoor import AKS_INGRESS_IP, PRIVATE_LINK_READY, aks_ingress_host, aks_private_link_service
 from installer.render.azure.sizing import SKUS
 from installer.render.templating import render_template
 from installer.render.workload import (
@@ -34,9 +35,12 @@ from installer.render.yamlout import dump_all
 
 __all__ = ["KUBERNETES_VERSION", "render_aks", "render_k8s", "federated_subjects"]
 
-# AKS application routing add-on (managed NGINX): its class and the namespace its pods run in.
-INGRESS_CLASS = "webapprouting.kubernetes.azure.com"
-INGRESS_NAMESPACE = "app-routing-system"
+# AKS application routing add-on (managed NGINX). The foundation turns its default controller off
+# (defaultIngressControllerType None: it would get a public load balancer, around the WAF);
+# k8s/ingress.yaml declares ours: internal load balancer at a fixed IP plus a Private Link service
+# Front Door reaches (learn aks/app-routing-nginx-configuration, aks/internal-lb#create-a-private-link-service-connection).
+INGRESS_CLASS = "fabrix-internal"
+INGRESS_NAMESPACE = "app-routing-system"  # where the add-on runs every controller's pods
 # Azure Files through the built-in CSI class: ReadWriteMany, so every replica sees the same data.
 # Sized per preset by ``sizing.SKUS[size].app_data_gb`` (the ACA file share quota uses the same).
 STORAGE_CLASS = "azurefile-csi-premium"
@@ -368,7 +372,9 @@ def app_docs(inp: RenderInput, app: AzureApp, apps: list[AzureApp], names: Azure
             "spec": {
                 "ingressClassName": INGRESS_CLASS,
                 "rules": [{
-                    "host": f"{app.route_host}.{placeholder('PUBLIC_DOMAIN')}",
+                    # The Host header Front Door's origin sends (never *.azurefd.net, which no
+                    # cluster can own); browsers keep using the Front Door or custom domain.
+                    "host": aks_ingress_host(app.route_host or app.name),
                     "http": {"paths": [{
                         "path": "/", "pathType": "Prefix",
                         "backend": {"service": {"name": app.name, "port": {"number": app.port}}},
@@ -402,6 +408,31 @@ def app_docs(inp: RenderInput, app: AzureApp, apps: list[AzureApp], names: Azure
     return docs
 
 
+def ingress_controller_doc(names: AzureNames) -> dict[str, Any]:
+    """The one ingress controller: internal load balancer, Private Link service for Front Door."""
+    lb = "service.beta.kubernetes.io/azure-"
+    return {
+        "apiVersion": "approuting.kubernetes.azure.com/v1alpha1",
+        "kind": "NginxIngressController",
+        "metadata": {"name": INGRESS_CLASS},
+        "spec": {
+            "ingressClassName": INGRESS_CLASS,
+            "controllerNamePrefix": INGRESS_CLASS,
+            "loadBalancerAnnotations": {
+                f"{lb}load-balancer-internal": "true",
+                f"{lb}load-balancer-internal-subnet": "snet-aks",
+                # Fixed, so the foundation's Front Door origin can name it before it exists.
+                f"{lb}load-balancer-ipv4": AKS_INGRESS_IP,
+                f"{lb}pls-create": "true",
+                f"{lb}pls-name": aks_private_link_service(names.aks_cluster),
+                f"{lb}pls-ip-configuration-subnet": "snet-aks",
+                # Front Door's request arrives from Microsoft's subscription; it still waits for approval.
+                f"{lb}pls-visibility": "*",
+            },
+        },
+    }
+
+
 def render_k8s(inp: RenderInput, postdeploy: str | None = None) -> Bundle:
     """Only the Kubernetes manifests (``k8s/``), without the foundation (``postdeploy``: see render_aca_apps)."""
     names = azure_names(inp.plan)
@@ -412,6 +443,10 @@ def render_k8s(inp: RenderInput, postdeploy: str | None = None) -> Bundle:
         name=inp.plan.name, ver=KUBERNETES_VERSION,
         what="Namespace (Pod Security: restricted) and default-deny network policy; apply first.",
     ) + dump_all(namespace_docs(inp.plan.name, names)))
+    bundle.add("k8s/ingress.yaml", header.format(
+        name=inp.plan.name, ver=KUBERNETES_VERSION,
+        what="Ingress controller: internal load balancer + Private Link service for Front Door (no public IP).",
+    ) + dump_all([ingress_controller_doc(names)]))
     for app in apps:
         bundle.add(f"k8s/{app.name}.yaml", header.format(
             name=inp.plan.name, ver=KUBERNETES_VERSION, what=f"{app.title}: {app.image}",
@@ -420,6 +455,9 @@ def render_k8s(inp: RenderInput, postdeploy: str | None = None) -> Bundle:
         "aks/README.md.j2", plan=inp.plan, names=names, apps=apps, deploy_values=DEPLOY_VALUES,
         k8s_version=KUBERNETES_VERSION, subjects=federated_subjects(inp), ingress_class=INGRESS_CLASS,
         storage_class=STORAGE_CLASS, data_gb=SKUS[inp.plan.size].app_data_gb, postdeploy=postdeploy,
+        pls=aks_private_link_service(names.aks_cluster), node_rg=f"rg-{names.aks_cluster}-nodes",
+        ready_param=PRIVATE_LINK_READY, ingress_ip=AKS_INGRESS_IP,
+        published=[a for a in apps if a.frontdoor],
     ))
     return bundle
 

@@ -30,7 +30,8 @@ DEPLOY_VALUES: dict[str, str] = {
     "AZURE_SUBSCRIPTION_ID": "azure.subscription_id in the answers (filled in when set)",
     "AZURE_TENANT_ID": "azure.tenant_id in the answers (filled in when set)",
     "IDENTITY_CLIENT_ID": "clientId of the workload user-assigned identity (foundation output)",
-    "PUBLIC_DOMAIN": "the Front Door endpoint host name or your custom domain (foundation output)",
+    "PUBLIC_DOMAIN": "your DNS domain, added to Front Door as a custom domain: each app answers on <route host>.<domain>"
+                     " (no foundation output; until then each app's azurefd.net host is the output frontDoorHost<App>)",
 }
 
 # Replicas (min, max) per size preset for production-like tiers. Dev/test keep min 1, max 2:

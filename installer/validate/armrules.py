@@ -24,6 +24,9 @@ NEWEST_KNOWN = {
     "Microsoft.Authorization/roleAssignments": "2022-04-01",
     "Microsoft.Insights/components": "2020-02-02",
     "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
+    # Newest stable Azure Monitor data collection API (azure-rest-api-specs monitor DataCollection).
+    "Microsoft.Insights/dataCollectionRules": "2024-03-11",
+    "Microsoft.Insights/dataCollectionRuleAssociations": "2024-03-11",
     "Microsoft.Network/privateDnsZones": "2024-06-01",
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2024-06-01",
     "Microsoft.ManagedIdentity/userAssignedIdentities": "2024-11-30",
@@ -37,6 +40,11 @@ _HARDCODED_URI = re.compile(
     r"https://[^'\"\s]*(management\.azure\.com|core\.windows\.net|vault\.azure\.net|azurecr\.io|"
     r"database\.azure\.com|login\.microsoftonline\.com|azurewebsites\.net)",
     re.I,
+)
+# ARM-TTK flags cloud host names in private DNS zone names too: derive them from environment() so
+# the template deploys in Government and China (the zones differ per cloud).
+_HARDCODED_ZONE = re.compile(
+    r"privatelink\.[a-z0-9.-]*(core\.windows\.net|vaultcore\.azure\.net|database\.azure\.com|azurecr\.io)", re.I,
 )
 
 
@@ -199,6 +207,8 @@ def rule_literals(t: dict[str, Any]) -> list[str]:
     for path, text in _strings({"resources": t.get("resources"), "outputs": t.get("outputs"), "variables": t.get("variables")}):
         if _HARDCODED_URI.search(text):
             out.append(f"{path}: hard-coded endpoint URI {text!r}; use environment() or a reference()")
+        if _HARDCODED_ZONE.search(text):
+            out.append(f"{path}: hard-coded private DNS zone {text!r}; derive it from environment().suffixes")
         if text.startswith("/subscriptions/"):
             out.append(f"{path}: hard-coded resource id; use resourceId()")
         if re.search(r"providers\([^)]*\)\.apiVersions", text):

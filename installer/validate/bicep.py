@@ -154,6 +154,8 @@ def bicep_resources(parsed: dict[str, Any], where: str) -> list[Declared]:
     for _ in range(len(pending) + 1):
         for sym, res in list(pending.items()):
             config = res.get("config", {})
+            if "condition" in config and "config" in config:  # `= if (cond) { … }`: pycep nests the body
+                config = config["config"]
             parent = config.get("parent")
             if parent is not None and parent not in symbols.table:
                 continue

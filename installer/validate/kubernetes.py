@@ -44,7 +44,7 @@ def schema_findings(path: str, doc: dict[str, Any], version: str = KUBERNETES_VE
     try:
         kubernetes_validate.validate(doc, version, strict=True)
     except SchemaNotFoundError:
-        if doc.get("apiVersion") != SPC_API:
+        if doc.get("apiVersion") not in (SPC_API, NGINX_API):
             return [Finding("kubernetes-validate", path, f"{kind}/{name}: no schema for {doc.get('apiVersion')} in Kubernetes {version}")]
     except ValidationError as exc:
         where = "/".join(str(p) for p in exc.path) or "(top)"
@@ -149,6 +149,33 @@ def _pod_findings(path: str, dep: dict[str, Any], sas: dict[str, dict[str, Any]]
     return out
 
 
+# The application routing add-on's controller resource (cluster-scoped; learn aks/app-routing-nginx-configuration).
+NGINX_API = "approuting.kubernetes.azure.com/v1alpha1"
+_LB = "service.beta.kubernetes.io/azure-"
+
+
+def _ingress_findings(docs: list[tuple[str, dict[str, Any]]]) -> list[Finding]:
+    """Front Door is the only way in: every Ingress uses an internal controller that publishes a
+    Private Link service, and nothing else asks Azure for a (public) load balancer."""
+    out: list[Finding] = []
+    controllers = {d["spec"].get("ingressClassName"): (p, d) for p, d in docs if d.get("kind") == "NginxIngressController"}
+    for cls, (path, doc) in controllers.items():
+        ann = doc["spec"].get("loadBalancerAnnotations") or {}
+        for key in ("load-balancer-internal", "pls-create"):
+            if ann.get(_LB + key) != "true":
+                out.append(Finding(V, path, f"NginxIngressController/{cls}: {_LB}{key} must be \"true\" (internal load balancer behind Front Door's Private Link)"))
+    for path, doc in docs:
+        if doc.get("kind") == "Ingress" and doc["spec"].get("ingressClassName") not in controllers:
+            out.append(Finding(V, path, f"Ingress/{doc['metadata'].get('name')}: class {doc['spec'].get('ingressClassName')!r} is not the internal controller declared here"))
+        if doc.get("kind") == "Ingress":
+            for rule in doc["spec"].get("rules", []):
+                if str(rule.get("host", "")).endswith(".azurefd.net"):
+                    out.append(Finding(V, path, f"Ingress/{doc['metadata'].get('name')}: host {rule['host']} is Front Door's, not the cluster's"))
+        if doc.get("kind") == "Service" and doc.get("spec", {}).get("type") == "LoadBalancer":
+            out.append(Finding(V, path, f"Service/{doc['metadata'].get('name')}: type LoadBalancer bypasses Front Door; use ClusterIP and the Ingress"))
+    return out
+
+
 def custom_findings(docs: list[tuple[str, dict[str, Any]]], inp: RenderInput) -> list[Finding]:
     names = azure_names(inp.plan)
     apps = {a.name: a for a in azure_apps(inp, "aks")}
@@ -158,7 +185,7 @@ def custom_findings(docs: list[tuple[str, dict[str, Any]]], inp: RenderInput) ->
     for path, doc in docs:
         kind = doc.get("kind")
         meta = doc.get("metadata", {})
-        if kind != "Namespace" and meta.get("namespace") != names.namespace:
+        if kind not in ("Namespace", "NginxIngressController") and meta.get("namespace") != names.namespace:
             out.append(Finding(V, path, f"{kind}/{meta.get('name')}: must live in namespace {names.namespace}, not {meta.get('namespace')!r}"))
         if kind == "SecretProviderClass":
             out += _spc_findings(path, doc)
@@ -178,6 +205,7 @@ def custom_findings(docs: list[tuple[str, dict[str, Any]]], inp: RenderInput) ->
             and not d["spec"].get("egress")]
     if not deny:
         out.append(Finding(V, "k8s/namespace.yaml", "no default-deny NetworkPolicy (ingress and egress) in the namespace"))
+    out += _ingress_findings(docs)
     deployed = {d["metadata"]["name"] for _, d in docs if d.get("kind") == "Deployment"}
     for missing in sorted(set(apps) - deployed):
         out.append(Finding(V, f"k8s/{missing}.yaml", "missing: every enabled app needs a Deployment"))

@@ -395,3 +395,27 @@ def test_fabrix_render_writes_the_marketplace_package_without_secrets(
         if path.is_file():
             data = path.read_bytes()
             assert not any(v.encode() in data for v in values), path
+
+
+@pytest.mark.parametrize("target", ["aca", "aks"])
+def test_front_door_endpoint_names_fit_the_dns_label_for_the_longest_install_name(target: str) -> None:
+    # Install names are up to 40 characters; Front Door appends "-<16-character hash>" to the
+    # endpoint name in its azurefd.net host, and a DNS label holds 63: names stay within 46.
+    longest = "a" * 19 + "-" + "b" * 20
+    assert len(longest) == 40
+    bundle = render_foundation(RenderInput(plan=_plan(name=longest, target=target)), target)  # type: ignore[arg-type]
+    endpoints = _of_type(_template(bundle), "Microsoft.Cdn/profiles/afdEndpoints")
+    assert endpoints
+    leaves = [e["name"].split("/")[-1] for e in endpoints]
+    assert len(set(leaves)) == len(leaves)
+    for leaf in leaves:
+        assert re.fullmatch(r"[a-zA-Z0-9]+(-*[a-zA-Z0-9])*", leaf), leaf
+        assert 2 <= len(leaf) <= 46 and len(leaf) + 1 + 16 <= 63, leaf
+
+
+def test_registry_builds_through_acr_tasks_without_deprecated_or_stranding_policies(aca: Any, aks: Any) -> None:
+    for _, bundle in (aca, aks):
+        acr = _of_type(_template(bundle), "Microsoft.ContainerRegistry/registries")[0]["properties"]
+        assert acr["publicNetworkAccess"] == "Disabled" and acr["networkRuleBypassAllowedForTasks"] is True
+        assert "trustPolicy" not in acr["policies"]  # Docker Content Trust (Notary v1) is deprecated
+        assert acr["policies"]["quarantinePolicy"]["status"] == "disabled"  # nothing would mark images

@@ -100,6 +100,15 @@ def test_development_has_dev_and_test_sets_and_a_gated_pipeline(target: str) -> 
         assert workflow_findings(path, yaml.safe_load(bundle.text(path))) == []
     assert ("k8s/namespace.yaml" in bundle.files) is (target == "aks")
     assert not any(v in bundle.text(".github/workflows/infra.yml") for v in i.secrets.values())
+    # The foundation's registry is private: the runner scans, ACR Tasks builds and pushes.
+    images = yaml.safe_load(bundle.text(".github/workflows/images.yml"))
+    steps = yaml.safe_dump(images["jobs"]["build"]["steps"])
+    assert "az acr build" in steps and "docker push" not in steps and "trivy" in steps
+    assert steps.index("trivy") < steps.index("az acr build")
+    for app in ("flowise", "openwebui"):
+        dockerfile = bundle.text(f"images/{app}/Dockerfile")
+        assert "ARG BASE=" in dockerfile and "FROM ${BASE}" in dockerfile and "pinned" not in dockerfile
+        assert "floats" in dockerfile  # :latest / :main are mutable tags, and the file says so
 
 
 def test_workflow_validator_catches_mistakes() -> None:

@@ -159,6 +159,10 @@ def _hardcoded_uri(d: dict[str, Any]) -> None:
     )
 
 
+def _hardcoded_zone(d: dict[str, Any]) -> None:
+    _resource(d, "Microsoft.Network/privateDnsZones")["name"] = "privatelink.vaultcore.azure.net"
+
+
 def _plain_secret_param(d: dict[str, Any]) -> None:
     d["parameters"]["adminPassword"] = {"type": "string"}
     d["outputs"]["x"] = {"type": "string", "value": "[parameters('adminPassword')]"}
@@ -189,6 +193,7 @@ def _key_as_literal(d: dict[str, Any]) -> None:
         (_nested, "nested deployment"),
         (_hardcoded_id, "must come from resourceId()"),
         (_hardcoded_uri, "hard-coded endpoint URI"),
+        (_hardcoded_zone, "hard-coded private DNS zone"),
         (_plain_secret_param, "looks like a secret but is not secureString"),
         (_key_as_parameter, "accountKey must be listKeys() of the storage account, not a parameter"),
         (_key_as_literal, "accountKey must be listKeys() of the storage account, not a literal"),

@@ -9,6 +9,9 @@ from typing import Any
 def dig(conf: Any, *path: str) -> Any:
     """``conf[path0][path1]…`` or None; lists of one item (checkov's ARM wrapping) are unwrapped."""
     node = conf
+    # A conditional Bicep resource (`= if (cond) { … }`) arrives as {condition, config: {…}}.
+    if isinstance(node, dict) and "condition" in node and isinstance(node.get("config"), dict) and "properties" not in node:
+        node = node["config"]
     for key in path:
         if isinstance(node, list) and len(node) == 1:
             node = node[0]

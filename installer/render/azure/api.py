@@ -17,6 +17,8 @@ API = {
     "Microsoft.OperationalInsights/workspaces": "2025-07-01",
     "Microsoft.Insights/components": "2020-02-02",
     "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
+    "Microsoft.Insights/dataCollectionRules": "2024-03-11",
+    "Microsoft.Insights/dataCollectionRuleAssociations": "2024-03-11",
     "Microsoft.KeyVault/vaults": "2025-05-01",
     "Microsoft.KeyVault/vaults/secrets": "2025-05-01",
     "Microsoft.Storage/storageAccounts": "2025-06-01",

@@ -35,6 +35,8 @@ def _param(spec: Any) -> dict[str, Any]:
 
 def _resource(res: Resource) -> dict[str, Any]:
     out: dict[str, Any] = {"type": res.type, "apiVersion": res.api, "name": to_arm(res.arm_name())}
+    if res.condition is not None:
+        out["condition"] = to_arm(res.condition)
     if res.scope is not None:
         out["scope"] = f"[{res.scope.arm_id()}]"
     if res.location is not None:

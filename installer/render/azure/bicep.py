@@ -65,7 +65,8 @@ def _resource_block(res: Resource, ctx: BicepContext, local: set[int], existing:
     extra = [d for d in res.referenced() if id(d) not in implied and id(d) in local]
     if extra:
         body["dependsOn"] = [_Sym(d.symbol) for d in extra]
-    text = f"{head} = {to_bicep(body, ctx)}"
+    cond = f"if ({to_bicep(res.condition, ctx)}) " if res.condition is not None else ""
+    text = f"{head} = {cond}{to_bicep(body, ctx)}"
     if res.comment:
         text = f"// {res.comment}\n{text}"
     return text

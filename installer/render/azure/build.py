@@ -17,11 +17,11 @@ from installer.render.azure import data, sizing
 from installer.render.azure.api import API, MODULES, PRIVATE_LINK, ROLES, SUBNETS, VNET_PREFIX
 from installer.render.azure.compute import aca, aks
 from installer.render.azure.expr import Call, Param, Prop, Raw, ResId, ResName
-from installer.render.azure.frontdoor import frontdoor
+from installer.render.azure.frontdoor import PRIVATE_LINK_READY, aca_origins, aks_origins, aks_private_link_service, frontdoor
 from installer.render.azure.model import Foundation, OutputSpec, ParamSpec, Resource, VarSpec
 from installer.render.azure.names import Compute, Names, Naming, SecretParam, derived, secret_param, secret_params, short
 from installer.render.azure.parts import Ctx, zone_name
-from installer.render.workload import azure_apps, data_volume_name
+from installer.render.workload import azure_apps, azure_names, data_volume_name
 
 __all__ = ["API", "PRIVATE_LINK", "ROLES", "Compute", "Naming", "SecretParam", "build_foundation", "secret_param",
            "secret_params"]
@@ -37,11 +37,11 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
         else "AKS cluster: OIDC issuer, workload identity, Cilium network policy, private API server"
     )
     if compute == "aks":
-        # The ingress's Private Link service exists only once the routing add-on has created the
-        # internal load balancer, so the origin and route are a post-deploy step, not template.
+        # The ingress's Private Link service exists only once k8s/ingress.yaml made the internal
+        # load balancer, so origins and routes wait for aksIngressPrivateLinkReady (second deploy).
         modules["frontdoor"] = (
-            "Front Door Premium with WAF and its endpoint; the Private Link origin to the AKS ingress"
-            " is added after deploy, once the ingress load balancer exists"
+            "Front Door Premium with WAF, one endpoint per published app, and Private Link origins and"
+            " routes to the AKS internal ingress (deployed once aksIngressPrivateLinkReady is true)"
         )
     apps = azure_apps(inp, compute)
     # ACA mounts each app data volume from an Azure Files share in our storage account; AKS claims
@@ -90,6 +90,9 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
         P["aksNodeVmSize"] = ParamSpec("string", "AKS system node pool VM size", skus.aks_vm_size, tier_value=True)
         P["aksNodeCount"] = ParamSpec("int", "AKS system node pool node count", skus.aks_node_count, min_value=1, max_value=100, tier_value=True)
         P["aksSkuTier"] = ParamSpec("string", "AKS control plane tier", skus.aks_sku_tier, allowed=["Free", "Standard", "Premium"], tier_value=True)
+        P[PRIVATE_LINK_READY] = ParamSpec(
+            "bool", "True once k8s/ingress.yaml is applied (the ingress's Private Link service exists): "
+            "adds Front Door's origins and routes to it", False)
     uses_public_domain = compute == "aca" and any("${PUBLIC_DOMAIN}" in (e.value or "") for a in apps for e in a.env)
     if uses_public_domain:
         P["publicDomain"] = ParamSpec("string", "DNS domain browsers use for the platform (Front Door custom domain)", min_length=3)
@@ -144,6 +147,9 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
         }
         if key == "pe":
             props["privateEndpointNetworkPolicies"] = "Enabled"
+        if key == "aks":
+            # The ingress's Private Link service takes its NAT IPs from this subnet.
+            props["privateLinkServiceNetworkPolicies"] = "Disabled"
         if key == "aca":
             props["delegations"] = [{"name": "aca", "properties": {"serviceName": "Microsoft.App/environments"}}]
         subnets.append({"name": f"snet-{key}", "properties": props})
@@ -178,10 +184,11 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
     if compute == "aca":
         env = aca(f, names, apps, vnet, c.subnet_id("aca"), log, uami, kv, [acr_pull, kv_reader], vault_secrets, pg,
                   redis, inp, st, share_res, mount_needs)
-        frontdoor(f, names, apps, env, inp)
+        frontdoor(f, names, apps, inp, aca_origins(f, apps, env, inp))
     else:
-        aks(f, names, apps, c.subnet_id("aks"), log, uami, acr, vnet, inp)
-        frontdoor(f, names, [], None, inp)
+        _, node_rg = aks(f, names, apps, c.subnet_id("aks"), log, uami, acr, vnet, inp)
+        pls = aks_private_link_service(azure_names(plan).aks_cluster)
+        frontdoor(f, names, apps, inp, aks_origins(apps, node_rg, pls, inp))
 
     # ---- outputs (never a secret) ----
     O = f.outputs

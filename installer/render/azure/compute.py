@@ -145,18 +145,30 @@ def aca(f: Foundation, names: Names, apps: list[AzureApp], vnet: Resource, subne
 
 
 def aks(f: Foundation, names: Names, apps: list[AzureApp], subnet: Any, log: Resource, uami: Resource,
-         acr: Resource, vnet: Resource, inp: RenderInput) -> Resource:
+         acr: Resource, vnet: Resource, inp: RenderInput) -> tuple[Resource, Any]:
+    """(cluster, its node resource group name). The cluster runs as its own control-plane identity
+    (Network Contributor on the VNet, to join nodes and create the ingress's internal load balancer
+    and Private Link service); the pods run as the workload identity through federated credentials.
+    One identity for both would give every pod the right to rewire the network."""
     loc = Param("location")
-    # The cluster's control-plane identity joins nodes to our subnet: Network Contributor on the VNet.
-    net_role = role(f, "network", vnet, "Network Contributor", Prop(uami, "principalId"), "AKS control plane", "aksNetworkContributor")
+    control = f.add(Resource(
+        "aksControlPlaneIdentity", "Microsoft.ManagedIdentity/userAssignedIdentities",
+        API["Microsoft.ManagedIdentity/userAssignedIdentities"], derived(names.value("aks"), "id-{0}-control"),
+        "compute", location=loc,
+    ))
+    net_role = role(f, "network", vnet, "Network Contributor", Prop(control, "principalId"), "AKS control plane",
+                    "aksNetworkContributor")
+    node_rg = derived(names.value("aks"), "rg-{0}-nodes")
     aks = f.add(Resource(
         "aks", "Microsoft.ContainerService/managedClusters", API["Microsoft.ContainerService/managedClusters"],
         names.value("aks"), "compute", location=loc, depends=[net_role],
         body={
-            "identity": {"type": "UserAssigned", "userAssignedIdentities": {ExprKey(ResId(uami)): {}}},
+            "identity": {"type": "UserAssigned", "userAssignedIdentities": {ExprKey(ResId(control)): {}}},
             "sku": {"name": "Base", "tier": Param("aksSkuTier")},
             "properties": {
                 "dnsPrefix": derived(names.value("aks"), "{0}-dns"),
+                # Named, so Front Door's origin can point at the Private Link service AKS creates there.
+                "nodeResourceGroup": node_rg,
                 "enableRBAC": True,
                 "disableLocalAccounts": True,
                 "aadProfile": {"managed": True, "enableAzureRBAC": True},
@@ -180,9 +192,35 @@ def aks(f: Foundation, names: Names, apps: list[AzureApp], subnet: Any, log: Res
                                                              "useAADAuth": "true"}},
                     "azurepolicy": {"enabled": True},
                 },
-                "ingressProfile": {"webAppRouting": {"enabled": True}},
+                # No default controller (its "External" default is a public load balancer that would
+                # bypass Front Door's WAF); k8s/ingress.yaml creates the internal one with its
+                # Private Link service (learn aks/app-routing-nginx-configuration).
+                "ingressProfile": {"webAppRouting": {"enabled": True, "nginx": {"defaultIngressControllerType": "None"}}},
             },
         },
+    ))
+    # Container Insights with managed-identity auth sends data only through a data collection rule
+    # associated with the cluster (learn azure-monitor/containers/kubernetes-monitoring-enable, ARM).
+    dcr = f.add(Resource(
+        "containerInsightsRule", "Microsoft.Insights/dataCollectionRules", API["Microsoft.Insights/dataCollectionRules"],
+        derived(names.value("aks"), "MSCI-{0}"), "compute", location=loc,
+        body={"kind": "Linux", "properties": {
+            "dataSources": {"extensions": [{
+                "name": "ContainerInsightsExtension", "extensionName": "ContainerInsights",
+                "streams": ["Microsoft-ContainerInsights-Group-Default"],
+                "extensionSettings": {"dataCollectionSettings": {
+                    "interval": "1m", "namespaceFilteringMode": "Off", "enableContainerLogV2": True}},
+            }]},
+            "destinations": {"logAnalytics": [{"workspaceResourceId": ResId(log), "name": "workspace"}]},
+            "dataFlows": [{"streams": ["Microsoft-ContainerInsights-Group-Default"], "destinations": ["workspace"]}],
+        }},
+    ))
+    f.add(Resource(
+        "containerInsightsAssociation", "Microsoft.Insights/dataCollectionRuleAssociations",
+        API["Microsoft.Insights/dataCollectionRuleAssociations"], "ContainerInsightsExtension", "compute",
+        scope=aks, tags=False,
+        body={"properties": {"dataCollectionRuleId": ResId(dcr),
+                             "description": "Container Insights for the cluster (fabrix)"}},
     ))
     role(f, "compute", acr, "AcrPull", Prop(aks, "identityProfile.kubeletidentity.objectId"), "AKS kubelet", "kubeletAcrPull")
     lit = azure_names(inp.plan)
@@ -202,4 +240,4 @@ def aks(f: Foundation, names: Names, apps: list[AzureApp], subnet: Any, log: Res
         )))
     f.outputs["aksClusterName"] = OutputSpec("string", ResName(aks), "AKS cluster name")
     f.outputs["aksOidcIssuerUrl"] = OutputSpec("string", Prop(aks, "oidcIssuerProfile.issuerURL"), "AKS OIDC issuer URL")
-    return aks
+    return aks, node_rg

@@ -47,6 +47,8 @@ class Resource:
     tags: bool = True
     depends: list[Resource] = field(default_factory=list)
     comment: str = ""
+    # Deployed only when this expression is true (ARM ``condition``, Bicep ``= if (…)``).
+    condition: Any = None
 
     # ---- ARM spellings ----
     def name_segments(self) -> list[Any]:
@@ -107,7 +109,7 @@ class Resource:
         """Parameter and variable names used in this resource's name, location and body."""
         params: set[str] = set()
         variables: set[str] = set()
-        for node in walk_value([self.name_segments(), self.location, self.body]):
+        for node in walk_value([self.name_segments(), self.location, self.body, self.condition]):
             if isinstance(node, Param):
                 params.add(node.name)
             elif isinstance(node, Var):

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from installer.render.azure.api import ENVIRONMENT_SUFFIXES
+
 
 class TemplateError(Exception):
     """An expression ARM would reject (``InvalidTemplate``)."""
@@ -442,7 +444,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     },
     "tenant": lambda s: {"tenantId": s.tenant_id},
     "deployment": lambda s: {"name": s.deployment_name, "properties": {}},
-    "environment": lambda s: {"name": "AzureCloud", "suffixes": {"keyvaultDns": ".vault.azure.net", "storage": "core.windows.net"}},
+    # Azure public cloud's environment() (installer.render.azure.api.ENVIRONMENT_SUFFIXES).
+    "environment": lambda s: {"name": "AzureCloud", "suffixes": dict(ENVIRONMENT_SUFFIXES["AzureCloud"])},
     "reference": _reference,
     "listkeys": _list_keys,
     "copyindex": _copy_index,

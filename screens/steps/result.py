@@ -87,10 +87,19 @@ class DoneScreen(Screen[None]):
 
 
 class FailedScreen(Screen[None]):
+    """How the launch ended when it did not succeed, with only the actions that apply.
+
+    Three outcomes, each told as it is: the engine rolled the run back (after a failure or a
+    cancel), the person chose to keep everything for debugging, or the engine could not run at
+    all. Back (Ctrl+B / Escape) returns to Review, where the plan can be fixed.
+    """
+
     BINDINGS = [
-        Binding("r", "retry", "Retry", id="retry", tooltip="Launch again, resuming the journal"),
+        Binding("r", "retry", "Retry", id="retry", tooltip="Launch again"),
         Binding("b", "roll_back", "Roll back", id="roll_back", tooltip="Remove what this run created"),
-        Binding("k", "keep", "Keep & quit", id="keep", tooltip="Leave everything for debugging"),
+        Binding("ctrl+b", "back", "Fix the plan", id="back", tooltip="Back to Review to change the plan"),
+        Binding("escape", "back", "Back", show=False),
+        Binding("k", "keep", "Quit", id="keep", show=False),
         Binding("f1", "help", "Help", id="help"),
     ]
 
@@ -98,8 +107,11 @@ class FailedScreen(Screen[None]):
         super().__init__()
         self.result = result
         self.problem = problem
-        self.cancelled = cancelled
-        self.rolled_back = getattr(getattr(result, "rollback", None), "ok", False)
+        self.cancelled = bool(getattr(result, "cancelled", False)) or cancelled
+        self.rollback: Any = getattr(result, "rollback", None)  # the engine's, or ours below
+        self.rolled_back = bool(getattr(self.rollback, "ok", False))
+        # The person chose "keep for debugging": the run's containers are still there.
+        self.kept = result is not None and self.rollback is None
         self.busy = False
 
     @property
@@ -112,49 +124,83 @@ class FailedScreen(Screen[None]):
             yield Static(self._text(), id="failed-text")
             yield Static("", id="rollback-text")
         with Horizontal(id="nav"):
-            yield Button("Retry", id="btn-retry", compact=True)
+            yield Button("◀ Fix the plan", id="btn-back", compact=True)
+            yield Button("Retry", id="btn-retry", compact=True, variant="primary")
             yield Button("Roll back", id="btn-rollback", compact=True, variant="warning")
-            yield Button("Keep for debugging", id="btn-keep", compact=True)
+            yield Button("Quit", id="btn-keep", compact=True)
         yield Footer()
 
     def _text(self) -> str:
         result = self.result
-        lines = ["[b]✗ The launch was cancelled.[/b]" if self.cancelled else "[b]✗ The launch failed.[/b]", ""]
+        folder = install_dir(self.name_)
+        if self.cancelled:
+            lines = ["[b]✗ The launch was cancelled.[/b] You stopped it; nothing failed."]
+        else:
+            lines = ["[b]✗ The launch failed.[/b]"]
+        lines.append("")
         if result is None:
             lines.append(f"Why: {self.problem or 'unknown'}")
+            lines.append("The engine stopped before it could say what it created; Roll back removes"
+                         " whatever the journal lists.")
         else:
-            lines.append(f"Why: {result.message}")
             diag = getattr(result, "diagnostics", None)
-            if diag is not None:
-                lines += ["", "[b]Diagnostics[/b]", f"  {diag.reason}"]
-                if diag.service:
-                    lines.append(f"  service {diag.service}: {diag.state or 'unknown state'}")
-                if diag.health_output:
-                    lines.append(f"  last health check: {diag.health_output.strip()[:300]}")
-                lines += [f"  | {line}" for line in diag.log_lines[-12:]]
-            rollback = getattr(result, "rollback", None)
-            if rollback is not None:
-                lines += ["", f"Rolled back: {rollback.removed or rollback.message or 'nothing had been created'}"]
-                if rollback.leftovers:
-                    lines.append(f"Still there: {rollback.leftovers}")
-        folder = install_dir(self.name_)
+            if not self.cancelled:
+                lines.append(f"Why: {diag.reason if diag is not None else result.message}")
+                if diag is not None and diag.service:
+                    lines += ["", "[b]Diagnostics[/b]", f"  service {diag.service}: {diag.state or 'unknown state'}"]
+                    if diag.health_output:
+                        lines.append(f"  last health check: {diag.health_output.strip()[:300]}")
+                    lines += [f"  | {line}" for line in diag.log_lines[-12:]]
+            elif diag is not None and diag.service:
+                # Not a fault: where the launch was when it was stopped.
+                lines.append(f"When it stopped, {diag.service} was {diag.state or 'starting'}.")
+        lines.append("")
+        lines += self._state_lines(folder)
         lines += ["", f"Journal: {folder.journal}", f"Log: {folder.log}"]
         return "\n".join(lines)
 
+    def _state_lines(self, folder: Any) -> list[str]:
+        """What is on the machine now, and what can be done about it."""
+        rollback = self.rollback
+        if rollback is not None:
+            lines = [f"Rolled back: {rollback.removed or rollback.message or 'nothing had been created'}."]
+            if rollback.leftovers:
+                lines.append(f"Still there: {rollback.leftovers}. Roll back tries again.")
+            else:
+                lines.append("Nothing of this run is left. Retry launches afresh; Fix the plan goes"
+                             " back to Review.")
+            return lines
+        if self.kept:
+            return [
+                "Everything this run created was kept for debugging (containers, networks, volumes).",
+                f"Roll back removes it (or later: fabrix rollback --name {self.name_}); Retry resumes"
+                f" the run (or later: fabrix up --answers {folder.answers} --resume).",
+            ]
+        return []
+
     def on_mount(self) -> None:
         self._sync_buttons()
+        self.query_one("#btn-retry", Button).focus()
+
+    def _can(self, action: str) -> bool:
+        if self.busy:
+            return False
+        if action == "roll_back":
+            return not self.rolled_back
+        return True
 
     def _sync_buttons(self) -> None:
-        # After a rollback there is nothing to keep or remove: say so instead of offering it.
-        self.query_one("#btn-rollback", Button).display = not self.rolled_back
-        self.query_one("#btn-keep", Button).label = "Quit" if self.rolled_back else "Keep for debugging"
+        # Offer only what applies: nothing to roll back once it is gone.
+        self.query_one("#btn-rollback", Button).display = self._can("roll_back") or self.busy
+        self.query_one("#btn-keep", Button).label = "Quit, keep it" if not self.rolled_back else "Quit"
         for button in self.query(Button):
             button.disabled = self.busy
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("retry", "roll_back", "keep"):
-            if self.busy or (action == "roll_back" and self.rolled_back):
-                return None
+        if action == "roll_back" and self.rolled_back:
+            return False  # nothing left to roll back: not offered at all
+        if action in ("retry", "roll_back", "keep", "back"):
+            return True if self._can(action) else None
         return True
 
     def action_retry(self) -> None:
@@ -162,6 +208,11 @@ class FailedScreen(Screen[None]):
 
         _app(self).step = LaunchScreen.STEP
         self.app.switch_screen(LaunchScreen(resume=not self.rolled_back))
+
+    def action_back(self) -> None:
+        from installer.flow import Step
+
+        _app(self).goto(Step.review)
 
     def action_keep(self) -> None:
         self.app.exit(1)
@@ -190,16 +241,22 @@ class FailedScreen(Screen[None]):
 
     def on_rollback_finished(self, message: RollbackFinished) -> None:
         self.busy = False
-        text = self.query_one("#rollback-text", Static)
+        note = self.query_one("#rollback-text", Static)
         if message.result is None:
-            text.update(f"Roll back did not run: {message.problem}")
+            note.update(f"Roll back did not run: {message.problem}")
         else:
+            # The account above changes with it: what was kept is now gone.
+            self.rollback = message.result
             self.rolled_back = bool(getattr(message.result, "ok", False))
-            removed = getattr(message.result, "removed", "") or getattr(message.result, "message", "")
-            leftovers = getattr(message.result, "leftovers", "")
-            text.update(f"[b]Rolled back.[/b] {removed}" + (f"\nStill there: {leftovers}" if leftovers else ""))
+            self.kept = False
+            note.update("")
+            self.query_one("#failed-text", Static).update(self._text())
         self.refresh_bindings()
         self._sync_buttons()
+
+    @on(Button.Pressed, "#btn-back")
+    def _back(self) -> None:
+        self.action_back()
 
     @on(Button.Pressed, "#btn-retry")
     def _retry(self) -> None:
@@ -217,9 +274,11 @@ class FailedScreen(Screen[None]):
     def action_help(self) -> None:
         self.app.push_screen(HelpDialog(
             "Launch failed",
-            "What failed and why is above, with the failing service's health output and last log"
-            " lines. **Retry** launches again (resuming the journal); **Roll back** removes what"
-            " this run created (data volumes of an earlier successful install are kept); **Keep**"
-            " quits and leaves everything for debugging (`fabrix rollback --name NAME` later).",
-            [("r", "Retry"), ("b", "Roll back"), ("k", "Keep and quit")],
+            "What happened is above: why it failed (with the failing service's health output and"
+            " last log lines), or that you cancelled it, and what is on this machine now.\n\n"
+            "**Retry** launches again (resuming the journal when the run was kept). **Roll back**"
+            " (only while something of the run is left) removes what this run created; data volumes"
+            " of an earlier successful install are kept. **Fix the plan** (Ctrl+B or Escape) goes"
+            " back to Review, and from there to any step. **Quit** leaves the wizard.",
+            [("r", "Retry"), ("b", "Roll back"), ("ctrl+b / esc", "Fix the plan"), ("k", "Quit")],
         ))

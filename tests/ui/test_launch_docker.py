@@ -113,7 +113,7 @@ async def test_sick_service_ends_on_failed_with_diagnostics_and_rollback(
         assert "The launch failed" in text
         assert "redis" in text  # the failing service is named, with its diagnostics
         assert "Rolled back" in text
-        assert app.screen.check_action("roll_back", ()) is None  # nothing left to roll back
+        assert app.screen.check_action("roll_back", ()) is False  # nothing left to roll back
     assert status(name) == []
 
 
@@ -182,4 +182,8 @@ async def test_cancel_can_keep_everything_then_roll_back_from_failed(
                 break
             await pilot.pause(0.1)
         assert failed.rolled_back
+        await settle(pilot)
+        text = str(failed.query_one("#failed-text").render())
+        assert "Rolled back" in text and "kept for debugging" not in text  # the account follows
+        assert not failed.query_one("#btn-rollback").display  # nothing left to roll back
     assert status(name) == []

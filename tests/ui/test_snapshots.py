@@ -174,6 +174,20 @@ def test_done_screen(snap_compare: Any, snap_app: Callable[..., FabrixApp], size
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_failed_screen_kept(snap_compare: Any, snap_app: Callable[..., FabrixApp], size: tuple[int, int]) -> None:
+    """A cancelled run kept for debugging: Roll back offered, the real answers path in the hint."""
+    result = LaunchResult(Outcome.cancelled, "demo", "run-1", "The launch of demo was cancelled.",
+                          diagnostics=Diagnostics(reason="cancelled", service="keycloak", state="starting"))
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        pilot.app.show(FailedScreen(result, cancelled=True))
+        await settle(pilot)
+
+    assert snap_compare(snap_app(), run_before=run, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_failed_screen(snap_compare: Any, snap_app: Callable[..., FabrixApp], size: tuple[int, int]) -> None:
     result = LaunchResult(
         Outcome.failed, "demo", "run-1",

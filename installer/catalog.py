@@ -72,8 +72,9 @@ class Resources(_Strict):
     memory_mb: int
 
 
-# An env value: a literal, or a one-key mapping {secret|host|url|public_url|admin_email: …}.
-EnvValue = str | dict[str, str | bool]
+# An env value: a literal, or a one-key mapping {secret|host|url|public_url|admin_email|location|
+# database_url|redis_url|allowed_origins: …} (see the head of assets/catalog.yaml).
+EnvValue = str | dict[str, str | bool | list[str]]
 
 
 class FirstLogin(_Strict):
@@ -127,6 +128,12 @@ class Component(_Strict):
     def azure_args(self) -> list[str] | None:
         return self.azure_command if self.azure_command is not None else self.command
 
+    def database(self, name: str) -> Database:
+        for db in self.databases:
+            if db.name == name:
+                return db
+        raise KeyError(f"catalog: {self.name} has no database {name!r}")
+
     def secrets_used(self) -> list[str]:
         names = [v["secret"] for v in self.env.values() if isinstance(v, dict) and "secret" in v]
         names += [db.password_secret for db in self.databases]
@@ -134,8 +141,12 @@ class Component(_Strict):
 
 
 class SecretSpec(_Strict):
-    generate: Literal["password", "hex32"]
+    # password: 32 letters/digits; hex32: 32 random bytes as hex; randomBytes32: 32 random bytes as
+    # base64 (the vendor's generator of that name); literal: ``value`` (a default the platform
+    # replaces later, e.g. a client id the controller issues).
+    generate: Literal["password", "hex32", "randomBytes32", "literal"]
     description: str
+    value: str | None = None
 
 
 class SizeSpec(_Strict):

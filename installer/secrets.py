@@ -7,6 +7,7 @@ might carry one.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets as _random
 import string
@@ -23,6 +24,13 @@ _ALPHABET = string.ascii_letters + string.digits
 def generate(spec: SecretSpec) -> str:
     if spec.generate == "hex32":
         return _random.token_hex(32)
+    if spec.generate == "randomBytes32":
+        # B: lib/parameters/infra-parameter-catalog.js: randomBytes(32).toString('base64')
+        return base64.b64encode(_random.token_bytes(32)).decode("ascii")
+    if spec.generate == "literal":
+        if not spec.value:
+            raise ValueError("catalog: a literal secret needs a value")
+        return spec.value
     # Letters and digits only: safe in URLs, YAML, env files and shell without quoting.
     return "".join(_random.choice(_ALPHABET) for _ in range(32))
 

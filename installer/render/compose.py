@@ -33,6 +33,15 @@ from installer.plan import InstallPlan
 from installer.render import RenderInput
 from installer.render.bundle import Bundle
 from installer.render.templating import render_template
+from installer.connections import (
+    DEFAULT_LOCATION,
+    REDIS_PORT,
+    allowed_origins,
+    compose_database_values,
+    compose_database_vars,
+    database_url_var,
+    redis_url,
+)
 from installer.secrets import env_name, secrets_for
 
 NETWORK_KEY = "platform"
@@ -150,7 +159,11 @@ def _secret_ref(secret: str) -> str:
     return "${" + var + ":?" + var + " missing from .env}"
 
 
-def resolve_env(value: EnvValue, plan: InstallPlan, catalog: Catalog) -> str:
+def _ref(var: str) -> str:
+    return "${" + var + ":?" + var + " missing from .env}"
+
+
+def resolve_env(value: EnvValue, plan: InstallPlan, catalog: Catalog, component: str | None = None) -> str:
     """One catalog env value (see the head of assets/catalog.yaml) as Compose writes it."""
     if isinstance(value, str):
         return _escape(value)
@@ -159,6 +172,21 @@ def resolve_env(value: EnvValue, plan: InstallPlan, catalog: Catalog) -> str:
     ((kind, arg),) = value.items()
     if kind == "secret":
         return _secret_ref(str(arg))
+    if kind == "database_url":
+        # Composed from the role's password: a secret, so it lives in .env (see env_file).
+        if component is None:
+            raise ValueError("a database_url value needs its component")
+        return _ref(database_url_var(catalog.components[component], str(arg)))
+    if kind == "redis_url":
+        return redis_url("redis", REDIS_PORT)  # the local Redis has no password (vendor's infra)
+    if kind == "location":
+        return _escape(plan.azure.location or DEFAULT_LOCATION)
+    if kind == "allowed_origins":
+        assert isinstance(arg, list)
+        urls = []
+        for other in arg:
+            urls += [public_url(plan, catalog, other), f"http://{other}:{catalog.components[other].port}"]
+        return _escape(allowed_origins(urls))
     if kind == "host":
         return str(arg)  # the service name is the host on the project network
     if kind == "url":
@@ -208,7 +236,7 @@ def _service(plan: InstallPlan, catalog: Catalog, comp: Component, enabled: list
         svc["command"] = [_escape(part) for part in comp.command]
     svc["init"] = True
     svc["stop_grace_period"] = STOP_GRACE[comp.kind]
-    env = {key: resolve_env(value, plan, catalog) for key, value in comp.env.items()}
+    env = {key: resolve_env(value, plan, catalog, comp.name) for key, value in comp.env.items()}
     if comp.name == POSTGRES:
         # The init script reads each role's password from the environment (never from the file).
         for secret in sorted({db.password_secret for _, db in _databases(catalog, enabled)}):
@@ -305,11 +333,17 @@ def env_file(plan: InstallPlan, catalog: Catalog, secrets: dict[str, str]) -> st
             "render through fabrix (it generates missing secrets), or add the names to secrets.env",
         )
     body = render_template("compose/env.j2", install=plan.name)
-    return body + "".join(_env_line(n, secrets[n]) for n in names)
+    body += "".join(_env_line(n, secrets[n]) for n in names)
+    composed = compose_database_values(catalog, plan.enabled_components(catalog), secrets)
+    if composed:
+        body += "# Connection URLs composed from the passwords above (URL-encoded); secrets too.\n"
+        body += "".join(_env_line(n, composed[n]) for n in sorted(composed))
+    return body
 
 
 def env_example(plan: InstallPlan, catalog: Catalog) -> str:
     names = sorted(env_name(s) for s in secrets_for(plan.enabled_components(catalog), catalog))
+    names += compose_database_vars(catalog, plan.enabled_components(catalog))
     body = render_template("compose/env.j2", install=plan.name, example=True)
     return body + "".join(f"{n}=\n" for n in names)
 

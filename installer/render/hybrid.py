@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from installer.connections import DEFAULT_LOCATION, REDIS_PORT, database_url_var, redis_url
 from installer.labels import LABEL_COMPONENT, LABEL_INSTALL, LABEL_MANAGED, LABEL_RUN, project_name
 from installer.render import Bundle, RenderInput
 from installer.render.aca import app_body, foundation
@@ -61,6 +62,20 @@ def onprem_compose(inp: RenderInput) -> tuple[dict[str, Any], list[str]]:
                 var = env_name(str(raw["secret"]))
                 env_names.append(var)
                 env[key] = _required(var)
+            elif "database_url" in raw:
+                # Composed from the role's password (like Compose): the operator puts it in .env.
+                var = database_url_var(comp, str(raw["database_url"]))
+                env_names.append(var)
+                env[key] = _required(var)
+            elif "redis_url" in raw:
+                env[key] = redis_url("redis", REDIS_PORT)
+            elif "location" in raw:
+                env[key] = plan.azure.location or DEFAULT_LOCATION
+            elif "allowed_origins" in raw:
+                continue  # CORS origins of browser clients: the on-prem runner serves none
+            elif "public_url" in raw:
+                target = cat.components[str(raw["public_url"])]
+                env[key] = f"http://mtls-proxy:{PROXY_PORT}" if target.name not in ONPREM_DATA else f"http://{target.name}:{target.port}"
             elif "host" in raw:
                 env[key] = str(raw["host"])
             elif "url" in raw:

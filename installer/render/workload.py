@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from installer.azure import naming
 from installer.catalog import Component, RunAs
+from installer.connections import DEFAULT_LOCATION, allowed_origins, database_url_key
 from installer.plan import AzureCloud, InstallPlan, Size, Tier
 from installer.render import RenderInput
 
@@ -196,7 +197,18 @@ def replicas(plan: InstallPlan) -> tuple[int, int]:
     return REPLICAS[plan.size]
 
 
-def _env_value(inp: RenderInput, names: AzureNames, key: str, raw: object, target: str) -> EnvVar:
+# The Key Vault secret the foundation composes from Managed Redis's listKeys() (data.redis).
+REDIS_URL_SECRET = "redis-url"
+
+
+def database_url_secret(comp: Component, database: str) -> str:
+    """Key Vault secret holding a composed database URL: the vendor's key without its ``KeyVault``
+    suffix, as its Azure names are (``databases-miso-controller-0-url``)."""
+    return database_url_key(comp, database)
+
+
+def _env_value(inp: RenderInput, names: AzureNames, key: str, raw: object, target: str,
+               comp_name: str = "") -> EnvVar:
     cat = inp.catalog
     if isinstance(raw, str):
         return EnvVar(key, value=raw)
@@ -208,6 +220,21 @@ def _env_value(inp: RenderInput, names: AzureNames, key: str, raw: object, targe
         return EnvVar(key, secret=str(ref))
     if kind == "admin_email":
         return EnvVar(key, value=inp.plan.identity.admin_email)
+    if kind == "database_url":
+        # Composed in Key Vault by the foundation (role, URL-encoded password, server, sslmode=require).
+        return EnvVar(key, secret=database_url_secret(cat.components[comp_name], str(ref)))
+    if kind == "redis_url":
+        return EnvVar(key, secret=REDIS_URL_SECRET)  # rediss://:<URL-encoded key>@host:10000, from listKeys()
+    if kind == "location":
+        return EnvVar(key, value=inp.plan.azure.location or DEFAULT_LOCATION)
+    if kind == "allowed_origins":
+        assert isinstance(ref, list)
+        urls: list[str] = []
+        for other_name in ref:
+            other_comp = cat.components[other_name]
+            urls.append(_env_value(inp, names, key, {"public_url": other_name}, target, comp_name).value or "")
+            urls.append(_url(inp, names, other_comp, target))
+        return EnvVar(key, value=allowed_origins(urls))
     other = cat.components[str(ref)]
     if kind == "host":
         return EnvVar(key, value=_host(inp, names, other, target))
@@ -255,7 +282,7 @@ def azure_apps(inp: RenderInput, target: str) -> list[AzureApp]:
         res = comp.resources[plan.size.value]
         cpu, mem = aca_resources(res.cpu, res.memory_mb)
         merged = {**comp.env, **comp.azure_env}
-        env = [_env_value(inp, names, k, v, target) for k, v in merged.items()]
+        env = [_env_value(inp, names, k, v, target, name) for k, v in merged.items()]
         apps.append(
             AzureApp(
                 name=name,

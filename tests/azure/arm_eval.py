@@ -21,6 +21,7 @@ Facts used (sources):
 from __future__ import annotations
 
 import re
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -383,6 +384,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "uniquestring": lambda s, *v: unique_string(*[str(x) for x in v]),
     "guid": _guid,
     "tolower": lambda s, v: str(v).lower(),
+    # ARM uriComponent: encodeURIComponent (only A-Z a-z 0-9 - _ . ! ~ * ' ( ) stay as they are).
+    "uricomponent": lambda s, v: urllib.parse.quote(str(v), safe="-_.!~*'()"),
     "toupper": lambda s, v: str(v).upper(),
     "take": _take,
     "skip": _skip,

@@ -39,7 +39,7 @@ def test_secrets_and_registry_go_through_the_user_assigned_identity() -> None:
     assert uami.endswith("/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-fx-review")
     assert p.azure.subscription_id in uami
     secrets = miso["properties"]["configuration"]["secrets"]
-    assert {s["name"] for s in secrets} >= {"miso-db-password", "miso-jwt-secret", "redis-access-key"}
+    assert {s["name"] for s in secrets} >= {"databases-miso-controller-0-url", "miso-jwt-secret", "redis-url"}
     for s in secrets:
         assert s["identity"] == uami and s["keyVaultUrl"].startswith("https://kv-fx-review-")
         assert s["keyVaultUrl"].endswith(f".vault.azure.net/secrets/{s['name']}") and "value" not in s
@@ -47,9 +47,10 @@ def test_secrets_and_registry_go_through_the_user_assigned_identity() -> None:
     # Public images need no registry entry (and so no credential at all).
     assert docs["flowise"]["properties"]["configuration"]["registries"] == []
     env = {e["name"]: e for e in miso["properties"]["template"]["containers"][0]["env"]}
-    assert env["DATABASE_PASSWORD"] == {"name": "DATABASE_PASSWORD", "secretRef": "miso-db-password"}
-    assert env["REDIS_PORT"]["value"] == "10000"  # Managed Redis, TLS port
-    assert env["DATABASE_HOST"]["value"].endswith(".postgres.database.azure.com")
+    # Connection URLs hold passwords: composed in Key Vault by the foundation, referenced here.
+    assert env["DATABASE_URL"] == {"name": "DATABASE_URL", "secretRef": "databases-miso-controller-0-url"}
+    assert env["DATABASELOG_URL"] == {"name": "DATABASELOG_URL", "secretRef": "databases-miso-controller-1-url"}
+    assert env["REDIS_URL"] == {"name": "REDIS_URL", "secretRef": "redis-url"}
 
 
 @pytest.mark.parametrize("size", list(Size))

@@ -178,7 +178,14 @@ def test_env_forms_resolve_for_compose() -> None:
     assert kc["KC_DB_URL_HOST"] == "postgres"
     assert kc["KC_DB_PASSWORD"].startswith("${KEYCLOAK_DB_PASSWORD:?")
     miso = doc["services"]["miso-controller"]["environment"]
-    assert miso["KEYCLOAK_URL"] == "http://keycloak:8080"
+    assert miso["KEYCLOAK_INTERNAL_SERVER_URL"] == "http://keycloak:8080"
+    # Connection URLs hold a password: a reference to .env, where fabrix writes the composed value.
+    assert miso["DATABASE_URL"] == "${DATABASES_MISO_CONTROLLER_0_URL:?DATABASES_MISO_CONTROLLER_0_URL missing from .env}"
+    assert miso["REDIS_URL"] == "redis://redis:6379"
+    assert miso["LOCATION"] == "westeurope"  # the vendor's template default off Azure
+    assert miso["ALLOWED_ORIGINS"].split(",") == [
+        "http://localhost:*", "http://miso.localhost:8080", "http://miso-controller:3000",
+        "http://data.localhost:8080", "http://dataplane:3001"]
     assert miso["KEYCLOAK_SERVER_URL"] == "http://auth.localhost:8080"  # public_url: via the front door
     assert miso["ONBOARDING_ADMIN_EMAIL"] == "ops@corp.example"
     # Without the front door the public URL is the published host port.

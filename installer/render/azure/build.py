@@ -178,6 +178,8 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
     st, share_res, mount_needs = data.storage(c, shares)
     acr, acr_pull = data.registry(c)
     pg = data.postgres(c) if has_pg else None
+    if pg is not None:
+        data.database_urls(c, kv, pg, vault_secrets)
     redis = data.redis(c, kv, vault_secrets) if has_redis else None
 
     # ---- compute ----

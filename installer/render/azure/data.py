@@ -5,12 +5,16 @@ with public network access off; the workload identity gets only the role it need
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
+from installer.connections import POSTGRES_PORT
+from installer.connections import database_urls as database_urls_of
 from installer.render.azure.api import API
-from installer.render.azure.expr import Fmt, ListKeys, Param, Prop, Raw, ResId
+from installer.render.azure.expr import Call, Fmt, ListKeys, Param, Prop, Raw, ResId
 from installer.render.azure.model import Resource
 from installer.render.azure.names import SecretParam, secret_param
 from installer.render.azure.parts import Ctx, role
+from installer.render.workload import database_url_secret
 
 
 def key_vault(c: Ctx, secrets: list[SecretParam]) -> tuple[Resource, Resource, dict[str, Resource]]:
@@ -199,6 +203,29 @@ def postgres(c: Ctx) -> Resource:
     return pg
 
 
+def database_urls(c: Ctx, kv: Resource, pg: Resource, vault_secrets: dict[str, Resource]) -> None:
+    """The connection URLs the apps read (``{database_url: DB}`` in the catalog), composed inside the
+    deployment from the role's secure parameter (URL-encoded) and the server's host name, and written
+    to Key Vault; the apps get Key Vault references. ``sslmode=require``: the server enforces TLS
+    (require_secure_transport). The roles themselves come from postdeploy/10-databases.sh."""
+    cat = c.inp.catalog
+    for app in c.inp.plan.enabled_components(cat):
+        comp = cat.components[app]
+        for _key, database in database_urls_of(comp):
+            db = comp.database(database)
+            name = database_url_secret(comp, database)
+            vault_secrets[name] = c.f.add(Resource(
+                "secret" + "".join(w.capitalize() for w in re.split(r"[^a-z0-9]", name) if w),
+                "Microsoft.KeyVault/vaults/secrets", API["Microsoft.KeyVault/vaults/secrets"], name, "keyvault",
+                parent=kv,
+                body={"properties": {
+                    "value": Fmt("postgresql://{0}:{1}@{2}:" + str(POSTGRES_PORT) + "/{3}?sslmode=require", (
+                        quote(db.user, safe=""), Call("uriComponent", (Param(secret_param(db.password_secret)),)),
+                        Prop(pg, "fullyQualifiedDomainName"), quote(db.name, safe=""))),
+                    "contentType": "text/uri-list", "attributes": {"enabled": True}}},
+            ))
+
+
 def redis(c: Ctx, kv: Resource, vault_secrets: dict[str, Resource]) -> Resource:
     """The Managed Redis cluster; its key goes from listKeys() straight into Key Vault (redis-access-key, redis-url)."""
     f, names, loc = c.f, c.names, c.loc
@@ -229,7 +256,9 @@ def redis(c: Ctx, kv: Resource, vault_secrets: dict[str, Resource]) -> Resource:
     vault_secrets["redis-url"] = f.add(Resource(
         "secretRedisUrl", "Microsoft.KeyVault/vaults/secrets", API["Microsoft.KeyVault/vaults/secrets"],
         "redis-url", "redis", parent=kv,
-        body={"properties": {"value": Fmt("rediss://:{0}@{1}:10000/0", (key, host)), "contentType": "text/uri-list",
+        # The key is base64 (+, /, =): URL-encoded, or a client's URL parser splits it (issue 12).
+        body={"properties": {"value": Fmt("rediss://:{0}@{1}:10000", (Call("uriComponent", (key,)), host)),
+                             "contentType": "text/uri-list",
                              "attributes": {"enabled": True}}},
     ))
     return redis

@@ -47,6 +47,8 @@ def secret_params(inp: RenderInput, compute: Compute) -> list[SecretParam]:
         for value in {**comp.env, **comp.azure_env}.values():
             if isinstance(value, dict) and "secret" in value:
                 names.add(str(value["secret"]))
+            if isinstance(value, dict) and "database_url" in value:  # composed in Key Vault from it
+                names.add(comp.database(str(value["database_url"])).password_secret)
     return [SecretParam(s, secret_param(s), kv_secret_name(s), env_name(s)) for s in sorted(names)]
 
 

@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="render the blueprints for a plan into a folder")
     _add_answers(p)
-    p.add_argument("--out", "-o", metavar="DIR", required=True, help="folder to write (replaced)")
+    p.add_argument("--out", "-o", metavar="DIR", required=True, help="folder to write: new, empty, or written by an earlier render")
     p.add_argument("--all-targets", action="store_true", help="render every target for review")
     _add_json(p)
 

@@ -56,7 +56,7 @@ def test_bundle_write_replaces_atomically_with_modes(tmp_path: Path) -> None:
     second = Bundle()
     second.add("other.txt", "b")
     second.write(out)
-    assert sorted(p.name for p in out.iterdir()) == ["other.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [".fabrix-bundle", "other.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["out"], "no staging folders left behind"
     with pytest.raises(ValueError):
         second.add("../escape", "x")

@@ -33,6 +33,11 @@ class UsageError(FabrixError):
     exit_code = EXIT_USAGE
 
 
+class Refused(UsageError):
+    """A launch step found something it must not touch (another project under our name, another
+    install's data folder) and stopped before changing anything: exit 2, nothing to roll back."""
+
+
 class ToolMissing(FabrixError):
     """A required tool (Docker Engine, Compose v2, …) is missing or unreachable."""
 

@@ -23,3 +23,8 @@ TAG_RUN = "fabrix-run"
 def project_name(install: str) -> str:
     """The Compose project name of an install: prefixed so it never collides with a user's own."""
     return f"fabrix-{install}"
+
+
+def install_of_project(project: str) -> str:
+    """The install name a Compose project name of ours stands for (inverse of ``project_name``)."""
+    return project.removeprefix("fabrix-")

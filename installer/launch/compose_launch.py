@@ -31,6 +31,7 @@ from installer.launch.dockercli import (
     last_line,
     project_objects,
     pump,
+    refuse_foreign,
     run,
 )
 from installer.launch.journal import Phase, first_data
@@ -280,6 +281,9 @@ class ComposeBackend:
             before = pool.submit(project_objects, self.docker, self.project)
             self._present = images.result()
             objects = before.result()
+        # Someone else's project under our name: `up --remove-orphans` would remove its services
+        # and a later rollback or `down --volumes` its data. Touch nothing; say so.
+        refuse_foreign(objects, self.project, "adopt, replace or remove")
         if resumed and first_data(records, "preflight", "project_existed") is not None:
             existed = bool(first_data(records, "preflight", "project_existed"))
         else:

@@ -146,6 +146,9 @@ class ProjectObjects:
     containers: list[str] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
+    # Objects with the project's Compose label but without fabrix's install label for this
+    # install: someone else's project that happens to use our project name. Never ours to touch.
+    foreign: list[str] = field(default_factory=list)
 
     def empty(self, include_volumes: bool = True) -> bool:
         return not (self.containers or self.networks or (include_volumes and self.volumes))
@@ -160,13 +163,18 @@ class ProjectObjects:
 
 
 def project_objects(docker: list[str], project: str) -> ProjectObjects:
-    """Every container, network and volume carrying Compose's project label for ``project``."""
+    """Every container, network and volume carrying Compose's project label for ``project``;
+    those without fabrix's install label for this install go to ``foreign`` as well."""
+    from installer.labels import LABEL_INSTALL, install_of_project
+
+    install = install_of_project(project)
     label = f"label={COMPOSE_PROJECT_LABEL}={project}"
+    fmt = "{{%s}}\t{{.Label \"%s\"}}"
     found = ProjectObjects()
     listings = (
-        ("container", ["ps", "-a", "--filter", label, "--format", "{{.Names}}"], found.containers),
-        ("network", ["network", "ls", "--filter", label, "--format", "{{.Name}}"], found.networks),
-        ("volume", ["volume", "ls", "--filter", label, "--format", "{{.Name}}"], found.volumes),
+        ("container", ["ps", "-a", "--filter", label, "--format", fmt % (".Names", LABEL_INSTALL)], found.containers),
+        ("network", ["network", "ls", "--filter", label, "--format", fmt % (".Name", LABEL_INSTALL)], found.networks),
+        ("volume", ["volume", "ls", "--filter", label, "--format", fmt % (".Name", LABEL_INSTALL)], found.volumes),
     )
     # Three independent CLI calls: run them at once (this sits on the path of every up and down).
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -177,8 +185,29 @@ def project_objects(docker: list[str], project: str) -> ProjectObjects:
                 f"could not list Docker {kind}s: {last_line(res.stderr)}",
                 "start the Docker Engine (or check DOCKER_HOST) and re-run",
             )
-        target.extend(n for n in res.stdout.split() if n)
+        for line in res.stdout.splitlines():
+            name, _, owner = line.strip().partition("\t")
+            if not name:
+                continue
+            target.append(name)
+            if owner.strip() != install:
+                found.foreign.append(f"{kind} {name}")
     return found
+
+
+def refuse_foreign(objects: ProjectObjects, project: str, action: str) -> None:
+    """Raise ``Refused`` (exit 2) when the project holds objects fabrix did not create for this install."""
+    if not objects.foreign:
+        return
+    from installer.errors import Refused
+
+    shown = ", ".join(sorted(objects.foreign)[:10]) + (" …" if len(objects.foreign) > 10 else "")
+    raise Refused(
+        f"the Docker Compose project {project} exists but was not created by fabrix for this install "
+        f"(no fabrix ownership labels): {shown}; fabrix will not {action} it",
+        f"choose another `name:` in the answers file, or, if that project is no longer needed, "
+        f"remove it yourself (`docker compose -p {project} down`) and re-run",
+    )
 
 
 def last_line(text: str | None) -> str:

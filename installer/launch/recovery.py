@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from installer.errors import OperationFailed
+from installer.errors import FabrixError, OperationFailed
 from installer.labels import project_name
 from installer.launch.dockercli import plain_docker_cmd
 from installer.launch.journal import OUTCOME_ROLLBACK_INCOMPLETE, OUTCOME_ROLLED_BACK, Journal, Phase, first_data, step_state
@@ -83,7 +83,7 @@ def rollback_run(name: str, journal: Journal, run_id: str, reporter: Reporter) -
             removed_text, left = remove_project(_docker(name), project, volumes, reporter, clock, "rollback", services)
             removed = removed_text
             leftovers = "" if left.empty() else left.describe()
-    except OperationFailed as exc:
+    except FabrixError as exc:  # could not remove, or not ours to remove (Refused)
         leftovers = exc.message
     outcome = OUTCOME_ROLLBACK_INCOMPLETE if leftovers else OUTCOME_ROLLED_BACK
     journal.append(run_id, "rollback", Phase.failed if leftovers else Phase.end,

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from installer.errors import FabrixError, ToolMissing, UsageError
+from installer.errors import FabrixError, Refused, ToolMissing, UsageError
 from installer.launch.journal import OUTCOME_OK, Journal, Phase, Record, new_run_id
 from installer.launch.lock import install_lock
 from installer.launch.model import Diagnostics, LaunchResult, Outcome, RollbackResult
@@ -36,6 +36,7 @@ from installer.secrets import SecretStore, redact
 from installer.state import InstallDir, install_dir
 
 OUTCOME_TOOL_MISSING = "tool_missing"
+OUTCOME_REFUSED = "refused"
 
 
 class Stop(Exception):
@@ -169,6 +170,12 @@ class Run:
         except ToolMissing as exc:
             # Nothing was created yet when the tool itself is missing: close the run and say so.
             self.journal_step("run", Phase.end, outcome=OUTCOME_TOOL_MISSING)
+            self.emit("run", State.failed, exc.message)
+            raise
+        except Refused as exc:
+            # A step refused before changing anything (e.g. someone else's project under our
+            # name): close the run, roll nothing back (there is nothing of ours), say why.
+            self.journal_step("run", Phase.end, outcome=OUTCOME_REFUSED)
             self.emit("run", State.failed, exc.message)
             raise
         except Stop as stop:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from installer.errors import OperationFailed
 from installer.launch.compose_progress import Kind, parse_line
-from installer.launch.dockercli import ProjectObjects, Stream, project_objects, pump, run
+from installer.launch.dockercli import ProjectObjects, Stream, project_objects, pump, refuse_foreign, run
 from installer.progress import Clock, ProgressEvent, Reporter, State
 
 STOP_TIMEOUT = 3  # seconds Compose waits for a container to stop before killing it
@@ -28,6 +28,9 @@ def remove_project(
     """``compose down`` (containers, networks, and volumes if asked), then a label sweep for
     anything left. Returns (what was removed, in words; what is still there)."""
     before = project_objects(docker, project)
+    # `down --remove-orphans` and `--volumes` act on every object with the project label: if any
+    # of them is not ours, touch none of them (raises Refused, exit 2).
+    refuse_foreign(before, project, "remove")
     if before.empty(include_volumes=volumes):
         return "nothing (no containers or networks were there)", before
     cmd = docker + ["compose", "--progress", "json", "--project-name", project, "down",

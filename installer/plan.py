@@ -22,6 +22,29 @@ _DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _REGISTRY = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9._/-]+)?$")
+# An image reference: [registry[:port]/]path[:tag][@algo:digest], in the characters the
+# distribution reference grammar allows (github.com/distribution/reference, reference.go).
+# `$` is never one of them: Compose and envsubst would expand it (a secret sent to a registry).
+_IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,511}$")
+_REGISTRY_USER = re.compile(r"^[A-Za-z0-9._@+-]{1,256}$")
+MAX_TEXT = 1024  # longest free-text value (a path, an email) fabrix accepts
+
+# Where user values land in files something interpolates: compose.yaml and .env (Compose expands
+# `${…}`), the ACA YAML (its README says to run envsubst), runbook shell commands. One rule, in
+# the plan, so `fabrix validate` and `fabrix render` can never disagree about it.
+_INTERPOLATED_HINT = "`$` would be expanded by Compose or envsubst; remove it"
+
+
+def plain_text(value: str, what: str = "value") -> str:
+    """A free-text value that is safe in every file fabrix writes: no `$`, no control characters,
+    no lone surrogates (they cannot be encoded), bounded length."""
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"{what} is {len(value)} characters long; at most {MAX_TEXT} are allowed")
+    if "$" in value:
+        raise ValueError(f"{what} contains `$`: {_INTERPOLATED_HINT}")
+    if any(ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        raise ValueError(f"{what} contains a control character or an invalid (surrogate) character")
+    return value
 
 
 def _port_number(value: int) -> int:
@@ -100,15 +123,27 @@ class Images(_Section):
             return None
         value = value.strip().removeprefix("https://").rstrip("/")
         if not _REGISTRY.match(value):
-            raise ValueError(f"{value!r} is not a registry host (e.g. myacr.azurecr.io)")
+            raise ValueError(f"{_shown(value)} is not a registry host (e.g. myacr.azurecr.io)")
+        return value
+
+    @field_validator("username")
+    @classmethod
+    def _user(cls, value: str | None) -> str | None:
+        if value is not None and not _REGISTRY_USER.match(value):
+            raise ValueError("is not a registry user name (letters, digits and . _ @ + -)")
         return value
 
     @field_validator("overrides")
     @classmethod
     def _image_refs(cls, value: dict[str, str]) -> dict[str, str]:
         for component, ref in value.items():
-            if not ref or any(ch.isspace() for ch in ref) or ref != ref.strip():
-                raise ValueError(f"{component}: {ref!r} is not an image reference")
+            if "$" in ref:
+                raise ValueError(f"{component}: the image reference contains `$`: {_INTERPOLATED_HINT}")
+            if not _IMAGE_REF.match(ref):
+                raise ValueError(
+                    f"{component}: {_shown(ref)} is not an image reference "
+                    "(e.g. ghcr.io/org/app:1.2 or app@sha256:…)"
+                )
         return value
 
 
@@ -128,9 +163,25 @@ class ComposeOptions(_Section):
     @classmethod
     def _ip(cls, value: str) -> str:
         try:
-            ipaddress.ip_address(value)
+            addr = ipaddress.ip_address(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not an IP address (use 127.0.0.1 or 0.0.0.0)") from None
+            raise ValueError(f"{_shown(value)} is not an IP address (use 127.0.0.1 or 0.0.0.0)") from None
+        if isinstance(addr, ipaddress.IPv6Address) and addr.scope_id:
+            # Docker cannot publish on a scoped address (fe80::1%eth0); Compose rejects it.
+            raise ValueError(f"{_shown(value)}: a scoped IPv6 address (%zone) cannot be published on; "
+                             "use a global address, ::1 or ::")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        plain_text(value, "the folder")
+        path = expand_user_path(value)
+        if not path.is_absolute():
+            raise ValueError(f"{_shown(value)} is not an absolute path; "
+                             "use an absolute folder such as /srv/fabrix-data (or ~/fabrix-data)")
         return value
 
     @field_validator("ports")
@@ -150,8 +201,9 @@ class Identity(_Section):
     @field_validator("admin_email")
     @classmethod
     def _email(cls, value: str) -> str:
+        plain_text(value, "the email address")
         if not _EMAIL.match(value):
-            raise ValueError(f"{value!r} is not an email address")
+            raise ValueError(f"{_shown(value)} is not an email address")
         return value
 
 
@@ -170,14 +222,14 @@ class AzureOptions(_Section):
     @classmethod
     def _guid(cls, value: str | None) -> str | None:
         if value is not None and not _GUID.match(value):
-            raise ValueError(f"{value!r} is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+            raise ValueError(f"{_shown(value)} is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
         return value
 
     @field_validator("location")
     @classmethod
     def _location(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[a-z0-9]+", value):
-            raise ValueError(f"{value!r} is not a region name (lowercase, no spaces: westeurope)")
+            raise ValueError(f"{_shown(value)} is not a region name (lowercase, no spaces: westeurope)")
         return value
 
     @field_validator("resource_group")
@@ -186,21 +238,24 @@ class AzureOptions(_Section):
         if value is not None and not re.fullmatch(r"[-\w._()]{1,90}", value) or (
             value is not None and value.endswith(".")
         ):
-            raise ValueError(f"{value!r} is not a resource group name (1–90 letters, digits, -_.())")
+            raise ValueError(f"{_shown(value)} is not a resource group name (1–90 letters, digits, -_.())")
         return value
 
     @field_validator("name_prefix")
     @classmethod
     def _prefix(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[a-z][a-z0-9]{1,9}", value):
-            raise ValueError(f"{value!r}: use 2–10 lowercase letters and digits, starting with a letter")
+            raise ValueError(f"{_shown(value)}: use 2–10 lowercase letters and digits, starting with a letter")
         return value
 
     @field_validator("arm_endpoint")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("https://"):
-            raise ValueError(f"{value!r} must be an https:// URL")
+        if value is None:
+            return None
+        plain_text(value, "the endpoint")
+        if not re.fullmatch(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?", value):
+            raise ValueError(f"{_shown(value)} must be an https:// URL (https://host[:port][/path])")
         return value
 
 
@@ -229,9 +284,17 @@ class InstallPlan(BaseModel):
     def _dns_label(cls, value: str) -> str:
         if not _DNS_LABEL.match(value):
             raise ValueError(
-                f"{value!r} is not a valid install name: use 1–40 lowercase letters, digits and '-',"
+                f"{_shown(value)} is not a valid install name: use 1–40 lowercase letters, digits and '-',"
                 " starting with a letter and not ending with '-'"
             )
+        return value
+
+    @field_validator("components")
+    @classmethod
+    def _some_components(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("an empty list enables nothing; leave `components` out for the default set, "
+                             "or list the components to run")
         return value
 
     @model_validator(mode="after")
@@ -246,7 +309,7 @@ class InstallPlan(BaseModel):
             for name in names:
                 if name not in known:
                     raise ValueError(
-                        f"{where}: unknown component {name!r}; known: {', '.join(sorted(known))}"
+                        f"{where}: unknown component {_shown(name)}; known: {', '.join(sorted(known))}"
                     )
         return self
 
@@ -293,6 +356,24 @@ class InstallPlan(BaseModel):
         data = self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
         data = {"apiVersion": API_VERSION, **{k: v for k, v in data.items() if k != "apiVersion"}}
         return data
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """A value echoed back in an error: repr'd, cut to ``limit`` characters (a 50 MB value or an
+    alias bomb must not become a 50 MB message)."""
+    text = repr(value) if not isinstance(value, (list, dict)) or len(value) < 20 else f"<{type(value).__name__} of {len(value)}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def expand_user_path(value: str) -> "Path":
+    """``~`` / ``~user`` expanded; an unknown user is a ValueError naming it (not a crash)."""
+    from pathlib import Path
+
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        user = value[1:].split("/", 1)[0]
+        raise ValueError(f"{_shown(value)}: there is no user {_shown(user)} to expand `~{user[:40]}` for") from None
 
 
 def plan_json_schema() -> dict[str, Any]:

@@ -80,7 +80,9 @@ def data_dir(plan: InstallPlan) -> Path | None:
     """``compose.data_dir`` as an absolute path (``~`` expanded), or None when unset."""
     if plan.compose.data_dir is None:
         return None
-    path = Path(plan.compose.data_dir).expanduser()
+    from installer.plan import expand_user_path
+
+    path = expand_user_path(plan.compose.data_dir)
     if not path.is_absolute():
         raise UsageError(
             f"compose.data_dir: {plan.compose.data_dir!r} is not an absolute path",

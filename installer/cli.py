@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 
@@ -130,6 +132,41 @@ def _handler(command: str):  # noqa: ANN202 - returns the command function
     return getattr(importlib.import_module(module_name), func)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (terminal closed): unwinds like Ctrl-C so every ``finally`` and temp
+    folder clean-up runs and the command exits 130, instead of dying with files left behind."""
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise Terminated(signal.Signals(signum).name)
+
+
+def _handle_termination() -> None:
+    """SIGTERM and SIGHUP end any command the way Ctrl-C does (``up`` installs its own handler
+    for the launch itself: cancel, then roll back)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) in (signal.SIG_DFL, None):
+            signal.signal(sig, _terminate)
+
+
+def _os_error(exc: OSError) -> FabrixError:
+    import errno
+
+    where = f" {exc.filename}" if exc.filename else ""
+    what = exc.strerror or type(exc).__name__
+    fixes = {
+        errno.EROFS: "the file system is read-only: set FABRIX_HOME (or --out) to a writable folder",
+        errno.ENOSPC: "the disk is full: free some space (or set FABRIX_HOME to another disk) and re-run",
+        errno.EDQUOT: "the disk quota is used up: free some space and re-run",
+        errno.EACCES: "you lack permission there: set FABRIX_HOME (or --out) to a folder you own",
+        errno.EPERM: "the operation is not permitted there: use a folder you own",
+    }
+    hint = fixes.get(exc.errno or 0, "check the path and the disk, then re-run (FABRIX_DEBUG=1 shows details)")
+    return UsageError(f"cannot write or read{where}: {what}", hint)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in argv
@@ -139,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = args.command or "wizard"
         if command == "wizard" and not hasattr(args, "answers"):
             args.answers = None
+        if command != "wizard":  # the TUI restores the terminal on its own signals
+            _handle_termination()
         return int(_handler(command)(args, out) or 0)
     except FabrixError as exc:
         out.error(exc)
@@ -154,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
+    except OSError as exc:
+        # The machine said no (read-only or full disk, no permission): the person can fix that.
+        out.error(_os_error(exc))
+        return EXIT_USAGE
     except Exception as exc:  # a bug: say so briefly, keep the traceback for FABRIX_DEBUG
         if os.environ.get("FABRIX_DEBUG"):
             traceback.print_exc()

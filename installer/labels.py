@@ -6,6 +6,12 @@ install's (or anyone else's) containers, networks or volumes.
 
 from __future__ import annotations
 
+import re
+
+# An install name: a DNS label (it becomes a Compose project, a folder, Azure resource names).
+# The answers file and every --name obey this one rule (no "..", "/", markup or spaces).
+INSTALL_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
+
 LABEL_PREFIX = "dev.aifabrix.fabrix"
 LABEL_INSTALL = f"{LABEL_PREFIX}.install"  # the install name (plan.name)
 LABEL_RUN = f"{LABEL_PREFIX}.run"  # the launch run id that created the object

@@ -13,6 +13,7 @@ import threading
 from typing import Any, TextIO
 
 from rich.console import Console
+from rich.text import Text
 
 from installer.errors import FabrixError, UsageError
 from installer.progress import ProgressEvent, State
@@ -65,11 +66,11 @@ class Output:
         glyph, style = _STATE_STYLE.get(ev.state, ("•", "cyan"))
         who = f"{ev.service}: " if ev.service else ""
         text = ev.message or ev.state.value.replace("_", " ")
+        # Text, never markup: names, health output and log lines are data and may hold "[/x]".
+        line = Text.assemble((glyph, style), " ", (f"{ev.elapsed:6.1f}s", "dim"), " ", (ev.step, "bold"),
+                             " ", who, text)
         with self._lock:
-            self.console.print(
-                f"[{style}]{glyph}[/] [dim]{ev.elapsed:6.1f}s[/] [bold]{ev.step}[/] {who}{text}",
-                markup=True,
-            )
+            self.console.print(line)
 
     def info(self, text: str) -> None:
         if self.json_mode:
@@ -95,9 +96,9 @@ class Output:
             )
             return
         with self._lock:
-            self.err_console.print(f"[red]error:[/] {exc.message}", markup=True, highlight=False)
+            self.err_console.print(Text.assemble(("error:", "red"), " ", exc.message), highlight=False)
             if exc.hint:
-                self.err_console.print(f"[cyan]fix:[/] {exc.hint}", markup=True, highlight=False)
+                self.err_console.print(Text.assemble(("fix:", "cyan"), " ", exc.hint), highlight=False)
 
     def confirm(self, question: str) -> bool:
         """Ask before a change. ``--yes`` answers yes; no TTY and no ``--yes`` is a usage error."""

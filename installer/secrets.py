@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets as _random
+import stat
 import string
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from installer.errors import UsageError
 from installer.fsutil import write_atomic
 
 _ALPHABET = string.ascii_letters + string.digits
+MAX_STORE_BYTES = 1_000_000  # a store holds a dozen short lines
 
 
 def generate(spec: SecretSpec) -> str:
@@ -43,15 +45,35 @@ def env_name(secret: str) -> str:
 class SecretStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._values: dict[str, str] = self._read() if path.exists() else {}
+        self._values: dict[str, str] = self._read() if os.path.lexists(path) else {}
 
     def _read(self) -> dict[str, str]:
-        mode = self.path.stat().st_mode & 0o777
-        if mode & 0o077:
-            # Tighten rather than refuse: the file is ours, and a loose mode is a leak in waiting.
-            os.chmod(self.path, 0o600)
+        fix = "restore it from a backup, or delete it (fabrix generates new secrets; a running install then needs `down --volumes`)"
+        try:
+            # O_NOFOLLOW: a secrets.env swapped for a link is refused, never read or chmod-ed through.
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError as exc:
+            raise UsageError(f"cannot open the secret store {self.path}: {exc.strerror or exc}"
+                             + (" (a symbolic link?)" if self.path.is_symlink() else ""), fix) from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise UsageError(f"the secret store {self.path} is not a regular file (a folder?)", fix)
+        with os.fdopen(fd, "rb") as fh:
+            if info.st_size > MAX_STORE_BYTES:
+                raise UsageError(f"the secret store {self.path} is {info.st_size} bytes, not a secret store", fix)
+            if info.st_mode & 0o077:
+                # Tighten rather than refuse: the file is ours, and a loose mode is a leak in waiting.
+                os.fchmod(fd, 0o600)
+            raw = fh.read(MAX_STORE_BYTES + 1)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"the secret store {self.path} is not text (binary data)", fix) from None
+        if "\0" in text:
+            raise UsageError(f"the secret store {self.path} is not text (binary data)", fix)
         values: dict[str, str] = {}
-        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in enumerate(text.splitlines(), 1):
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             if "=" not in line:

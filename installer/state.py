@@ -62,8 +62,23 @@ class InstallDir:
         return self
 
 
+def check_name(name: str) -> str:
+    """``name`` if it is a valid install name (the answers file's rule), else ``UsageError``:
+    a ``--name`` like ``../../victim`` must never become a path outside FABRIX_HOME."""
+    from installer.labels import INSTALL_NAME
+
+    if not isinstance(name, str) or not INSTALL_NAME.match(name):
+        shown = repr(name)
+        shown = shown if len(shown) <= 60 else shown[:59] + "…"
+        raise UsageError(
+            f"{shown} is not a valid install name",
+            "use 1–40 lowercase letters, digits and '-', starting with a letter (as in the answers file's `name:`)",
+        )
+    return name
+
+
 def install_dir(name: str) -> InstallDir:
-    return InstallDir(name=name, root=fabrix_home() / "installs" / name)
+    return InstallDir(name=name, root=fabrix_home() / "installs" / check_name(name))
 
 
 def existing_install(name: str) -> InstallDir:
@@ -83,4 +98,6 @@ def list_installs() -> list[str]:
     base = fabrix_home() / "installs"
     if not base.is_dir():
         return []
-    return sorted(p.name for p in base.iterdir() if p.is_dir())
+    from installer.labels import INSTALL_NAME
+
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.is_symlink() and INSTALL_NAME.match(p.name))

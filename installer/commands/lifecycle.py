@@ -73,13 +73,14 @@ def _report_launch(result: engine.LaunchResult, out: Output) -> None:
         return
     if result.ok and result.summary:
         s = result.summary
-        table = Table(title=f"{s.name} is up", show_header=True, expand=False)
+        table = Table(title=Text(f"{s.name} is up"), show_header=True, expand=False)
         table.add_column("service")
         table.add_column("open")
         if s.front_door_urls:
             table.add_column("front door")
         for svc, url in s.urls.items():
-            table.add_row(svc, url, *([s.front_door_urls.get(svc, "")] if s.front_door_urls else []))
+            # Text cells: an IPv6 URL (http://[::1]:8080/) is not markup.
+            table.add_row(Text(svc), Text(url), *([Text(s.front_door_urls.get(svc, ""))] if s.front_door_urls else []))
         out.rich(table)
         out.info(f"Admin user: {s.admin_user} ({s.admin_email}). Passwords: {s.secrets_file} (private, never printed).")
         out.info(f"Compose files: {s.bundle_dir}. Status: `fabrix status --name {s.name}`; "
@@ -150,7 +151,7 @@ class _LiveView:
         for name in sorted(self.rows):
             row = self.rows[name]
             state: State = row["state"]
-            table.add_row(name, Text(state.value.replace("_", " "), style=_STYLE.get(state, "")),
+            table.add_row(Text(name), Text(state.value.replace("_", " "), style=_STYLE.get(state, "")),
                           Text(str(row["health"])[:70]), f"{(row.get('until') or now) - row['since']:5.0f}s")
         head = Text(f"{now - self.started:5.0f}s  {self.step}: {self.step_text}"[:110], style="bold")
         return Group(head, table)
@@ -158,7 +159,7 @@ class _LiveView:
 
 @contextmanager
 def _cancel_on_signals(cancel: threading.Event, out: Output) -> Iterator[None]:
-    """Ctrl-C and SIGTERM set ``cancel`` (the launch rolls back and returns) instead of killing us."""
+    """Ctrl-C, SIGTERM and SIGHUP set ``cancel`` (the launch rolls back and returns) instead of killing us."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -167,9 +168,13 @@ def _cancel_on_signals(cancel: threading.Event, out: Output) -> Iterator[None]:
         if not cancel.is_set():
             cancel.set()
             if not out.json_mode:
-                out.err_console.print("[yellow]cancelling: stopping Compose, then rolling back…[/]", markup=True)
+                try:  # after SIGHUP the terminal may be gone: the rollback matters, not this line
+                    out.err_console.print(Text("cancelling: stopping Compose, then rolling back…", style="yellow"))
+                except (OSError, ValueError):
+                    pass
 
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP is a closed terminal: the person is gone, so cancel and roll back as for SIGTERM.
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     for sig in previous:
         signal.signal(sig, handler)
     try:
@@ -190,14 +195,14 @@ def status(args: argparse.Namespace, out: Output) -> int:
                        "unfinished_run": open_run.to_json() if open_run else None})
         return 0
     if open_run:
-        out.err_console.print(
-            f"[yellow]⚠ unfinished launch:[/] {open_run.describe()}\n"
-            f"  undo it: `fabrix rollback --name {args.name}`; continue it: `fabrix up --answers FILE --resume`",
-            markup=True, highlight=False)
+        out.err_console.print(Text.assemble(
+            ("⚠ unfinished launch:", "yellow"), f" {open_run.describe()}\n"
+            f"  undo it: `fabrix rollback --name {args.name}`; continue it: `fabrix up --answers FILE --resume`"),
+            highlight=False)
     if not services:
         out.info(f"{args.name}: no containers (not running).")
         return 0
-    table = Table(title=f"{args.name}", expand=False)
+    table = Table(title=Text(args.name), expand=False)
     for col in ("service", "state", "health", "ports", "last health output"):
         table.add_column(col, overflow="fold")
     for s in services:
@@ -205,8 +210,9 @@ def status(args: argparse.Namespace, out: Output) -> int:
         if s.failing_streak:
             health += f" (failing {s.failing_streak})"
         style = {"healthy": "green", "unhealthy": "red", "starting": "yellow"}.get(s.health or "", "")
-        table.add_row(s.component, s.state, Text(health, style=style), ", ".join(s.ports),
-                      (s.last_health_output if s.health != "healthy" else "")[-120:])
+        # Text cells: a health output or a port list is data, never markup ("[/x]" must not crash).
+        table.add_row(Text(s.component), Text(s.state), Text(health, style=style), Text(", ".join(s.ports)),
+                      Text((s.last_health_output if s.health != "healthy" else "")[-120:]))
     out.rich(table)
     return 0
 

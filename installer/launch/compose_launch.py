@@ -21,7 +21,7 @@ import yaml
 
 from installer.errors import FabrixError, ToolMissing, UsageError
 from installer.labels import COMPOSE_PROJECT_LABEL, LABEL_COMPONENT, LABEL_RUN, project_name
-from installer.launch import recovery
+from installer.launch import recovery, registry_auth
 from installer.launch.compose_progress import Kind, container_service, parse_line
 from installer.launch.dockercli import (
     Stream,
@@ -320,9 +320,15 @@ class ComposeBackend:
                 + ("images.username is not set" if not user else f"no password was given ({REGISTRY_PASSWORD_ENV} or the secret store's REGISTRY_PASSWORD)")
             )
         self.secret_values.append(password)
-        self.journal_step("login", Phase.begin, registry=registry, username=user)
+        # A private DOCKER_CONFIG (registry_auth): the password never reaches the person's Docker
+        # configuration, and rollback/down delete it with the folder it was journaled with.
+        config = registry_auth.config_dir(self.folder.root)
+        self.journal_step("login", Phase.begin, registry=registry, username=user, docker_config=str(config))
+        registry_auth.create(self.folder.root)
+        self.env = registry_auth.env_with(self.env, config)
         self.emit("login", State.running, f"docker login {registry} as {user}")
-        res = run(self.docker + ["login", "--username", user, "--password-stdin", registry], input_text=password + "\n")
+        res = run(self.docker + ["login", "--username", user, "--password-stdin", registry],
+                  input_text=password + "\n", env=self.env)
         if res.rc != 0:
             self.journal_step("login", Phase.failed)
             raise Stop(f"docker login to {registry} failed: {redact(last_line(res.stderr), self.secret_values)}")
@@ -383,7 +389,12 @@ class ComposeBackend:
                 self.raw_tail = (self.raw_tail + [p.detail])[-10:]
 
         stream = Stream(self.compose + ["--progress", "json", "pull", *wanted], env=self.env, cwd=self.folder.bundle)
-        rc, cancelled = pump(stream, on_line, self.cancel)
+        try:
+            rc, cancelled = pump(stream, on_line, self.cancel)
+        finally:
+            # The login was only for this pull: forget it now (rollback and down remove it too).
+            if registry_auth.remove(self.folder.root):
+                self.env.pop("DOCKER_CONFIG", None)
         if cancelled:
             self.journal_step("pull", Phase.failed, cancelled=True)
             raise Stop("cancelled while pulling images", cancelled=True)

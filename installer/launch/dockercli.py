@@ -28,12 +28,56 @@ from installer.labels import COMPOSE_PROJECT_LABEL
 _EMPTY: list[Path] = []
 
 
+_CWD_PREFIX = "fabrix-cwd-"
+
+
 def empty_dir() -> Path:
     """A folder with no compose file: Compose commands that address a project by name only
-    (``-p P down``) must not pick up a stray compose.yaml from the current directory."""
+    (``-p P down``) must not pick up a stray compose.yaml from the current directory.
+
+    One per process, named with our pid, removed when we exit (signals end the CLI through
+    normal exit, see ``installer.cli``); folders of processes that died by SIGKILL are swept
+    the next time one is made."""
     if not _EMPTY or not _EMPTY[0].is_dir():
-        _EMPTY[:] = [Path(tempfile.mkdtemp(prefix="fabrix-cwd-"))]
+        _sweep_dead_cwds()
+        folder = Path(tempfile.mkdtemp(prefix=f"{_CWD_PREFIX}{os.getpid()}-"))
+        if not _EMPTY:
+            import atexit
+
+            atexit.register(_remove_cwd)
+        _EMPTY[:] = [folder]
     return _EMPTY[0]
+
+
+def _remove_cwd() -> None:
+    for folder in _EMPTY:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+
+
+def _sweep_dead_cwds() -> None:
+    base = Path(tempfile.gettempdir())
+    try:
+        candidates = list(base.glob(f"{_CWD_PREFIX}*"))
+    except OSError:
+        return
+    for folder in candidates:
+        pid_text = folder.name.removeprefix(_CWD_PREFIX).split("-", 1)[0]
+        if not pid_text.isdigit() or folder.is_symlink():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+            continue  # its process still runs
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OverflowError):
+            continue  # someone else's process, or not a pid
+        try:
+            folder.rmdir()  # only ever an empty folder: never removes content
+        except OSError:
+            pass
 
 
 def compose_client(

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 
+MAX_LINE = 256 * 1024  # longest journal line read back (ours are a few hundred bytes)
+
+
 class Phase(StrEnum):
     begin = "begin"
     end = "end"
@@ -79,8 +82,12 @@ class Journal:
             return []
         out: list[Record] = []
         for raw in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if len(raw) > MAX_LINE:
+                continue  # no record of ours is this long: damage, not data
             try:
                 obj = json.loads(raw)
+                if not isinstance(obj, dict) or not isinstance(obj.get("data", {}), (dict, type(None))):
+                    continue
                 out.append(
                     Record(
                         run=str(obj["run"]),
@@ -90,8 +97,8 @@ class Journal:
                         data=dict(obj.get("data") or {}),
                     )
                 )
-            except (ValueError, KeyError, TypeError):
-                continue
+            except (ValueError, KeyError, TypeError, RecursionError):
+                continue  # a torn or damaged line (even one nested 100,000 deep) is skipped
         return out
 
     def run_records(self, run: str) -> list[Record]:

@@ -8,11 +8,13 @@ nothing it was meant to remove still carries the project label.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 from installer.errors import FabrixError, OperationFailed
 from installer.labels import project_name
+from installer.launch import registry_auth
 from installer.launch.dockercli import plain_docker_cmd
 from installer.launch.journal import OUTCOME_ROLLBACK_INCOMPLETE, OUTCOME_ROLLED_BACK, Journal, Phase, first_data, step_state
 from installer.launch.lock import install_lock
@@ -75,11 +77,13 @@ def rollback_run(name: str, journal: Journal, run_id: str, reporter: Reporter) -
                            elapsed=clock.elapsed()))
     removed, leftovers, volumes = "nothing", "", False
     stop_orphaned_compose(records)
+    registry_auth.remove(install_dir(name).root)  # a login that a killed pull left behind
     try:
         if "up" in steps:
             existed = bool(first_data(records, "preflight", "project_existed", True))
             volumes = not existed
             services = first_data(records, "validate", "services", []) or []
+            services = [s for s in services if isinstance(s, str)] if isinstance(services, list) else []
             removed_text, left = remove_project(_docker(name), project, volumes, reporter, clock, "rollback", services)
             removed = removed_text
             leftovers = "" if left.empty() else left.describe()
@@ -116,6 +120,7 @@ def down(name: str, volumes: bool, reporter: Reporter) -> None:
         reporter(ProgressEvent(step="down", state=State.running,
                                message=f"removing {name}" + (" and its data" if volumes else ""), elapsed=0.0))
         removed, left = remove_project(_docker(name), project_name(name), volumes, reporter, clock, "down")
+        registry_auth.remove(folder.root)
         if not left.empty():
             journal.append(ref, "down", Phase.failed, leftovers=left.describe())
             raise OperationFailed(f"{name}: still there after down: {left.describe()}",
@@ -131,7 +136,7 @@ def status(name: str) -> list[ServiceStatus]:
     from installer.secrets import SecretStore  # (pulls in the catalog: only status needs it)
 
     folder = existing_install(name)
-    secrets = SecretStore(folder.secrets).values().values() if folder.secrets.exists() else []
+    secrets = SecretStore(folder.secrets).values().values() if os.path.lexists(folder.secrets) else []
     return project_status(_docker(name), project_name(name), secrets, strict=True)
 
 
@@ -154,7 +159,12 @@ def stop_orphaned_compose(records: list) -> None:
     for rec in records:
         if rec.step != "up-process" or "pid" not in rec.data:
             continue
-        pid = int(rec.data["pid"])
+        try:
+            pid = int(rec.data["pid"])
+        except (TypeError, ValueError, OverflowError):
+            continue  # a damaged record: nothing we can safely signal
+        if pid <= 1:
+            continue
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:

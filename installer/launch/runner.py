@@ -111,6 +111,7 @@ class Run:
         self.secret_values: list[str] = []
         self._log = EventLog(folder.log)
         self._reporter = reporter
+        self._report_failed = False
         backend.attach(self)
 
     # ---- what backends use ----------------------------------------------------------------
@@ -119,14 +120,28 @@ class Run:
         ev = ProgressEvent(step=step, state=state, message=redact(message, self.secret_values),
                            service=service, elapsed=self.clock.elapsed(), **extra)
         self._log.write(ev)
-        self._reporter(ev)
+        self._report(ev)
+
+    def _report(self, ev: ProgressEvent) -> None:
+        """Hand ``ev`` to the reporter. A reporter that fails (a closed terminal after SIGHUP, a
+        display bug) never stops the launch or skips its rollback: the event is still in
+        install.log, and the first failure is noted there."""
+        try:
+            self._reporter(ev)
+        except Exception as exc:  # noqa: BLE001 - reporting is never worth a half-installed stack
+            if self._report_failed:
+                return
+            self._report_failed = True
+            self._log.write(ProgressEvent(step="run", state=State.warning, elapsed=ev.elapsed,
+                                          message=f"progress display failed ({type(exc).__name__}); "
+                                                  "continuing, events go to install.log only"))
 
     def emit_event(self, ev: ProgressEvent) -> None:
         """Pass on an event built elsewhere (rollback, teardown): re-timed and redacted."""
         ev = ProgressEvent(**{**ev.__dict__, "elapsed": self.clock.elapsed(),
                               "message": redact(ev.message, self.secret_values)})
         self._log.write(ev)
-        self._reporter(ev)
+        self._report(ev)
 
     def journal_step(self, step: str, phase: Phase, **data: Any) -> None:
         self.journal.append(self.run_id, step, phase, **data)

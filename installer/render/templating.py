@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from functools import cache
 from typing import Any
 
@@ -33,6 +34,8 @@ def environment() -> Environment:
     env.filters["tojson_compact"] = _to_json
     env.filters["to_yaml"] = _to_yaml
     env.filters["yaml_str"] = lambda v: json.dumps(str(v))  # a JSON string is a valid YAML scalar
+    # A shell word: `rg(prod)` becomes 'rg(prod)'; a plain value (westeurope) is left as it is.
+    env.filters["sh"] = lambda v: shlex.quote(str(v))
     return env
 
 

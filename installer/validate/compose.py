@@ -127,14 +127,23 @@ def _compose_cmd() -> list[str] | None:
 
 
 def docker_config_findings(bundle: Bundle, inp: RenderInput, cmd: list[str]) -> list[Finding]:
-    """Run ``docker compose config --quiet`` on a private temp copy of the bundle."""
+    """Run ``docker compose config --quiet`` on a private temp copy of the bundle.
+
+    The copy never holds the secrets: ``.env`` is left out and its values reach Compose through
+    the child's environment, which interpolation reads the same way (and which wins over .env).
+    A render killed during this check, even by SIGKILL, so leaves no copy of a secret on disk.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
     env.pop("FABRIX_RUN_ID", None)
     for name in inp.secrets:  # the shell's environment would win over .env in interpolation
         env.pop(name, None)
+    public = Bundle({p: data for p, data in bundle.files.items() if p != ".env"},
+                    {p for p in bundle.private if p != ".env"})
+    if ".env" in bundle.files:
+        env.update(inp.secrets)
     with tempfile.TemporaryDirectory(prefix="fabrix-compose-check-") as tmp:
         folder = Path(tmp) / "bundle"
-        bundle.write(folder)
+        public.write(folder)
         if ".env" not in bundle.files:
             # A review bundle without secrets: stand-in values keep `${VAR:?}` from failing.
             example = folder / ".env.example"

@@ -52,3 +52,87 @@ def test_up_and_down_refuse_a_compose_project_fabrix_did_not_create(install: dic
     # The refused launch is closed (no unfinished run to roll back).
     status = fabrix("rollback", "--name", name, "--yes", home=home)
     assert status.returncode == 0 and "nothing to roll back" in status.stdout + status.stderr
+
+
+class _FakeRegistry:
+    """A registry API that accepts one user's Basic login on /v2/ and knows no images: enough
+    for a real `docker login` to succeed and the pull that follows to fail."""
+
+    def __init__(self, user: str, password: str) -> None:
+        import base64
+        import http.server
+        import threading
+
+        expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.seen: list[str] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *_args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                outer.seen.append(self.path)
+                if self.headers.get("Authorization") != expected:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="fabrix-e2e"')
+                    self.send_header("Docker-Distribution-API-Version", "registry/2.0")
+                    self.end_headers()
+                    return
+                found = self.path in ("/v2/", "/v2")
+                body = b"{}" if found else b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}'
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Docker-Distribution-API-Version", "registry/2.0")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_HEAD = do_GET  # noqa: N815
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_registry_login_goes_to_a_private_config_that_rollback_removes(install: dict, tmp_path: Path) -> None:
+    import json
+    import os
+    import sys
+
+    import yaml
+
+    name, home = install["name"], install["home"]
+    user, password = "fabrix-e2e", "e2e-Registry-Passw0rd-kept-nowhere"
+    registry = _FakeRegistry(user, password)
+    person = tmp_path / "dot-docker"
+    person.mkdir()
+    (person / "config.json").write_text(json.dumps({"auths": {"other.example": {"auth": "b3RoZXI6eA=="}}}))
+    before = (person / "config.json").read_bytes()
+    try:
+        path, _ = answers(install, components=["postgres"])
+        data = yaml.safe_load(path.read_text())
+        data["images"].update({"registry": registry.address, "username": user, "pull": "missing",
+                               "overrides": {"postgres": f"{registry.address}/fabrix-e2e/postgres:absent"}})
+        path.write_text(yaml.safe_dump(data))
+        env = {**os.environ, "FABRIX_HOME": str(home), "FABRIX_REGISTRY_PASSWORD": password,
+               "DOCKER_CONFIG": str(person)}
+        proc = subprocess.run([sys.executable, "-m", "installer.cli", "up", "--answers", str(path), "--yes", "--json"],
+                              capture_output=True, text=True, timeout=300, env=env)
+    finally:
+        registry.close()
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "/v2/" in registry.seen, "the login reached the fake registry"
+    messages = proc.stdout
+    assert "logged in to" in messages, messages[-2000:]  # the login itself succeeded
+    assert "pulling images failed" in messages
+    assert (person / "config.json").read_bytes() == before, "the person's Docker config is untouched"
+    folder = home / "installs" / name
+    assert not (folder / "docker-config").exists(), "the private login is gone after rollback"
+    for file in folder.rglob("*"):
+        if file.is_file():
+            assert password.encode() not in file.read_bytes(), file
+    assert leftovers(name) == {}

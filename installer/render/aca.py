@@ -14,20 +14,18 @@ from typing import Any
 from installer.labels import TAG_INSTALL
 from installer.plan import InstallPlan
 from installer.render import Bundle, RenderInput
+from installer.render.azure.containerapp import AppRefs, container_app_properties
 from installer.render.templating import render_template
 from installer.render.yamlout import dump
 from installer.render.workload import (
     DEPLOY_VALUES,
-    HTTP_CONCURRENCY,
     AzureApp,
     AzureNames,
     azure_apps,
     azure_names,
-    data_volume_name,
     resource_id,
 )
 
-WORKLOAD_PROFILE = "Consumption"
 
 
 def foundation(inp: RenderInput, compute: str) -> Bundle:
@@ -45,95 +43,22 @@ def environment_id(plan: InstallPlan, names: AzureNames) -> str:
     return resource_id(plan, names, "Microsoft.App/managedEnvironments", names.aca_environment)
 
 
-def _registry_host(image: str) -> str | None:
-    first = image.split("/", 1)[0]
-    return first if "/" in image and ("." in first or ":" in first) else None
-
-
-def _probes(app: AzureApp) -> list[dict[str, Any]]:
-    if app.health_path is None:
-        return []
-    ready = {"path": app.health_path, "port": app.health_port or app.port, "scheme": "HTTP"}
-    live = {"path": app.live_path or app.health_path, "port": app.live_port or app.health_port or app.port,
-            "scheme": "HTTP"}
-    return [
-        # Startup covers slow first boots (Keycloak, migrations) so liveness can stay strict.
-        {"type": "Startup", "httpGet": ready, "initialDelaySeconds": 10, "periodSeconds": 10,
-         "timeoutSeconds": 5, "failureThreshold": 10},
-        # Liveness on the liveness endpoint: a restart does not cure a dependency that is down.
-        {"type": "Liveness", "httpGet": live, "periodSeconds": 30, "timeoutSeconds": 5,
-         "failureThreshold": 3},
-        {"type": "Readiness", "httpGet": ready, "periodSeconds": 10, "timeoutSeconds": 5,
-         "failureThreshold": 3},
-    ]
-
-
 def app_body(inp: RenderInput, app: AzureApp, names: AzureNames) -> dict[str, Any]:
+    """The YAML body: the same Container App properties the foundation template deploys
+    (``installer.render.azure.containerapp``), with resource ids spelled out."""
     plan = inp.plan
     uami = identity_id(plan, names)
     vault = names.vault_url(plan.azure.cloud)
-    env: list[dict[str, str]] = []
-    for var in app.env:
-        env.append({"name": var.name, "secretRef": var.secret} if var.secret else {"name": var.name, "value": var.value or ""})
-    registries = []
-    host = _registry_host(app.image)
-    if host and plan.images.registry and host == plan.images.registry.split("/")[0]:
-        registries.append({"server": host, "identity": uami})
-    # Each data volume is an Azure Files share the foundation creates in its storage account and
-    # registers as environment storage of the same name, so the data outlives restarts and revisions.
-    volumes = [
-        {"name": f"data{i}", "storageType": "AzureFile", "storageName": data_volume_name(app.name, i)}
-        for i, _ in enumerate(app.volumes)
-    ]
-    container: dict[str, Any] = {
-        "name": app.name,
-        "image": app.image,
-        "env": env,
-        "resources": {"cpu": app.cpu, "memory": f"{app.memory_gib:g}Gi"},
-        "probes": _probes(app),
-    }
-    if app.args:
-        container["args"] = list(app.args)
-    if app.volumes:
-        container["volumeMounts"] = [
-            {"volumeName": f"data{i}", "mountPath": path} for i, path in enumerate(app.volumes)
-        ]
+    refs = AppRefs(
+        identity=uami, environment=environment_id(plan, names),
+        secret_url=lambda s: f"{vault}secrets/{s}", env_value=lambda v: v.value or "", cpu=float,
+        registry=(plan.images.registry or "").split("/")[0] or None,
+    )
     return {
         "location": names.location,
         "identity": {"type": "UserAssigned", "userAssignedIdentities": {uami: {}}},
         "tags": {TAG_INSTALL: plan.name, "fabrix-component": app.name},
-        "properties": {
-            "environmentId": environment_id(plan, names),
-            "workloadProfileName": WORKLOAD_PROFILE,
-            "configuration": {
-                "activeRevisionsMode": "Single",
-                "maxInactiveRevisions": 3,
-                "ingress": {
-                    "external": app.frontdoor,
-                    "targetPort": app.port,
-                    "transport": "http",
-                    "allowInsecure": False,
-                    "traffic": [{"latestRevision": True, "weight": 100}],
-                },
-                "secrets": [
-                    {"name": s, "keyVaultUrl": f"{vault}secrets/{s}", "identity": uami}
-                    for s in app.secrets
-                ],
-                "registries": registries,
-            },
-            "template": {
-                "containers": [container],
-                "scale": {
-                    "minReplicas": app.min_replicas,
-                    "maxReplicas": app.max_replicas,
-                    "rules": [
-                        {"name": "http-concurrency",
-                         "http": {"metadata": {"concurrentRequests": str(HTTP_CONCURRENCY)}}}
-                    ],
-                },
-                "volumes": volumes,
-            },
-        },
+        "properties": container_app_properties(app, refs),
     }
 
 

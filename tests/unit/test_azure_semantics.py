@@ -167,3 +167,124 @@ def test_container_insights_has_a_data_collection_rule(aks: Any) -> None:
     (assoc,) = _of_type(t, "Microsoft.Insights/dataCollectionRuleAssociations")
     assert "Microsoft.ContainerService/managedClusters" in assoc["scope"]
     assert "dataCollectionRules" in assoc["properties"]["dataCollectionRuleId"]
+
+
+# ---------------------------------------------------------------- one Container App, three renderings
+
+def _is_expr(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("[") and not value.startswith("[[")
+
+
+def _same_literal(arm: str, doc: Any, where: str) -> None:
+    assert isinstance(doc, str) and doc, where
+    if arm.startswith("[resourceId("):  # the same resource: …/providers/<type>/<name>
+        assert doc.endswith("/providers/" + ArmEval({}, "AzureCloud").value(arm)), (where, arm, doc)
+
+
+def _same_arm_yaml(arm: Any, doc: Any, where: str) -> None:
+    """Field by field: equal literals; where the template has an expression (a resource id, a
+    reference()), the YAML has the literal it stands for."""
+    if _is_expr(arm):
+        _same_literal(arm, doc, where)
+    elif isinstance(arm, dict):
+        assert isinstance(doc, dict) and len(arm) == len(doc), (where, sorted(arm), sorted(doc))
+        plain = {k for k in arm if not _is_expr(k)}
+        assert plain == {k for k in doc if k in plain} and len(plain) == len([k for k in doc if k in plain]), where
+        for k in plain:
+            _same_arm_yaml(arm[k], doc[k], f"{where}.{k}")
+        for ka, kd in zip(sorted(set(arm) - plain), sorted(set(doc) - plain)):  # expression keys (identity ids)
+            _same_literal(ka, kd, where)
+            _same_arm_yaml(arm[ka], doc[kd], f"{where}.{kd}")
+    elif isinstance(arm, list):
+        assert isinstance(doc, list) and len(arm) == len(doc), where
+        for n, (a, d) in enumerate(zip(arm, doc)):
+            _same_arm_yaml(a, d, f"{where}[{n}]")
+    else:
+        assert arm == doc, (where, arm, doc)
+
+
+def _same_arm_bicep(arm: Any, bicep: Any, where: str) -> None:
+    """pycep's reading of the Bicep against the ARM template: same keys and list lengths, equal
+    literals (expressions on either side are spelled differently and compared by shape only)."""
+    if isinstance(arm, str) and arm.startswith("[") or isinstance(bicep, dict) and ("function" in bicep or "operator" in bicep):
+        return
+    if isinstance(arm, dict):
+        assert isinstance(bicep, dict) and set(arm) == set(bicep), (where, sorted(set(arm) ^ set(bicep)))
+        for k in arm:
+            _same_arm_bicep(arm[k], bicep[k], f"{where}.{k}")
+    elif isinstance(arm, list):
+        assert isinstance(bicep, list) and len(arm) == len(bicep), where
+        for n, (a, b) in enumerate(zip(arm, bicep)):
+            _same_arm_bicep(a, b, f"{where}[{n}]")
+    else:
+        assert str(arm).lower() == str(bicep).lower(), (where, arm, bicep)
+
+
+@pytest.mark.parametrize("patch", [{}, {"size": "l", "tier": "prod"}, {"images": {"registry": "contosoacr.azurecr.io"}}],
+                         ids=["default", "l-prod", "private-registry"])
+def test_aca_yaml_equals_the_deployed_container_app(patch: dict[str, Any]) -> None:
+    from installer.validate.bicep import parse_bicep
+
+    i = inp(plan(model="container", target="aca", **patch))
+    bundle = render_aca(i)
+    t = _template(bundle)
+    bicep = parse_bicep(bundle.text("bicep/modules/compute.bicep"))["resources"]
+    bicep_apps = {r["config"]["name"]: r["config"] for r in bicep.values() if r["type"] == "Microsoft.App/containerApps"}
+    apps = {r["name"]: r for r in _of_type(t, "Microsoft.App/containerApps")}
+    assert set(apps) == {a.name for a in azure_apps(i, "aca")} == set(bicep_apps)
+    for name, res in apps.items():
+        doc = yaml.safe_load(bundle.text(f"aca/{name}.yaml"))
+        # `az containerapp update --yaml` would change nothing the template deployed:
+        _same_arm_yaml(res["properties"], doc["properties"], name)
+        _same_arm_yaml(res["identity"], doc["identity"], name)
+        _same_arm_bicep(res["properties"], bicep_apps[name]["properties"], name)
+        probes = {p["type"] for p in res["properties"]["template"]["containers"][0].get("probes", [])}
+        assert probes in (set(), {"Startup", "Liveness", "Readiness"}), name
+        assert res["properties"]["configuration"]["maxInactiveRevisions"] == doc["properties"]["configuration"]["maxInactiveRevisions"]
+
+
+def test_replicas_follow_each_components_state_model() -> None:
+    # A component with catalog max_replicas (state in the process or on local disk) never runs more
+    # replicas than that on any target, whatever the size; a single-instance one has no scale rule.
+    from installer.catalog import load_catalog
+
+    cat = load_catalog()
+    limited = {n: c.max_replicas for n, c in cat.components.items() if c.max_replicas is not None}
+    assert limited.get("keycloak") == 1
+    for size in ("s", "xl"):
+        i = inp(plan(model="container", target="aca", size=size, tier="prod"))
+        t = _template(render_aca(i))
+        for res in _of_type(t, "Microsoft.App/containerApps"):
+            name, scale = res["name"], res["properties"]["template"]["scale"]
+            if name in limited:
+                assert scale["minReplicas"] <= scale["maxReplicas"] <= limited[name], (size, name)
+                if limited[name] == 1:
+                    assert "rules" not in scale, name
+        k8s = render_aks(inp(plan(model="container", target="aks", size=size, tier="prod")))
+        for _, d in load_docs(k8s):
+            name = d["metadata"]["name"]
+            if name not in limited:
+                continue
+            if d["kind"] == "Deployment":
+                assert d["spec"]["replicas"] <= limited[name], (size, name)
+            if d["kind"] == "HorizontalPodAutoscaler":
+                assert d["spec"]["maxReplicas"] <= limited[name], (size, name)
+
+
+@pytest.mark.parametrize("drift", [
+    lambda p: p["template"]["containers"][0]["probes"].pop(0),  # a startup probe only in one of them
+    lambda p: p["configuration"].pop("maxInactiveRevisions"),
+    lambda p: p["template"]["scale"].update(maxReplicas=9),
+    lambda p: p["configuration"]["ingress"].update(external=True),
+])
+def test_the_comparison_catches_drift(drift: Any, aca: Any) -> None:
+    import copy
+
+    _, bundle = aca
+    res = next(r for r in _of_type(_template(bundle), "Microsoft.App/containerApps") if r["name"] == "miso-controller")
+    doc = yaml.safe_load(bundle.text("aca/miso-controller.yaml"))
+    _same_arm_yaml(res["properties"], doc["properties"], "ok")
+    broken = copy.deepcopy(doc["properties"])
+    drift(broken)
+    with pytest.raises(AssertionError):
+        _same_arm_yaml(res["properties"], broken, "drift")

@@ -12,28 +12,23 @@ from installer.render.azure.expr import Decimal, ExprKey, Fmt, ListKeys, Param, 
 from installer.render.azure.model import Foundation, OutputSpec, Resource
 from installer.render.azure.names import Names, derived
 from installer.render.azure.parts import role
-from installer.render.workload import AzureApp, azure_names, data_volume_name
+from installer.render.azure.containerapp import AppRefs, container_app_properties
+from installer.render.workload import AzureApp, EnvVar, azure_names, data_volume_name
 
 
-def app_env(app: AzureApp, inp: RenderInput, pg: Resource | None, redis: Resource | None) -> list[dict[str, Any]]:
+def env_value(var: EnvVar, inp: RenderInput, pg: Resource | None, redis: Resource | None) -> Any:
+    """A literal environment value as the template writes it: the managed services' host names
+    from the deployed resources, the public domain from its parameter."""
     names = azure_names(inp.plan)
-    pg_host = names.postgres_host(inp.plan.azure.cloud)
-    redis_host = names.redis_host()
-    out: list[dict[str, Any]] = []
-    for e in app.env:
-        if e.secret:
-            out.append({"name": e.name, "secretRef": e.secret})
-            continue
-        value: Any = e.value or ""
-        if pg is not None and value == pg_host:
-            value = Prop(pg, "fullyQualifiedDomainName")
-        elif redis is not None and value == redis_host:
-            value = Prop(redis, "hostName")
-        elif "${PUBLIC_DOMAIN}" in value:
-            before, after = value.split("${PUBLIC_DOMAIN}", 1)
-            value = Fmt(before + "{0}" + after, (Param("publicDomain"),))
-        out.append({"name": e.name, "value": value})
-    return out
+    value: Any = var.value or ""
+    if pg is not None and value == names.postgres_host(inp.plan.azure.cloud):
+        return Prop(pg, "fullyQualifiedDomainName")
+    if redis is not None and value == names.redis_host():
+        return Prop(redis, "hostName")
+    if "${PUBLIC_DOMAIN}" in value:
+        before, after = value.split("${PUBLIC_DOMAIN}", 1)
+        return Fmt(before + "{0}" + after, (Param("publicDomain"),))
+    return value
 
 
 def aca(f: Foundation, names: Names, apps: list[AzureApp], vnet: Resource, subnet: Any, log: Resource,
@@ -82,42 +77,15 @@ def aca(f: Foundation, names: Names, apps: list[AzureApp], vnet: Resource, subne
         ))
         chain.append(env_storages[share])
     vault_uri = Prop(kv, "vaultUri")
-    registry_hosts = sorted({a.image.split("/")[0] for a in apps if "." in a.image.split("/")[0] and a.image.count("/") >= 1})
+    registry = (inp.plan.images.registry or "").split("/")[0] or None
     for app in apps:
-        container: dict[str, Any] = {
-            "name": app.name,
-            "image": app.image,
-            "env": app_env(app, inp, pg, redis),
-            "resources": {"cpu": Decimal(app.cpu), "memory": f"{app.memory_gib:g}Gi"},
-        }
         mounts = [data_volume_name(app.name, i) for i, _ in enumerate(app.volumes)]
-        if mounts:
-            container["volumeMounts"] = [
-                {"volumeName": f"data{i}", "mountPath": path} for i, path in enumerate(app.volumes)
-            ]
-        if app.args:
-            container["args"] = list(app.args)
-        if app.health_path:
-            port = app.health_port or app.port
-            live_port = app.live_port or port
-            container["probes"] = [
-                {"type": "Liveness", "httpGet": {"path": app.live_path or app.health_path, "port": live_port},
-                 "initialDelaySeconds": 30, "periodSeconds": 30},
-                {"type": "Readiness", "httpGet": {"path": app.health_path, "port": port}, "initialDelaySeconds": 10, "periodSeconds": 10},
-            ]
-        app_host = app.image.split("/")[0]
-        configuration: dict[str, Any] = {
-            "activeRevisionsMode": "Single",
-            "ingress": {"external": app.frontdoor, "targetPort": app.port, "transport": "http", "allowInsecure": False},
-        }
-        if app_host in registry_hosts and app_host.endswith(".azurecr.io"):
-            # Pulls through the identity (AcrPull); never a registry password.
-            configuration["registries"] = [{"server": app_host, "identity": ResId(uami)}]
-        if app.secrets:
-            configuration["secrets"] = [
-                {"name": s, "keyVaultUrl": Fmt("{0}secrets/{1}", (vault_uri, s)), "identity": ResId(uami)}
-                for s in app.secrets
-            ]
+        refs = AppRefs(
+            identity=ResId(uami), environment=ResId(env),
+            secret_url=lambda s: Fmt("{0}secrets/{1}", (vault_uri, s)),
+            env_value=lambda v: env_value(v, inp, pg, redis),
+            cpu=Decimal, registry=registry,
+        )
         f.add(Resource(
             f"app{''.join(p.capitalize() for p in app.name.split('-'))}", "Microsoft.App/containerApps",
             API["Microsoft.App/containerApps"], app.name, "compute", location=loc,
@@ -125,20 +93,7 @@ def aca(f: Foundation, names: Names, apps: list[AzureApp], vnet: Resource, subne
             + [r for r in [pg, redis] if r is not None] + [env_storages[m] for m in mounts],
             body={
                 "identity": {"type": "UserAssigned", "userAssignedIdentities": {ExprKey(ResId(uami)): {}}},
-                "properties": {
-                    "environmentId": ResId(env),
-                    "workloadProfileName": "Consumption",
-                    "configuration": configuration,
-                    "template": {
-                        "containers": [container],
-                        "scale": {"minReplicas": app.min_replicas, "maxReplicas": app.max_replicas,
-                                  "rules": [{"name": "http", "http": {"metadata": {"concurrentRequests": "50"}}}]},
-                        **({"volumes": [
-                            {"name": f"data{i}", "storageType": "AzureFile", "storageName": m}
-                            for i, m in enumerate(mounts)
-                        ]} if mounts else {}),
-                    },
-                },
+                "properties": container_app_properties(app, refs),
             },
         ))
     return env

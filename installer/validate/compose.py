@@ -126,6 +126,20 @@ def _compose_cmd() -> list[str] | None:
     return cmd if probe.returncode == 0 else None
 
 
+def _env_values(text: str) -> dict[str, str]:
+    """The variables of a .env file fabrix wrote (``NAME=value`` or ``NAME='value'``, see
+    ``render.compose._env_line``): what Compose would read from it, for the child's environment."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line or line.lstrip().startswith("#") or "=" not in line:
+            continue
+        name, value = line.split("=", 1)
+        if len(value) >= 2 and value[0] == value[-1] == "'":
+            value = value[1:-1]
+        values[name.strip()] = value
+    return values
+
+
 def docker_config_findings(bundle: Bundle, inp: RenderInput, cmd: list[str]) -> list[Finding]:
     """Run ``docker compose config --quiet`` on a private temp copy of the bundle.
 
@@ -141,6 +155,7 @@ def docker_config_findings(bundle: Bundle, inp: RenderInput, cmd: list[str]) -> 
                     {p for p in bundle.private if p != ".env"})
     if ".env" in bundle.files:
         env.update(inp.secrets)
+        env.update(_env_values(bundle.files[".env"].decode("utf-8")))
     with tempfile.TemporaryDirectory(prefix="fabrix-compose-check-") as tmp:
         folder = Path(tmp) / "bundle"
         public.write(folder)

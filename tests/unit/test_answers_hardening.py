@@ -80,3 +80,11 @@ def test_a_valid_dollar_free_plan_still_renders(tmp_path: Path) -> None:
                     "images: {overrides: {redis: 'docker.io/library/redis:7.4@sha256:" + "a" * 64 + "'}}\n")
     assert main(["validate", "--answers", str(path)]) == 0
     assert main(["render", "--answers", str(path), "--out", str(tmp_path / "out")]) == 0
+
+
+def test_compose_check_without_env_on_disk_still_sees_composed_values(tmp_path: Path) -> None:
+    """The config check gets .env's values through the environment (no copy of a secret on
+    disk); that includes the connection URLs composed from the passwords (miso, dataplane)."""
+    path = tmp_path / "answers.yaml"
+    path.write_text(HEAD + "images: {registry: myacr.azurecr.io}\n")
+    assert main(["render", "--answers", str(path), "--out", str(tmp_path / "out")]) == 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,20 +44,32 @@ class RetrySettings:
     max_retry_after: float = 30.0  # longer server-requested waits are not slept through
     connection_timeout: float = 10.0
     read_timeout: float = 60.0
+    # time.monotonic() by which every call must have its final answer (the report's deadline):
+    # a retry whose wait would end after it is not made, so the 429 is reported, not a timeout.
+    deadline: float | None = None
 
 
 class BoundedRetryPolicy(policies.RetryPolicy):
-    """``RetryPolicy`` that honours Retry-After only up to ``max_retry_after`` seconds."""
+    """``RetryPolicy`` that honours Retry-After only up to ``max_retry_after`` seconds, and never
+    waits past ``deadline``."""
 
-    def __init__(self, max_retry_after: float, **kwargs: Any) -> None:
+    def __init__(self, max_retry_after: float, deadline: float | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_retry_after = max_retry_after
+        self.deadline = deadline
 
     def is_retry(self, settings: dict[str, Any], response: Any) -> bool:
         if not super().is_retry(settings, response):
             return False
         retry_after = self.get_retry_after(response)
-        return not (retry_after is not None and retry_after > self.max_retry_after)
+        if retry_after is not None and retry_after > self.max_retry_after:
+            return False
+        if self.deadline is not None:
+            wait = retry_after if retry_after is not None else self.get_backoff_time(settings)
+            # Leave room for the retried call itself (about one round trip) before the deadline.
+            if time.monotonic() + wait + 1.0 > self.deadline:
+                return False
+        return True
 
 
 class ClientFactory:
@@ -92,6 +105,7 @@ class ClientFactory:
             policies.RedirectPolicy(),
             BoundedRetryPolicy(
                 r.max_retry_after,
+                r.deadline,
                 retry_total=r.total,
                 retry_backoff_factor=r.backoff_factor,
                 retry_backoff_max=r.backoff_max,

@@ -52,6 +52,8 @@ class CheckContext:
 
 
 CheckFn = Callable[[CheckContext], CheckResult]
+# ``ctx.cache`` key: time.monotonic() by which the report must be complete (set by ``run_checks``).
+CACHE_DEADLINE = "checks.deadline"
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ def run_checks(
     checks = list(checks)
     if not checks:
         return
+    # Checks that retry (Azure: 429 + Retry-After) plan their waits to end before this.
+    ctx.cache.setdefault(CACHE_DEADLINE, time.monotonic() + timeout)
     pool = cf.ThreadPoolExecutor(max_workers=min(max_workers, len(checks)), thread_name_prefix="check")
     futures = {pool.submit(_run_one, c, ctx): c for c in checks}
     try:

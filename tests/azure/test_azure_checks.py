@@ -42,13 +42,14 @@ def run_azure(fake_arm) -> Runner:
         target: str = "aca",
         faults: list[Fault] | None = None,
         cache: dict[str, Any] | None = None,
+        timeout: float = 60,
         **azure: Any,
     ) -> tuple[dict[str, CheckResult], FakeArm]:
         arm = fake_arm(scenario or scenarios.healthy(), faults=faults, page_size=4)
         plan = make_plan(arm, target, **azure)
         ctx = CheckContext(plan=plan, cache={CACHE_RETRY: FAST_RETRY, **(cache or {})})
         checks = azure_checks(plan)
-        results = {r.id: r for r in run_checks(checks, ctx, timeout=60)}
+        results = {r.id: r for r in run_checks(checks, ctx, timeout=timeout)}
         assert set(results) == {c.id for c in checks}  # the report is always complete
         return results, arm
 
@@ -487,3 +488,40 @@ def test_override_to_audit_makes_an_initiative_member_non_blocking(run_azure) ->
                   "selectors": [{"kind": "policyDefinitionReferenceId", "in": ["Limit_Types"]}]}]
     results, _ = run_azure(scenarios.guardrails_initiative(overrides=overrides))
     assert results["azure.policy"].status is Status.passed, results["azure.policy"].found
+
+
+def test_everything_throttled_exits_4_within_the_deadline_and_says_429(run_azure) -> None:
+    """Every ARM call answers 429 with Retry-After 4 s (within the 5 s the test policy honours), the
+    report has 6 s: one wait fits, the second would end after the deadline, so the checks stop
+    retrying and say they were throttled — no "no answer", no exit 0."""
+    import time
+
+    faults = [Fault(r"^/subscriptions/", status=429, retry_after=4)]
+    start = time.monotonic()
+    results, arm = run_azure(faults=faults, timeout=6)
+    elapsed = time.monotonic() - start
+    assert elapsed < 6, elapsed  # the report is complete before its deadline
+    throttled = {k: r for k, r in results.items() if "429" in r.found}
+    assert "azure.subscription" in throttled and "azure.policy" in throttled
+    for r in throttled.values():
+        assert r.status is Status.unknown
+        assert "throttled — ARM answered 429 Too Many Requests; ARM asked to wait 4 s" in r.found
+        assert "no answer" not in r.found
+    assert any("would end after the report's deadline" in r.found for r in throttled.values())
+    assert not [r for r in results.values() if r.status is Status.passed and r.id not in ("azure.signin",)]
+    assert exit_code_for(list(results.values())) == 4
+
+
+def test_a_late_answer_inside_the_deadline_is_used(run_azure) -> None:
+    faults = [Fault(r"/providers/Microsoft\.Authorization/policyAssignments$", status=429, retry_after=1, times=1)]
+    results, arm = run_azure(faults=faults, timeout=10)
+    assert results["azure.policy"].status is Status.passed
+    assert [c.status for c in arm.calls("policyAssignments$")] == [429, 200]
+
+
+def test_403_everywhere_is_unverified_exit_4_never_0(run_azure) -> None:
+    faults = [Fault(r"^/subscriptions/", status=403, code="AuthorizationFailed")]
+    results, _ = run_azure(faults=faults)
+    assert not [r for r in results.values() if r.status is Status.passed and r.id != "azure.signin"]
+    assert exit_code_for(list(results.values())) == 4
+    assert any(r.status is Status.unknown and "403" in r.found and "Reader" in r.remedy for r in results.values())

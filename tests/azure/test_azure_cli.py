@@ -89,3 +89,19 @@ def test_check_custom_cloud_without_endpoint_is_reported(fake_arm, tmp_path: Pat
     signin = next(e for e in _lines(proc.stdout) if e.get("id") == "azure.signin")
     assert signin["status"] == "fail"
     assert "FABRIX_ARM_ENDPOINT" in signin["remedy"]
+
+
+def test_check_exits_4_when_nothing_could_be_verified(fake_arm, tmp_path: Path) -> None:
+    """403 on every subscription call: nothing failed, nothing was verified — a pipeline gate must
+    not pass (exit 4, documented in `fabrix check --help` and the README)."""
+    from tests.azure.fake_arm import Fault
+
+    arm = fake_arm(faults=[Fault(r"^/subscriptions/", status=403, code="AuthorizationFailed")])
+    proc = _fabrix("check", "--answers", str(_answers(tmp_path, arm.url)))
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "exit 4: nothing failed, but some checks could not be verified" in proc.stdout
+    assert "Traceback" not in proc.stderr
+    proc = _fabrix("check", "--answers", str(_answers(tmp_path, arm.url)), "--json")
+    assert proc.returncode == 4 and _lines(proc.stdout)[-1]["exit_code"] == 4
+    helptext = _fabrix("check", "--help").stdout
+    assert "4 nothing failed, but a check could not be verified" in " ".join(helptext.split())

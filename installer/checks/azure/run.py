@@ -10,6 +10,7 @@ together through ``parallel``.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import functools
 import threading
 import time
@@ -28,7 +29,7 @@ from azure.core.exceptions import (
 from installer.azure.clients import ClientFactory, RetrySettings
 from installer.azure.credentials import AzureSession, SignInOptions, sign_in
 from installer.azure.naming import AzureNames, names_for
-from installer.checks.base import CheckContext, CheckResult, Status
+from installer.checks.base import CACHE_DEADLINE, CheckContext, CheckResult, Status
 from installer.errors import FabrixError
 
 T = TypeVar("T")
@@ -37,6 +38,8 @@ CACHE_RUN = "azure.run"
 CACHE_SESSION = "azure.session"  # an AzureSession the TUI already signed in
 CACHE_RETRY = "azure.retry"  # RetrySettings override (tests, benchmarks)
 CACHE_WORKERS = "azure.workers"  # threads for calls inside one check (bench: 1 = serial)
+DEFAULT_BUDGET = 55.0  # seconds, when no report deadline is given (run_checks' default timeout is 60)
+DEADLINE_MARGIN = 3.0  # seconds kept between the last retry and the report deadline, to report
 _create_lock = threading.Lock()
 _worker = threading.local()
 
@@ -62,6 +65,9 @@ class AzureRun:
         self.location: str | None = ctx.plan.azure.location
         self._session: AzureSession | None = ctx.cache.get(CACHE_SESSION)
         self._owns_session = self._session is None
+        self._factory: ClientFactory | None = None
+        report_deadline = ctx.cache.get(CACHE_DEADLINE)
+        self.deadline: float = (float(report_deadline) if report_deadline else time.monotonic() + DEFAULT_BUDGET + DEADLINE_MARGIN) - DEADLINE_MARGIN
         self._sign_in_error: FabrixError | None = None
         self._lock = threading.Lock()
         self._facts: dict[str, cf.Future[Any]] = {}
@@ -113,10 +119,12 @@ class AzureRun:
                 except FabrixError as exc:
                     self._sign_in_error = exc
                 else:
-                    retry = self.ctx.cache.get(CACHE_RETRY)
-                    if retry is not None:
-                        self._session._factory = ClientFactory(self._session.cloud, self._session.credential, retry)
                     weakref.finalize(self, self._session.close)
+            if self._session is not None and self._factory is None:
+                # The run's own clients (also over a reused TUI sign-in): their retries end by the deadline.
+                retry = dataclasses.replace(self.ctx.cache.get(CACHE_RETRY) or RetrySettings(), deadline=self.deadline)
+                self._factory = ClientFactory(self._session.cloud, self._session.credential, retry)
+                weakref.finalize(self, self._factory.close)
             if self._session is None:
                 err = self._sign_in_error
                 raise Unverifiable(
@@ -134,7 +142,9 @@ class AzureRun:
 
     @property
     def clients(self) -> ClientFactory:
-        return self.session().clients  # type: ignore[no-any-return]
+        self.session()
+        assert self._factory is not None
+        return self._factory
 
     # ---- shared facts and fan-out ----
 
@@ -184,7 +194,7 @@ def missing_is_none(call: Callable[[], T]) -> Callable[[], T | None]:
     return wrapped
 
 
-def _http_unknown(exc: HttpResponseError) -> tuple[str, str]:
+def _http_unknown(exc: HttpResponseError, run: AzureRun | None = None) -> tuple[str, str]:
     status = exc.status_code
     code = getattr(getattr(exc, "error", None), "code", None) or ""
     message = (str(getattr(exc, "message", "") or exc).strip().splitlines() or [""])[0][:300]
@@ -194,8 +204,20 @@ def _http_unknown(exc: HttpResponseError) -> tuple[str, str]:
         retry_after = response.headers.get("Retry-After", "") or ""
     found = f"could not verify: ARM answered {status} {code}: {message}".rstrip(": ")
     if status == 429:
-        wait = f" (Retry-After {retry_after} s)" if retry_after else ""
-        return f"could not verify: ARM throttled the request (429){wait}", "wait a minute and re-run `fabrix check`; other tools using this subscription share the same request limits"
+        wait = f"; ARM asked to wait {retry_after} s (Retry-After {retry_after} s)" if retry_after else ""
+        why = ""
+        try:
+            after = float(retry_after) if retry_after else None
+        except ValueError:
+            after = None
+        if after is not None and run is not None:
+            limit = run.clients.retry.max_retry_after
+            if after > limit:
+                why = f", longer than the {limit:g} s fabrix waits"
+            elif time.monotonic() + after > run.deadline:
+                why = ", which would end after the report's deadline"
+        return (f"could not verify: throttled — ARM answered 429 Too Many Requests{wait}{why}",
+                "wait for the throttling window to pass, then re-run `fabrix check`; other tools using this subscription share the same request limits")
     if status in (401, 403):
         return found, "the signed-in principal needs read access: the Reader role on the subscription is enough for every check (`az role assignment create --assignee <you> --role Reader --scope /subscriptions/<id>`, by an Owner)"
     if status and status >= 500:
@@ -219,7 +241,7 @@ def azure_check(check_id: str, title: str) -> Callable[[Callable[[AzureRun], Che
             except ClientAuthenticationError as exc:
                 return CheckResult(check_id, title, Status.unknown, f"could not verify: token refused: {str(exc).splitlines()[0][:300]}", "sign in again (`az login`) and re-run `fabrix check`")
             except HttpResponseError as exc:
-                found, remedy = _http_unknown(exc)
+                found, remedy = _http_unknown(exc, run)
                 return CheckResult(check_id, title, Status.unknown, found, remedy, details={"status": exc.status_code})
             except (ServiceRequestError, ServiceResponseError) as exc:
                 return CheckResult(

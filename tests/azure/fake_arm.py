@@ -629,6 +629,8 @@ def _routes(arm: FakeArm) -> list[Route]:
         return fake_arm_policy.restrictions(sc, sub, body, rg)
 
     def rg_policy_restrictions(sub: str, rg: str, query: Any, body: Any) -> Any:
+        if rg.lower() not in {g.lower() for g in sc.get("resource_groups", [])}:
+            raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
         return policy_restrictions(sub, query, body, rg=rg)
 
     def policy_definition(path: str, query: Any, body: Any) -> Any:

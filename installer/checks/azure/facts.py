@@ -117,20 +117,12 @@ def _deny(d: Any) -> rbac.DenyAssignment:
 
 
 def deny_assignments(run: AzureRun) -> list[rbac.DenyAssignment]:
-    """Deny assignments at the deployment's scope and above (``atScope()``): the resource group's
-    when it exists, else the subscription's. Deployment stacks, managed applications and
-    Blueprints create them; no role assignment can override one."""
+    """Every deny assignment of the subscription — at it, above it (management groups) and below
+    it (the list without ``atScope()``) — in one call that needs nothing else first; which ones
+    cover the deployment's scope is decided locally (``rbac.DenyAssignment.applies_to``).
+    Deployment stacks, managed applications and Blueprints create them; no role can override one."""
     sub = run.require_subscription()
-
-    def fetch() -> list[rbac.DenyAssignment]:
-        client = run.clients.authorization(sub)
-        if resource_group_exists(run):
-            raw = client.deny_assignments.list_for_resource_group(run.names.resource_group, filter="atScope()")
-        else:
-            raw = client.deny_assignments.list(filter="atScope()")
-        return [_deny(d) for d in raw]
-
-    return run.fact("deny_assignments", fetch)
+    return run.fact("deny_assignments", lambda: [_deny(d) for d in run.clients.authorization(sub).deny_assignments.list()])
 
 
 def resource_group_exists(run: AzureRun) -> bool:

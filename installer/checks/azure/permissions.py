@@ -42,8 +42,9 @@ def _suggest(missing: list[str], definitions: dict[str, rbac.RoleDefinition]) ->
 
 @azure_check(CID, TITLE)
 def check_permissions(run: AzureRun) -> CheckResult:
-    roles, rg_exists = run.parallel(lambda: facts.role_facts(run), lambda: facts.resource_group_exists(run))
-    denies = facts.deny_assignments(run)
+    roles, rg_exists, denies = run.parallel(
+        lambda: facts.role_facts(run), lambda: facts.resource_group_exists(run), lambda: facts.deny_assignments(run)
+    )
     principal = run.session().principal
     scopes = {"resourceGroup": run.resource_group_scope, "subscription": run.subscription_scope}
     needed: list[NeededAction] = needed_actions(run.plan, rg_exists)

@@ -37,6 +37,16 @@ NOT_ALLOWED_TYPES = {"6c112d4e-5bc7-47ae-a041-ea2d9dccd749"}
 ALLOWED_TYPES = {"a08ec900-254a-4555-9bf5-e42af04b5c5c"}
 KNOWN = ALLOWED_LOCATIONS | NOT_ALLOWED_TYPES | ALLOWED_TYPES
 DEFINITION_API = "2023-04-01"
+# The effect of the built-ins we interpret, so a direct assignment costs no definition fetch:
+# Azure/azure-policy built-in-policies/policyDefinitions/General/AllowedLocations_Deny.json
+# (v1.0.0: "deny", no parameter), ResourceGroupAllowedLocations_Deny.json ("deny"),
+# InvalidResourceTypes_Deny.json (v2.0.0: "[parameters('effect')]", default "Deny").
+# Others (Allowed resource types) are fetched.
+BUILTIN_EFFECTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "e56962a6-4747-49cd-b67b-bf8b01975c4c": ("deny", {}),
+    "e765b5de-1225-4ba3-bd56-1ac6695af988": ("deny", {}),
+    "6c112d4e-5bc7-47ae-a041-ea2d9dccd749": ("[parameters('effect')]", {"effect": "Deny"}),
+}
 _PARAM = re.compile(r"^\[parameters\('([^']+)'\)\]$", re.IGNORECASE)
 
 
@@ -86,6 +96,11 @@ class Member:
 
 def _fetch(run: AzureRun, definition_id: str) -> dict[str, Any] | None:
     sub = run.require_subscription()
+    guid = _guid(definition_id)
+    if definition_id.lower().startswith("/providers/microsoft.authorization/policydefinitions/") and guid in BUILTIN_EFFECTS:
+        effect, defaults = BUILTIN_EFFECTS[guid]
+        return {"properties": {"policyRule": {"then": {"effect": effect}},
+                               "parameters": {k: {"defaultValue": v} for k, v in defaults.items()}}}
 
     def get() -> dict[str, Any] | None:
         def call() -> dict[str, Any]:
@@ -175,6 +190,30 @@ def _list_param(params: dict[str, Any], name: str) -> list[str] | None:
     return [str(v) for v in value] if isinstance(value, list) else None
 
 
+def _dry_run_denials(types: list[requirements.ResourceType], dry: list[Any], loc: str) -> tuple[list[str], list[str]]:
+    """(what the dry runs deny, the assignment ids they name)."""
+    denied: list[str] = []
+    ids: list[str] = []
+    for rtype, res in zip(types, dry, strict=True):
+        for fr in getattr(res, "field_restrictions", None) or []:
+            if text(fr.field).lower() != "location":
+                continue
+            for r in fr.restrictions or []:
+                values = [normalize_region(v) for v in (r.values or [])]
+                if text(r.result).lower() == "deny" and (not values or loc in values):
+                    denied.append(f"{rtype.full} in {loc}")
+                    pid = getattr(getattr(r, "policy", None), "policy_assignment_id", None)
+                    if pid:
+                        ids.append(str(pid))
+        for ev in getattr(getattr(res, "content_evaluation_result", None), "policy_evaluations", None) or []:
+            if text(ev.evaluation_result).lower() == "noncompliant":
+                denied.append(rtype.full)
+                pid = getattr(getattr(ev, "policy_info", None), "policy_assignment_id", None)
+                if pid:
+                    ids.append(str(pid))
+    return list(dict.fromkeys(denied)), ids
+
+
 @azure_check("azure.policy", "Azure Policy allows the region and resource types")
 def check_policy(run: AzureRun) -> CheckResult:
     cid, title = "azure.policy", "Azure Policy allows the region and resource types"
@@ -186,25 +225,30 @@ def check_policy(run: AzureRun) -> CheckResult:
     all_types = requirements.resource_types(run.plan)
     types = [t for t in all_types if t.regional]
     insights = run.clients.policy_insights(sub)
-    rg_exists = facts.resource_group_exists(run)
 
-    def dry_run(rtype: requirements.ResourceType) -> Any:
-        body = CheckRestrictionsRequest(
+    def request(rtype: requirements.ResourceType) -> Any:
+        return CheckRestrictionsRequest(
             resource_details=CheckRestrictionsResourceDetails(resource_content={"type": rtype.full, "name": f"fabrix-{run.plan.name}"}),
             pending_fields=[PendingField(field="location", values=[loc])],
         )
-        if rg_exists:  # honours notScopes that exclude the group; subscription scope would not
-            return insights.policy_restrictions.check_at_resource_group_scope(run.names.resource_group, body)
-        return insights.policy_restrictions.check_at_subscription_scope(body)
 
-    assignments, *dry = run.parallel(
+    def group_dry_run(rtype: requirements.ResourceType) -> Any:
+        """At the resource group (honours a notScopes exclusion of it); None when it does not exist."""
+        return missing_is_none(lambda: insights.policy_restrictions.check_at_resource_group_scope(run.names.resource_group, request(rtype)))()
+
+    def subscription_dry_run(rtype: requirements.ResourceType) -> Any:
+        return insights.policy_restrictions.check_at_subscription_scope(request(rtype))
+
+    # One round: the assignments, whether the group exists, and the dry runs at the group (ARM
+    # answers 404 when it does not exist; then they are repeated at subscription scope).
+    rg_exists, assignments, *dry = run.parallel(
+        lambda: facts.resource_group_exists(run),
         lambda: list(run.clients.policy(sub).policy_assignments.list(filter="atScope()")),
-        *[(lambda t=t: dry_run(t)) for t in types],
+        *[(lambda t=t: group_dry_run(t)) for t in types],
     )
-    findings: list[str] = []
-    notes: list[str] = []
-    assignment_ids: list[str] = []
-    allowed_regions: set[str] | None = None
+    if not rg_exists or any(d is None for d in dry):
+        rg_exists = False
+        dry = run.parallel(*[(lambda t=t: subscription_dry_run(t)) for t in types])
     initiatives = 0
     relevant = []
     for pa in assignments:
@@ -214,7 +258,17 @@ def check_policy(run: AzureRun) -> CheckResult:
             initiatives += 1
         if _applies(props, run.resource_group_scope):
             relevant.append((pa, props))
-    member_lists = run.parallel(*[(lambda p=p: _members(run, p)) for _, p in relevant])
+    denied_by_dry_run, dry_ids = _dry_run_denials(types, dry, loc)
+    # Initiatives are read (one more round) only when the dry run denies something, to name the
+    # assignment and what it forbids; the dry run itself already resolved their effects.
+    interpret = [(pa, props) for pa, props in relevant
+                 if denied_by_dry_run or "/policysetdefinitions/" not in str(_get(props, "policyDefinitionId", "policy_definition_id") or "").lower()]
+    member_lists = run.parallel(*[(lambda p=p: _members(run, p)) for _, p in interpret])
+    relevant = interpret
+    findings: list[str] = []
+    notes: list[str] = []
+    assignment_ids: list[str] = []
+    allowed_regions: set[str] | None = None
     for (pa, props), members in zip(relevant, member_lists, strict=True):
         name = str(_get(props, "displayName", "display_name") or getattr(pa, "name", "") or "")
         pid = str(getattr(pa, "id", "") or "")
@@ -250,24 +304,7 @@ def check_policy(run: AzureRun) -> CheckResult:
                     verb = "forbids" if guid in NOT_ALLOWED_TYPES else "does not allow"
                     findings.append(f"'{name}' {verb} {', '.join(denied)}")
                     assignment_ids.append(pid)
-    denied_by_dry_run: list[str] = []
-    for rtype, res in zip(types, dry, strict=True):
-        for fr in getattr(res, "field_restrictions", None) or []:
-            if text(fr.field).lower() != "location":
-                continue
-            for r in fr.restrictions or []:
-                values = [normalize_region(v) for v in (r.values or [])]
-                if text(r.result).lower() == "deny" and (not values or loc in values):
-                    denied_by_dry_run.append(f"{rtype.full} in {loc}")
-                    pid = getattr(getattr(r, "policy", None), "policy_assignment_id", None)
-                    if pid:
-                        assignment_ids.append(str(pid))
-        for ev in getattr(getattr(res, "content_evaluation_result", None), "policy_evaluations", None) or []:
-            if text(ev.evaluation_result).lower() == "noncompliant":
-                denied_by_dry_run.append(rtype.full)
-                pid = getattr(getattr(ev, "policy_info", None), "policy_assignment_id", None)
-                if pid:
-                    assignment_ids.append(str(pid))
+    assignment_ids += dry_ids
     denied_by_dry_run = list(dict.fromkeys(denied_by_dry_run))
     assignment_ids = [a for a in dict.fromkeys(assignment_ids) if a]
     scope_note = (f"dry run at resource group {run.names.resource_group}" if rg_exists else

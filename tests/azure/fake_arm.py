@@ -342,16 +342,29 @@ def _routes(arm: FakeArm) -> list[Route]:
 
     def locations(sub: str, query: Any, body: Any) -> Any:
         sub_or_404(sub)
-        items = [
-            {
+        # Shape of GetLocations.json (Microsoft.Resources stable/2022-12-01 examples): the name for
+        # code, the display name for people ("Sweden Central"), metadata with the geography.
+        items = []
+        for loc in sc.get("locations", []):
+            geo = loc.get("geography", "Europe")
+            item = {
                 "id": f"/subscriptions/{sub}/locations/{loc['name']}",
+                "name": loc["name"],
                 "type": "Region",
-                "regionalDisplayName": loc["displayName"],
-                "metadata": {"regionType": "Physical", "geography": loc.get("geography", "Europe"), "pairedRegion": []},
-                **loc,
+                "displayName": loc["displayName"],
+                "regionalDisplayName": f"({loc.get('geographyGroup', geo)}) {loc['displayName']}",
+                "metadata": {
+                    "regionType": "Physical",
+                    "regionCategory": "Recommended",
+                    "geography": geo,
+                    "geographyGroup": loc.get("geographyGroup", geo),
+                    "physicalLocation": loc.get("physicalLocation", ""),
+                    "pairedRegion": [{"name": n, "id": f"/subscriptions/{sub}/locations/{n}"} for n in loc.get("paired", [])],
+                },
             }
-            for loc in sc.get("locations", [])
-        ]
+            if "availabilityZoneMappings" in loc:
+                item["availabilityZoneMappings"] = loc["availabilityZoneMappings"]
+            items.append(item)
         return arm.page(items, f"/subscriptions/{sub}/locations", query)
 
     # -- providers --
@@ -362,7 +375,9 @@ def _routes(arm: FakeArm) -> list[Route]:
             "registrationState": p.get("registrationState", "Registered"),
             "registrationPolicy": "RegistrationRequired",
             "resourceTypes": [
-                {"resourceType": t, "locations": locs, "apiVersions": ["2024-01-01"]}
+                # Shape of GetProvider.json (Microsoft.Resources stable/2022-12-01): locations by display name.
+                {"resourceType": t, "locations": locs, "apiVersions": ["2025-01-01", "2024-01-01"],
+                 "capabilities": "CrossResourceGroupResourceMove, CrossSubscriptionResourceMove, SupportsTags, SupportsLocation"}
                 for t, locs in p.get("resourceTypes", {}).items()
             ],
         }

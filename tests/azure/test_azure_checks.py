@@ -20,7 +20,7 @@ from tests.azure.fake_arm import FakeArm, Fault
 FAST_RETRY = RetrySettings(total=2, backoff_factor=0.01, backoff_max=0.05, max_retry_after=5)
 
 
-def make_plan(arm: FakeArm, target: str = "aca", **azure: Any) -> InstallPlan:
+def make_plan(arm: FakeArm, target: str = "aca", model: str = "container", **azure: Any) -> InstallPlan:
     values = {
         "cloud": "custom",
         "arm_endpoint": arm.url,
@@ -29,7 +29,7 @@ def make_plan(arm: FakeArm, target: str = "aca", **azure: Any) -> InstallPlan:
         "resource_group": scenarios.RG,
     }
     values.update(azure)
-    return InstallPlan(name="demo", model="container", target=target, azure={k: v for k, v in values.items() if v is not None})
+    return InstallPlan(name="demo", model=model, target=target, azure={k: v for k, v in values.items() if v is not None})
 
 
 Runner = Callable[..., tuple[dict[str, CheckResult], FakeArm]]
@@ -528,3 +528,36 @@ def test_403_everywhere_is_unverified_exit_4_never_0(run_azure) -> None:
     assert not [r for r in results.values() if r.status is Status.passed and r.id != "azure.signin"]
     assert exit_code_for(list(results.values())) == 4
     assert any(r.status is Status.unknown and "403" in r.found and "Reader" in r.remedy for r in results.values())
+
+
+def test_healthy_marketplace_plan_passes_everything(run_azure) -> None:
+    """The Marketplace baseline on the real-body fake: ACA compute plus the managed application type."""
+    results, arm = run_azure(target="compose", model="marketplace")
+    assert not_passed(results) == {}
+    assert exit_code_for(list(results.values())) == 0
+    perm = results["azure.permissions"]
+    assert "Microsoft.Solutions/applications/write" in perm.details["needed"]
+    assert "Microsoft.App/managedEnvironments/write" in perm.details["needed"]
+    assert "azure.quota.containerapps" in results
+
+
+def test_healthy_baselines_read_the_real_bodies(run_azure) -> None:
+    """The healthy AKS run reads the spec-example bodies: SKU zones from locationInfo (listed in
+    the example's unsorted order), the PostgreSQL offer open (restricted: Disabled)."""
+    results, _ = run_azure(target="aks")
+    quota = results["azure.quota.compute"]
+    assert quota.status is Status.passed
+    assert quota.details["sku_zones"] == ["1", "2", "3"] and quota.details["pool_zones"] == ["1", "2", "3"]
+    assert results["azure.quota.postgres"].status is Status.passed
+    assert results["azure.permissions"].details["deny_assignments_seen"] == 0
+
+
+def test_case_and_display_names_in_the_providers_list(run_azure) -> None:
+    """ARM lists provider locations by display name and does not promise the case of type names."""
+    sc = scenarios.healthy()
+    app = sc["providers"].pop("Microsoft.App")
+    app["resourceTypes"] = {t.lower(): [loc.upper() for loc in locs] for t, locs in app["resourceTypes"].items()}
+    sc["providers"]["microsoft.app"] = app
+    results, _ = run_azure(sc)
+    assert results["azure.region"].status is Status.passed, results["azure.region"].found
+    assert results["azure.providers"].status is Status.passed, results["azure.providers"].found

@@ -130,3 +130,38 @@ def test_region_names_compare_by_name_and_display_name() -> None:
     assert index.resolve("SWEDEN  central") == "swedencentral"
     assert index.resolve("East US 2 EUAP") == "eastus2euap"
     assert normalize_region("West Europe") == "westeurope"
+
+
+def test_deny_assignment_semantics() -> None:
+    """learn role-based-access-control/deny-assignments: scope and below unless
+    doNotApplyToChildScopes, Everyone unless excluded, actions minus notActions."""
+    from installer.azure import rbac
+
+    rg = "/subscriptions/s/resourceGroups/rg"
+    d = rbac.DenyAssignment("id", "stack", "/subscriptions/s", (rbac.PermissionBlock(("*/write",), ("*/read",)),),
+                            principals=(rbac.EVERYONE,), exclude_principals=("admin",))
+    assert d.applies_to("me", rg) and d.denies("Microsoft.Network/virtualNetworks/write")
+    assert not d.denies("Microsoft.Network/virtualNetworks/read")
+    assert not d.applies_to("admin", rg)  # excluded principal
+    own_only = rbac.DenyAssignment("id", "x", "/subscriptions/s", d.permissions, (rbac.EVERYONE,), (), True)
+    assert own_only.applies_to("me", "/subscriptions/s") and not own_only.applies_to("me", rg)
+    someone = rbac.DenyAssignment("id", "x", "/subscriptions/s", d.permissions, ("other",))
+    assert not someone.applies_to("me", rg)
+    assert [x.name for x in rbac.denied_by("Microsoft.Storage/storageAccounts/write", rg, "me", [d, someone])] == ["stack"]
+
+
+def test_needed_actions_follow_the_rendered_foundation() -> None:
+    from installer.azure.actions import CREATE_RG, needed_actions
+    from installer.plan import InstallPlan
+
+    aks = [a.action for a in needed_actions(InstallPlan(name="x", model="container", target="aks"), resource_group_exists=False)]
+    assert aks[0] == CREATE_RG
+    assert "Microsoft.ContainerService/managedClusters/write" in aks
+    assert "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write" in aks
+    assert "Microsoft.Authorization/roleAssignments/write" in aks
+    assert "Microsoft.Network/virtualNetworks/subnets/join/action" in aks
+    assert "Microsoft.App/managedEnvironments/write" not in aks
+    aca = [a.action for a in needed_actions(InstallPlan(name="x", model="container", target="aca"), resource_group_exists=True)]
+    assert CREATE_RG not in aca
+    assert "Microsoft.Storage/storageAccounts/listKeys/action" in aca  # environment storage reads the key
+    assert len(aca) == len(set(a.lower() for a in aca))

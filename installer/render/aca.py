@@ -43,16 +43,17 @@ def environment_id(plan: InstallPlan, names: AzureNames) -> str:
     return resource_id(plan, names, "Microsoft.App/managedEnvironments", names.aca_environment)
 
 
-def app_body(inp: RenderInput, app: AzureApp, names: AzureNames) -> dict[str, Any]:
+def app_body(inp: RenderInput, app: AzureApp, names: AzureNames, onprem_cidr: str | None = None) -> dict[str, Any]:
     """The YAML body: the same Container App properties the foundation template deploys
-    (``installer.render.azure.containerapp``), with resource ids spelled out."""
+    (``installer.render.azure.containerapp``), with resource ids spelled out. ``onprem_cidr``:
+    hybrid only, the runner's range (a placeholder) that the control plane's ingress accepts."""
     plan = inp.plan
     uami = identity_id(plan, names)
     vault = names.vault_url(plan.azure.cloud)
     refs = AppRefs(
         identity=uami, environment=environment_id(plan, names),
         secret_url=lambda s: f"{vault}secrets/{s}", env_value=lambda v: v.value or "", cpu=float,
-        registry=(plan.images.registry or "").split("/")[0] or None,
+        registry=(plan.images.registry or "").split("/")[0] or None, onprem_cidr=onprem_cidr,
     )
     return {
         "location": names.location,

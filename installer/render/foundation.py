@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from installer.plan import Tier
+from installer.render.azure.hybrid_ingress import ONPREM_CIDR_PARAM, ONPREM_CIDR_VAR
 from installer.render import RenderInput
 from installer.render.azure import sizing
 from installer.render.azure.arm import arm_template, dumps
@@ -67,6 +68,8 @@ def add_foundation(bundle: Bundle, f: Foundation, inp: RenderInput, version: str
     env = {sp.param: sp.env for sp in secret_params(inp, f.compute)}  # type: ignore[arg-type]
     if "publicDomain" in f.params:
         env["publicDomain"] = "PUBLIC_DOMAIN"
+    if ONPREM_CIDR_PARAM in f.params:  # hybrid: the runner's egress range, as in the ACA YAML
+        env[ONPREM_CIDR_PARAM] = ONPREM_CIDR_VAR
     for tier, path in TIER_FILES.items():
         bundle.add(path, bicepparam_text(f, tier.value, tier_values(f, inp, tier), env))
     bundle.add("arm/mainTemplate.json", dumps(arm_template(f, version)))

@@ -13,24 +13,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from installer.catalog import Component
 from installer.connections import DEFAULT_LOCATION, REDIS_PORT, database_url_var, redis_url
+from installer.errors import UsageError
 from installer.labels import LABEL_COMPONENT, LABEL_INSTALL, LABEL_MANAGED, LABEL_RUN, project_name
 from installer.render import Bundle, RenderInput
 from installer.render.aca import app_body, foundation
+from installer.render.azure.hybrid_ingress import (
+    ACA_PRIVATE_DNS,
+    CONTROL_PLANE,
+    ONPREM_CIDR_PARAM,
+    ONPREM_CIDR_VAR,
+    RUNNER,
+)
 from installer.render.compose import INITDB_SCRIPT, RUN_ID_VALUE, initdb_context
 from installer.render.templating import render_template
-from installer.render.workload import azure_apps, azure_names, placeholder
+from installer.render.workload import DEPLOY_VALUES, azure_apps, azure_names, placeholder
 from installer.render.yamlout import dump
 from installer.secrets import env_name
 
-RUNNER = "dataplane"  # the connector runtime; runs on-prem in this model
-CONTROL_PLANE = "miso-controller"
+
 ONPREM_DATA = ("postgres", "redis")  # stay on-prem with the runner
 # The mTLS forward proxy is plumbing of this model only, not a platform component.
 PROXY_IMAGE = "nginx:1.27-alpine"
 PROXY_PORT = 8443
 CERT_DIR = "/etc/fabrix-certs"
-ONPREM_CIDR = "ONPREM_EGRESS_CIDR"
+ONPREM_CIDR = ONPREM_CIDR_VAR
+PUBLIC_DOMAIN = "PUBLIC_DOMAIN"  # the Front Door domain, in the runner's .env
 CONTROL_PLANE_HOST = "CONTROL_PLANE_HOST"
 
 
@@ -44,6 +53,21 @@ def _required(var: str) -> str:
 
 def _healthcheck(test: list[str], interval: str, timeout: str, retries: int, start: str) -> dict[str, Any]:
     return {"test": test, "interval": interval, "timeout": timeout, "retries": retries, "start_period": start}
+
+
+def runner_url(target: Component) -> tuple[str, list[str]]:
+    """Where the on-prem runner reaches ``target``, and the .env names that URL needs.
+
+    Its own data services: on its Compose network. The controller: through the mTLS proxy (private
+    path, client certificate). Apps browsers reach (Keycloak): their Front Door URL, over TLS,
+    exactly as a browser does, so tokens carry the issuer the control plane expects."""
+    if target.name in ONPREM_DATA:
+        return f"http://{target.name}:{target.port}", []
+    if target.name == CONTROL_PLANE:
+        return f"http://mtls-proxy:{PROXY_PORT}", []
+    if target.route is not None and target.route.frontdoor:
+        return f"https://{target.route.host}.{_required(PUBLIC_DOMAIN)}", [PUBLIC_DOMAIN]
+    raise ValueError(f"the on-prem runner has no path to {target.name}: not on Front Door, not the control plane")
 
 
 def onprem_compose(inp: RenderInput) -> tuple[dict[str, Any], list[str]]:
@@ -73,15 +97,12 @@ def onprem_compose(inp: RenderInput) -> tuple[dict[str, Any], list[str]]:
                 env[key] = plan.azure.location or DEFAULT_LOCATION
             elif "allowed_origins" in raw:
                 continue  # CORS origins of browser clients: the on-prem runner serves none
-            elif "public_url" in raw:
-                target = cat.components[str(raw["public_url"])]
-                env[key] = f"http://mtls-proxy:{PROXY_PORT}" if target.name not in ONPREM_DATA else f"http://{target.name}:{target.port}"
             elif "host" in raw:
                 env[key] = str(raw["host"])
-            elif "url" in raw:
-                target = cat.components[str(raw["url"])]
-                # Control-plane calls leave through the mTLS proxy; nothing else leaves.
-                env[key] = f"http://mtls-proxy:{PROXY_PORT}" if target.name not in ONPREM_DATA else f"http://{target.name}:{target.port}"
+            elif "url" in raw or "public_url" in raw:
+                target = cat.components[str(raw.get("url") or raw.get("public_url"))]
+                env[key], needs = runner_url(target)
+                env_names += needs
             else:
                 env[key] = plan.identity.admin_email
         h = comp.health
@@ -137,18 +158,8 @@ def control_plane_body(inp: RenderInput, app_name: str) -> dict[str, Any]:
     """An Azure app's Container App body; the control plane gets mTLS and the on-prem allowlist."""
     names = azure_names(inp.plan)
     app = next(a for a in azure_apps(inp, "aca") if a.name == app_name)
-    body = app_body(inp, app, names)
-    if app_name == CONTROL_PLANE:
-        ingress = body["properties"]["configuration"]["ingress"]
-        # The environment is internal: "external" here means reachable from the VNet, i.e. from
-        # on-prem over ExpressRoute/VPN — and then only from the runner's range, with its cert.
-        ingress["external"] = True
-        ingress["clientCertificateMode"] = "require"
-        ingress["ipSecurityRestrictions"] = [{
-            "name": "onprem-runner", "description": "on-prem connector runner egress range",
-            "ipAddressRange": placeholder(ONPREM_CIDR), "action": "Allow",
-        }]
-    return body
+    # The control plane's ingress: the same design the ARM/Bicep foundation deploys (hybrid_ingress.py).
+    return app_body(inp, app, names, onprem_cidr=placeholder(ONPREM_CIDR))
 
 
 def hybrid_apps(inp: RenderInput) -> list[str]:
@@ -165,9 +176,21 @@ def render_hybrid(inp: RenderInput) -> Bundle:
     script = add_postdeploy(bundle, inp, components=[
         n for n in plan.enabled_components(cat) if n != RUNNER and n not in ONPREM_DATA])
     apps = {a.name: a for a in azure_apps(inp, "aca")}
+    enabled = plan.enabled_components(cat)
+    missing = [n for n in (CONTROL_PLANE, RUNNER) if n not in enabled]
+    if missing:
+        raise UsageError(
+            f"the hybrid model runs the AI Fabrix core across Azure and on-prem, but {', '.join(missing)} "
+            "is not in the plan",
+            "enable miso-controller and dataplane (they need the vendor's registry: images.registry), "
+            "or choose the container model",
+        )
     for name in hybrid_apps(inp):
         bundle.add(f"aca/{name}.yaml", render_template(
             "aca/app.yaml.j2", app=apps[name], plan=plan, names=names, body=dump(control_plane_body(inp, name))))
+    bundle.add("aca/README.md", render_template(
+        "aca/README.md.j2", plan=plan, names=names, apps=[apps[n] for n in hybrid_apps(inp)],
+        deploy_values=DEPLOY_VALUES, postdeploy=script))
     doc, env_names = onprem_compose(inp)
     bundle.add("onprem/compose.yaml", "# On-prem connector runner for AI Fabrix install " + plan.name
                + " (hybrid model). See HYBRID.md.\n" + dump(doc))
@@ -181,6 +204,7 @@ def render_hybrid(inp: RenderInput) -> Bundle:
     bundle.add("HYBRID.md", render_template(
         "hybrid/HYBRID.md.j2", plan=plan, names=names, azure_apps=hybrid_apps(inp), runner=RUNNER,
         runner_image=plan.image_for(RUNNER, cat), env_names=env_names, proxy_image=PROXY_IMAGE,
-        control_plane=CONTROL_PLANE, onprem_cidr=ONPREM_CIDR, host_var=CONTROL_PLANE_HOST,
+        control_plane=CONTROL_PLANE, onprem_cidr=ONPREM_CIDR, onprem_cidr_param=ONPREM_CIDR_PARAM,
+        host_var=CONTROL_PLANE_HOST, public_domain=PUBLIC_DOMAIN, aca_dns=ACA_PRIVATE_DNS.format(names.location),
         postdeploy=script, initdb=INITDB_SCRIPT))
     return bundle

@@ -70,10 +70,20 @@ def validate_hybrid(bundle: Bundle, inp: RenderInput) -> list[Finding]:
             if svc.get("ports"):
                 findings.append(Finding(v, ONPREM + "compose.yaml", f"services.{name} publishes ports; the runner only dials out"))
         runner_env = (services.get(RUNNER) or {}).get("environment") or {}
+        # Front Door URLs (TLS, what browsers use) of the apps on Front Door are fine; anything else
+        # that leaves the host must go through the mTLS proxy, and only the controller is behind it.
+        front_door = tuple(f"https://{c.route.host}.${{" for c in inp.catalog.components.values()
+                           if c.route is not None and c.route.frontdoor)
         for key, value in runner_env.items():
             if isinstance(value, str) and value.startswith(("http://", "https://")) and "mtls-proxy" not in value \
+                    and not value.startswith(front_door) \
                     and not any(value.startswith(f"http://{d}:") for d in ONPREM_DATA):
                 findings.append(Finding(v, ONPREM + "compose.yaml", f"{RUNNER} {key} bypasses the mTLS proxy: {value}"))
+        for key, raw in inp.catalog.components[RUNNER].env.items():
+            target = raw.get("url") or raw.get("public_url") if isinstance(raw, dict) else None
+            if target and target != CONTROL_PLANE and "mtls-proxy" in str(runner_env.get(key, "")):
+                findings.append(Finding(v, ONPREM + "compose.yaml",
+                                        f"{RUNNER} {key} must reach {target}, but the mTLS proxy leads to {CONTROL_PLANE}"))
     conf = bundle.files.get(ONPREM + "nginx/default.conf.template", b"").decode()
     for directive in ("proxy_ssl_certificate ", "proxy_ssl_certificate_key ", "proxy_ssl_verify on", "proxy_ssl_trusted_certificate "):
         if directive not in conf:

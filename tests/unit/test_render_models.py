@@ -60,6 +60,83 @@ def test_hybrid_control_plane_requires_client_certificates() -> None:
     assert ingress["ipSecurityRestrictions"][0]["action"] == "Allow"
 
 
+def test_hybrid_control_plane_ingress_is_one_design_in_arm_bicep_and_the_aca_yaml() -> None:
+    """External on the environment's private endpoint, mTLS, the runner's range only; the runner
+    itself is not deployed to Azure by any of the three."""
+    import json
+
+    import yaml
+
+    from installer.render.hybrid import render_hybrid
+    from installer.validate.bicep import parse_bicep
+
+    bundle = render_hybrid(inp(plan(model="hybrid")))
+    yaml_ingress = yaml.safe_load(bundle.text("aca/miso-controller.yaml"))["properties"]["configuration"]["ingress"]
+    arm = json.loads(bundle.text("arm/mainTemplate.json"))
+    arm_apps = {r["name"]: r for r in arm["resources"] if r["type"] == "Microsoft.App/containerApps"}
+    arm_ingress = arm_apps["miso-controller"]["properties"]["configuration"]["ingress"]
+    compute = parse_bicep(bundle.text("bicep/modules/compute.bicep"))["resources"]
+    bicep_ingress = compute["appMisoController"]["config"]["properties"]["configuration"]["ingress"]
+    source = {"yaml": "${ONPREM_EGRESS_CIDR}", "arm": "[parameters('onpremEgressCidr')]", "bicep": "onpremEgressCidr"}
+    for kind, ingress in (("yaml", yaml_ingress), ("arm", arm_ingress), ("bicep", bicep_ingress)):
+        assert ingress["external"] is True and ingress["clientCertificateMode"] == "require", kind
+        assert [(r["ipAddressRange"], r["action"]) for r in ingress["ipSecurityRestrictions"]] == [(source[kind], "Allow")], kind
+    assert "dataplane" not in arm_apps and "appDataplane" not in compute and "aca/dataplane.yaml" not in bundle.files
+    # The private path: the environment (no public access) has a private endpoint and its DNS zone.
+    env = next(r for r in arm["resources"] if r["type"] == "Microsoft.App/managedEnvironments")
+    assert env["properties"]["publicNetworkAccess"] == "Disabled"
+    pes = [r for r in arm["resources"] if r["type"] == "Microsoft.Network/privateEndpoints"
+           and r["properties"]["privateLinkServiceConnections"][0]["properties"]["groupIds"] == ["managedEnvironments"]]
+    assert len(pes) == 1 and "containerAppsEnvironmentPe" in compute
+    assert any("azurecontainerapps.io" in r["name"] for r in arm["resources"] if r["type"] == "Microsoft.Network/privateDnsZones")
+    assert "controlPlaneHost" in arm["outputs"]
+    assert "param onpremEgressCidr = readEnvironmentVariable('ONPREM_EGRESS_CIDR')" in bundle.text("bicep/params/prod.bicepparam")
+
+
+def test_hybrid_runner_urls_land_on_the_right_services() -> None:
+    from installer.validate.models import validate_hybrid
+
+    i = inp(plan(model="hybrid"))
+    doc, env_names = onprem_compose(i)
+    env = doc["services"]["dataplane"]["environment"]
+    assert env["MISO_CONTROLLER_URL"] == "http://mtls-proxy:8443"  # the proxy leads to the controller only
+    assert env["KEYCLOAK_URL"].startswith("https://auth.${PUBLIC_DOMAIN:?")  # Keycloak on Front Door, not Miso
+    assert "PUBLIC_DOMAIN" in env_names
+    from installer.render.hybrid import render_hybrid
+
+    bundle = render_hybrid(i)
+    assert [f for f in validate_hybrid(bundle, i) if f.validator == "hybrid"] == []
+    broken = bundle.text("onprem/compose.yaml").replace(env["KEYCLOAK_URL"], "http://mtls-proxy:8443")
+    bundle.add("onprem/compose.yaml", broken)
+    assert any("KEYCLOAK_URL must reach keycloak" in f.message for f in validate_hybrid(bundle, i))
+
+
+def test_hybrid_guide_names_only_files_the_bundle_ships_or_its_steps_create() -> None:
+    import re
+
+    from installer.render.hybrid import render_hybrid
+
+    bundle = render_hybrid(inp(plan(model="hybrid")))
+    guide = bundle.text("HYBRID.md")
+    path = re.compile(r"(?:^|[\s=])((?:[\w.-]+/)*[\w.-]+\.(?:yaml|md|sh|crt|key|json|template|example|env))(?=$|\s)")
+    named = {m for span in re.findall(r"`([^`]*)`", guide) for m in path.findall(span)}
+    created = {"certs/runner-ca.key", "certs/runner.key", "certs/runner-ca.crt", "certs/runner.crt",
+               "onprem/certs/control-plane-ca.crt", "secrets.env"}
+    script = bundle.text("onprem/certs/make-certs.sh")
+    assert all(name.split("/")[-1] in script for name in created if name.startswith("certs/"))
+    missing = {n for n in named - created if n not in bundle.files and f"onprem/{n}" not in bundle.files}
+    assert missing == set() and {"aca/README.md", "aca/miso-controller.yaml", "postdeploy/10-databases.sh"} <= named
+
+
+def test_hybrid_without_the_core_says_what_is_missing() -> None:
+    from installer.errors import UsageError
+    from installer.render.hybrid import render_hybrid
+
+    with pytest.raises(UsageError) as err:
+        render_hybrid(inp(plan(model="hybrid", components=["postgres", "redis", "keycloak"])))
+    assert "miso-controller" in str(err.value) and "dataplane" in str(err.value)
+
+
 def test_hybrid_certificate_script_issues_a_client_certificate(tmp_path: Path) -> None:
     from installer.render.hybrid import render_hybrid
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from installer.labels import TAG_INSTALL
+from installer.plan import DeploymentModel
 from installer.render import RenderInput
 from installer.render.azure import data, sizing
 from installer.render.azure.api import API, MODULES, PRIVATE_LINK, ROLES, SUBNETS, VNET_PREFIX
 from installer.render.azure.compute import aca, aks
-from installer.render.azure.expr import Call, Param, Prop, Raw, ResId, ResName
+from installer.render.azure.expr import Call, Fmt, Param, Prop, Raw, ResId, ResName
 from installer.render.azure.frontdoor import PRIVATE_LINK_READY, aca_origins, aks_origins, aks_private_link_service, frontdoor
+from installer.render.azure.hybrid_ingress import ACA_PRIVATE_DNS, ONPREM_CIDR_PARAM, RUNNER
 from installer.render.azure.model import Foundation, OutputSpec, ParamSpec, Resource, VarSpec
 from installer.render.azure.names import Compute, Names, Naming, SecretParam, derived, secret_param, secret_params, short
 from installer.render.azure.parts import Ctx, zone_name
@@ -44,6 +46,10 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
             " routes to the AKS internal ingress (deployed once aksIngressPrivateLinkReady is true)"
         )
     apps = azure_apps(inp, compute)
+    # Hybrid: the runner (dataplane) runs on-prem; the controller takes it over a private path.
+    hybrid = plan.model == DeploymentModel.hybrid and compute == "aca"
+    if hybrid:
+        apps = [a for a in apps if a.name != RUNNER]
     # ACA mounts each app data volume from an Azure Files share in our storage account; AKS claims
     # its volumes from the cluster's Azure Files CSI class instead (k8s/<app>.yaml).
     shares = [data_volume_name(a.name, i) for a in apps for i, _ in enumerate(a.volumes)] if compute == "aca" else []
@@ -96,6 +102,9 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
     uses_public_domain = compute == "aca" and any("${PUBLIC_DOMAIN}" in (e.value or "") for a in apps for e in a.env)
     if uses_public_domain:
         P["publicDomain"] = ParamSpec("string", "DNS domain browsers use for the platform (Front Door custom domain)", min_length=3)
+    if hybrid:
+        P[ONPREM_CIDR_PARAM] = ParamSpec(
+            "string", "Egress range (CIDR) of the on-prem runner: the only source the controller accepts", min_length=9)
     for sp in secrets:
         desc = f"{inp.catalog.secrets[sp.secret].description}; stored in Key Vault as {sp.vault_name}"
         P[sp.param] = ParamSpec("string", desc, secure=True, min_length=16)
@@ -185,7 +194,9 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
     # ---- compute ----
     if compute == "aca":
         env = aca(f, names, apps, vnet, c.subnet_id("aca"), log, uami, kv, [acr_pull, kv_reader], vault_secrets, pg,
-                  redis, inp, st, share_res, mount_needs)
+                  redis, inp, st, share_res, mount_needs, hybrid=hybrid)
+        if hybrid:
+            _environment_private_endpoint(f, c, env)
         frontdoor(f, names, apps, inp, aca_origins(f, apps, env, inp))
     else:
         _, node_rg = aks(f, names, apps, c.subnet_id("aks"), log, uami, acr, vnet, inp)
@@ -205,3 +216,32 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
         O["redisHostName"] = OutputSpec("string", Prop(redis, "hostName"), "Managed Redis host name (TLS, port 10000)")
     O["logAnalyticsWorkspaceId"] = OutputSpec("string", ResId(log), "Log Analytics workspace id")
     return f
+
+
+def _environment_private_endpoint(f: Foundation, c: Ctx, env: Resource) -> None:
+    """Hybrid: the on-prem runner's private path into the environment (which has no public access):
+    a private endpoint in snet-pe and the region's private DNS zone, linked to the VNet. On-prem
+    reaches it over ExpressRoute/VPN and resolves the zone through a DNS forwarder (HYBRID.md)."""
+    zone = f.add(Resource("dnsContainerApps", "Microsoft.Network/privateDnsZones", API["Microsoft.Network/privateDnsZones"],
+                          Fmt(ACA_PRIVATE_DNS, (Param("location"),)), "dns", location="global"))
+    f.add(Resource(
+        "dnsContainerAppsLink", "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+        API["Microsoft.Network/privateDnsZones/virtualNetworkLinks"], derived(c.names.value("vnet"), "link-{0}"),
+        "dns", parent=zone, location="global",
+        body={"properties": {"registrationEnabled": False, "virtualNetwork": {"id": ResId(c.vnet)}}},
+    ))
+    pe_name = derived(env.name, "pe-{0}")
+    pe = f.add(Resource(
+        "containerAppsEnvironmentPe", "Microsoft.Network/privateEndpoints", API["Microsoft.Network/privateEndpoints"],
+        pe_name, "compute", location=Param("location"), depends=[c.vnet, env],
+        body={"properties": {
+            "subnet": {"id": c.subnet_id("pe")},
+            "privateLinkServiceConnections": [{"name": pe_name, "properties": {
+                "privateLinkServiceId": ResId(env), "groupIds": ["managedEnvironments"]}}],
+        }},
+    ))
+    f.add(Resource(
+        "containerAppsEnvironmentPeDns", "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+        API["Microsoft.Network/privateEndpoints/privateDnsZoneGroups"], "default", "compute", parent=pe, tags=False,
+        body={"properties": {"privateDnsZoneConfigs": [{"name": "containerapps", "properties": {"privateDnsZoneId": ResId(zone)}}]}},
+    ))

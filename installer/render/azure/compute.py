@@ -9,6 +9,7 @@ from typing import Any
 from installer.render import RenderInput
 from installer.render.azure.api import API
 from installer.render.azure.expr import Decimal, ExprKey, Fmt, ListKeys, Param, Prop, ResId, ResName
+from installer.render.azure.hybrid_ingress import CONTROL_PLANE, ONPREM_CIDR_PARAM
 from installer.render.azure.model import Foundation, OutputSpec, Resource
 from installer.render.azure.names import Names, derived
 from installer.render.azure.parts import role
@@ -34,7 +35,9 @@ def env_value(var: EnvVar, inp: RenderInput, pg: Resource | None, redis: Resourc
 def aca(f: Foundation, names: Names, apps: list[AzureApp], vnet: Resource, subnet: Any, log: Resource,
          uami: Resource, kv: Resource, roles: list[Resource], vault_secrets: dict[str, Resource],
          pg: Resource | None, redis: Resource | None, inp: RenderInput, storage: Resource,
-         shares: dict[str, Resource], mount_needs: list[Resource]) -> Resource:
+         shares: dict[str, Resource], mount_needs: list[Resource], hybrid: bool = False) -> Resource:
+    """The Container Apps environment and its apps. ``hybrid``: the control plane's ingress takes
+    the on-prem runner over the private path (hybrid_ingress.py), the same as the ACA YAML."""
     loc = Param("location")
     env = f.add(Resource(
         "containerAppsEnvironment", "Microsoft.App/managedEnvironments", API["Microsoft.App/managedEnvironments"],
@@ -85,8 +88,9 @@ def aca(f: Foundation, names: Names, apps: list[AzureApp], vnet: Resource, subne
             secret_url=lambda s: Fmt("{0}secrets/{1}", (vault_uri, s)),
             env_value=lambda v: env_value(v, inp, pg, redis),
             cpu=Decimal, registry=registry,
+            onprem_cidr=Param(ONPREM_CIDR_PARAM) if hybrid else None,
         )
-        f.add(Resource(
+        app_res = f.add(Resource(
             f"app{''.join(p.capitalize() for p in app.name.split('-'))}", "Microsoft.App/containerApps",
             API["Microsoft.App/containerApps"], app.name, "compute", location=loc,
             depends=roles + [vault_secrets[s] for s in app.secrets if s in vault_secrets]
@@ -96,6 +100,10 @@ def aca(f: Foundation, names: Names, apps: list[AzureApp], vnet: Resource, subne
                 "properties": container_app_properties(app, refs),
             },
         ))
+        if hybrid and app.name == CONTROL_PLANE:
+            f.outputs["controlPlaneHost"] = OutputSpec(
+                "string", Prop(app_res, "configuration.ingress.fqdn"),
+                "Host name of the controller for the on-prem runner (CONTROL_PLANE_HOST; private path, mTLS)")
     return env
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from installer.render.azure.hybrid_ingress import CONTROL_PLANE, secure_control_plane_ingress
 from installer.render.workload import HTTP_CONCURRENCY, AzureApp, EnvVar, data_volume_name
 
 WORKLOAD_PROFILE = "Consumption"
@@ -29,6 +30,9 @@ class AppRefs:
     env_value: Callable[[EnvVar], Any]  # a literal environment value as this rendering writes it
     cpu: Callable[[float], Any]  # ARM/Bicep need a Decimal for fractional vCPU, YAML a float
     registry: str | None  # the registry host pulled through the identity (images.registry), if any
+    # Hybrid only: the on-prem runner's egress range; the control plane's ingress then takes the
+    # runner over the private path with mTLS (hybrid_ingress.py). None: not hybrid.
+    onprem_cidr: Any = None
 
 
 def probes(app: AzureApp) -> list[dict[str, Any]]:
@@ -90,6 +94,8 @@ def container_app_properties(app: AzureApp, refs: AppRefs) -> dict[str, Any]:
             "traffic": [{"latestRevision": True, "weight": 100}],
         },
     }
+    if refs.onprem_cidr is not None and app.name == CONTROL_PLANE:
+        secure_control_plane_ingress(configuration["ingress"], refs.onprem_cidr)
     host = registry_host(app.image)
     if host is not None and refs.registry is not None and host == refs.registry:
         # Pulls through the identity (AcrPull); never a registry password.

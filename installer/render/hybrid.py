@@ -58,10 +58,10 @@ def _healthcheck(test: list[str], interval: str, timeout: str, retries: int, sta
 def runner_url(target: Component) -> tuple[str, list[str]]:
     """Where the on-prem runner reaches ``target``, and the .env names that URL needs.
 
-    Its own data services: on its Compose network. The controller: through the mTLS proxy (private
+    Itself and its own data services: on its Compose network. The controller: through the mTLS proxy (private
     path, client certificate). Apps browsers reach (Keycloak): their Front Door URL, over TLS,
     exactly as a browser does, so tokens carry the issuer the control plane expects."""
-    if target.name in ONPREM_DATA:
+    if target.name in ONPREM_DATA or target.name == RUNNER:  # on its own Compose network
         return f"http://{target.name}:{target.port}", []
     if target.name == CONTROL_PLANE:
         return f"http://mtls-proxy:{PROXY_PORT}", []

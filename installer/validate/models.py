@@ -77,7 +77,7 @@ def validate_hybrid(bundle: Bundle, inp: RenderInput) -> list[Finding]:
         for key, value in runner_env.items():
             if isinstance(value, str) and value.startswith(("http://", "https://")) and "mtls-proxy" not in value \
                     and not value.startswith(front_door) \
-                    and not any(value.startswith(f"http://{d}:") for d in ONPREM_DATA):
+                    and not any(value.startswith(f"http://{d}:") for d in (*ONPREM_DATA, RUNNER)):
                 findings.append(Finding(v, ONPREM + "compose.yaml", f"{RUNNER} {key} bypasses the mTLS proxy: {value}"))
         for key, raw in inp.catalog.components[RUNNER].env.items():
             target = raw.get("url") or raw.get("public_url") if isinstance(raw, dict) else None

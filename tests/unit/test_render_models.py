@@ -100,15 +100,19 @@ def test_hybrid_runner_urls_land_on_the_right_services() -> None:
     doc, env_names = onprem_compose(i)
     env = doc["services"]["dataplane"]["environment"]
     assert env["MISO_CONTROLLER_URL"] == "http://mtls-proxy:8443"  # the proxy leads to the controller only
-    assert env["KEYCLOAK_URL"].startswith("https://auth.${PUBLIC_DOMAIN:?")  # Keycloak on Front Door, not Miso
+    for key in ("KEYCLOAK_SERVER_URL", "KEYCLOAK_INTERNAL_SERVER_URL"):  # Keycloak on Front Door, not Miso
+        assert env[key].startswith("https://auth.${PUBLIC_DOMAIN:?"), key
     assert "PUBLIC_DOMAIN" in env_names
     from installer.render.hybrid import render_hybrid
 
     bundle = render_hybrid(i)
     assert [f for f in validate_hybrid(bundle, i) if f.validator == "hybrid"] == []
-    broken = bundle.text("onprem/compose.yaml").replace(env["KEYCLOAK_URL"], "http://mtls-proxy:8443")
+    text = bundle.text("onprem/compose.yaml")
+    broken = text.replace("KEYCLOAK_INTERNAL_SERVER_URL: " + env["KEYCLOAK_INTERNAL_SERVER_URL"],
+                          "KEYCLOAK_INTERNAL_SERVER_URL: http://mtls-proxy:8443")
+    assert broken != text
     bundle.add("onprem/compose.yaml", broken)
-    assert any("KEYCLOAK_URL must reach keycloak" in f.message for f in validate_hybrid(bundle, i))
+    assert any("KEYCLOAK_INTERNAL_SERVER_URL must reach keycloak" in f.message for f in validate_hybrid(bundle, i))
 
 
 def test_hybrid_guide_names_only_files_the_bundle_ships_or_its_steps_create() -> None:

@@ -9,7 +9,12 @@ the install's secret store into environment variables the shell never echoes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from installer.plan import InstallPlan
+from installer.render.azure.api import PRIVATE_LINK, zone_for
+from installer.render.azure.build import build_foundation
+from installer.render.azure.model import Foundation, Resource
 from installer.render import Bundle, RenderInput
 from installer.render.azure.build import SUBNETS as FOUNDATION_SUBNETS
 from installer.render.azure.build import VNET_PREFIX
@@ -22,12 +27,70 @@ from installer.secrets import env_name, secrets_for
 from installer.state import install_dir
 
 
-POSTGRES_VERSION = "15"  # the catalog's pgvector/pgvector:pg15 locally
 # Subnets as the foundation lays them out (the runbook builds the same network by hand).
 SUBNETS = {
     "snet-pe": (FOUNDATION_SUBNETS["pe"], None),
     "snet-aca": (FOUNDATION_SUBNETS["aca"], "Microsoft.App/environments"),
 }
+
+
+def _one(f: Foundation, rtype: str) -> Resource:
+    (res,) = [r for r in f.resources if r.type == rtype]
+    return res
+
+
+def _literal(value: Any) -> str:
+    """A model name or value as the runbook writes it (plan naming: literal strings)."""
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"the runbook needs a literal, not {value!r}")
+
+
+def model_values(inp: RenderInput) -> dict[str, Any]:
+    """What the runbook's commands take from the foundation model the templates are written from
+    (``build_foundation(inp, "aca")``), so the manual path and the template cannot disagree: the
+    storage SKU, the environment's internal flag, Key Vault protection, private DNS zones for this
+    cloud and Front Door's endpoints, origin groups, routes and WAF security policy."""
+    f = build_foundation(inp, "aca")
+    params = {k: v.default for k, v in f.params.items()}
+    storage = _one(f, "Microsoft.Storage/storageAccounts").body
+    env = _one(f, "Microsoft.App/managedEnvironments").body["properties"]
+    kv = _one(f, "Microsoft.KeyVault/vaults").body["properties"]
+    by_symbol = {r.symbol: r for r in f.resources}
+    published = [r for r in f.resources if r.type == "Microsoft.Cdn/profiles/afdEndpoints/routes"]
+    frontdoor = []
+    for route in published:
+        endpoint = route.parent
+        assert endpoint is not None
+        group = by_symbol["originGroup" + route.symbol.removeprefix("route")]
+        props = route.body["properties"]
+        frontdoor.append({
+            "app": route.name, "endpoint": _literal(endpoint.name), "origin_group": group.name, "route": route.name,
+            "patterns": props["patternsToMatch"], "forwarding": props["forwardingProtocol"],
+            "protocols": props["supportedProtocols"], "https_redirect": props["httpsRedirect"],
+            "link_default": props["linkToDefaultDomain"],
+        })
+    policy = [r for r in f.resources if r.type == "Microsoft.Cdn/profiles/securityPolicies"]
+    waf = _one(f, "Microsoft.Network/FrontDoorWebApplicationFirewallPolicies")
+    cloud = inp.plan.azure.cloud.value
+    kinds = [k for k in PRIVATE_LINK if any(
+        r.type == "Microsoft.Network/privateEndpoints/privateDnsZoneGroups" and f"privatelink-{k}" in str(r.body)
+        for r in f.resources)]
+    pg = [r for r in f.resources if r.type == "Microsoft.DBforPostgreSQL/flexibleServers"]
+    return {
+        "pg_version": pg[0].body["properties"]["version"] if pg else None,
+        "storage_sku": storage["sku"]["name"],
+        "aca_internal": env["vnetConfiguration"]["internal"],
+        "aca_public_network_access": env["publicNetworkAccess"],
+        "kv_purge_protection": kv.get("enablePurgeProtection"),
+        "kv_retention_days": kv["softDeleteRetentionInDays"],
+        "zones": {k: zone_for(cloud, k) or PRIVATE_LINK[k][1] for k in kinds},
+        "frontdoor": frontdoor,
+        "waf": {"name": _literal(waf.name), "mode": waf.body["properties"]["policySettings"]["mode"],
+                "security_policy": policy[0].name if policy else None},
+        "front_door_profile": _literal(_one(f, "Microsoft.Cdn/profiles").name),
+        "params": params,
+    }
 
 
 def runbook_context(inp: RenderInput) -> dict[str, object]:
@@ -50,7 +113,6 @@ def runbook_context(inp: RenderInput) -> dict[str, object]:
         "databases": databases,
         "pg_extensions": ",".join(extensions),
         "sizing": SKUS[plan.size],
-        "pg_version": POSTGRES_VERSION,
         "vnet_prefix": VNET_PREFIX,
         "subnets": SUBNETS,
         "secrets": [(s, env_name(s), kv_secret_name(s)) for s in secret_names],
@@ -61,6 +123,7 @@ def runbook_context(inp: RenderInput) -> dict[str, object]:
         "vault_url": names.vault_url(plan.azure.cloud),
         "frontdoor_apps": [a for a in apps if a.frontdoor],
         "registry": plan.images.registry,
+        "model": model_values(inp),
         "databases_script": DATABASES_SCRIPT,
         # The app data shares the ACA files mount (environment storage of the same name).
         "shares": [

@@ -288,3 +288,82 @@ def test_the_comparison_catches_drift(drift: Any, aca: Any) -> None:
     drift(broken)
     with pytest.raises(AssertionError):
         _same_arm_yaml(res["properties"], broken, "drift")
+
+
+# ---------------------------------------------------------------- the manual runbook equals the template
+
+def _commands(text: str) -> list[str]:
+    """The runbook's shell commands, continuation lines joined."""
+    blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.S)
+    return [c.strip() for b in blocks for c in b.replace("\\\n", " ").splitlines() if c.strip() and not c.strip().startswith("#")]
+
+
+def _flag(cmd: str, flag: str) -> str:
+    m = re.search(rf"{flag} (\"[^\"]*\"|\S+)", cmd)
+    assert m, (flag, cmd)
+    return m.group(1).strip('"')
+
+
+@pytest.mark.parametrize("patch", [{}, {"size": "l", "tier": "prod"}, {"azure": {"cloud": "usgov"}, "components": ["postgres", "keycloak", "flowise"]}],
+                         ids=["default", "l-prod", "usgov"])
+def test_runbook_commands_equal_the_template_value_by_value(patch: dict[str, Any]) -> None:
+    from installer.render.aca import render_aca
+    from installer.render.runbook import render_runbook
+
+    base = {"model": "manual"}
+    i = inp(plan(**{**base, **patch}))
+    cmds = _commands(render_runbook(i).text("RUNBOOK.md"))
+    t = _template(render_aca(inp(plan(**{**base, **patch, "model": "container", "target": "aca"}))))
+    cloud = {"public": "AzureCloud", "usgov": "AzureUSGovernment", "china": "AzureChinaCloud"}[i.plan.azure.cloud.value]
+    ev = ArmEval(t, cloud)
+
+    def one(prefix: str) -> str:
+        (cmd,) = [c for c in cmds if c.startswith(prefix)]
+        return cmd
+
+    storage = _of_type(t, "Microsoft.Storage/storageAccounts")[0]
+    assert _flag(one("az storage account create"), "--sku") == storage["sku"]["name"]
+    env = _of_type(t, "Microsoft.App/managedEnvironments")[0]["properties"]
+    assert _flag(one("az containerapp env create"), "--internal-only") == str(env["vnetConfiguration"]["internal"]).lower()
+    assert _flag(one("az containerapp env update"), "--public-network-access") == env["publicNetworkAccess"]
+    kv = _of_type(t, "Microsoft.KeyVault/vaults")[0]["properties"]
+    kv_cmd = one("az keyvault create")
+    assert _flag(kv_cmd, "--retention-days") == str(ev.value(kv["softDeleteRetentionInDays"]))
+    assert ("--enable-purge-protection true" in kv_cmd) is bool(ev.value(kv.get("enablePurgeProtection", False)))
+    pg = _of_type(t, "Microsoft.DBforPostgreSQL/flexibleServers")
+    if pg:
+        pg_cmd = one("az postgres flexible-server create")
+        props = pg[0]["properties"]
+        assert _flag(pg_cmd, "--version") == props["version"]
+        assert _flag(pg_cmd, "--sku-name") == ev.value(pg[0]["sku"]["name"])
+        assert _flag(pg_cmd, "--tier") == ev.value(pg[0]["sku"]["tier"])
+        assert _flag(pg_cmd, "--storage-size") == str(ev.value(props["storage"]["storageSizeGB"]))
+        assert _flag(pg_cmd, "--high-availability") == ev.value(props["highAvailability"]["mode"])
+        assert _flag(pg_cmd, "--backup-retention") == str(ev.value(props["backup"]["backupRetentionDays"]))
+    redis = _of_type(t, "Microsoft.Cache/redisEnterprise")
+    if redis:
+        assert _flag(one("az redisenterprise create"), "--sku") == ev.value(redis[0]["sku"]["name"])
+    # Private DNS zones: the runbook's are the template's, evaluated for this cloud.
+    template_zones = {ev.value(z["name"]) for z in _of_type(t, "Microsoft.Network/privateDnsZones")}
+    runbook_zones = {c.split()[-1] for c in cmds if c.startswith("pe ")}
+    assert runbook_zones and runbook_zones <= template_zones
+    # Front Door: one endpoint and one route per published app (no two routes on one endpoint with
+    # the same pattern), values as the template's, and the WAF attached by a security policy.
+    routes = [c for c in cmds if c.startswith("az afd route create")]
+    t_routes = _of_type(t, "Microsoft.Cdn/profiles/afdEndpoints/routes")
+    assert len(routes) == len(t_routes) > 0
+    keys = [(_flag(c, "--endpoint-name"), _flag(c, "--patterns-to-match")) for c in routes]
+    assert len(set(keys)) == len(keys)
+    t_by_route = {str(ev.value(r["name"])).split("/")[-1]: r for r in t_routes}
+    for cmd in routes:
+        r = t_by_route[_flag(cmd, "--route-name")]
+        assert str(ev.value(r["name"])).split("/")[1] == _flag(cmd, "--endpoint-name")
+        assert _flag(cmd, "--forwarding-protocol") == r["properties"]["forwardingProtocol"]
+        assert _flag(cmd, "--supported-protocols") == " ".join(r["properties"]["supportedProtocols"])
+        assert _flag(cmd, "--patterns-to-match") == r["properties"]["patternsToMatch"][0]
+        assert _flag(cmd, "--origin-group") == str(ev.value(r["properties"]["originGroup"]["id"])).split("/")[-1]
+    waf = _of_type(t, "Microsoft.Network/FrontDoorWebApplicationFirewallPolicies")[0]
+    assert _flag(one("az network front-door waf-policy create"), "--mode") == waf["properties"]["policySettings"]["mode"]
+    assert _flag(one("az network front-door waf-policy create"), "-n") == waf["name"]
+    policy = one("az afd security-policy create")
+    assert policy.count("az afd endpoint show") == len(_of_type(t, "Microsoft.Cdn/profiles/afdEndpoints"))

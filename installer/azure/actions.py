@@ -32,12 +32,20 @@ _IMPLIED: dict[str, tuple[str, ...]] = {
     "Microsoft.App/managedEnvironments/storages": ("Microsoft.Storage/storageAccounts/listKeys/action",),
     "Microsoft.Cache/redisEnterprise/databases": ("Microsoft.Cache/redisEnterprise/databases/listKeys/action",),
 }
-# What the launch does after the deployment, through ARM, as the signed-in principal: approve the
-# pending private endpoint connection Front Door leaves on the Container Apps environment
-# (notes/azure.md §4 "Front Door Premium with a Private Link origin").
-_POST_DEPLOY: dict[str, tuple[str, ...]] = {
-    "aca": ("Microsoft.App/managedEnvironments/privateEndpointConnections/write",),
-    "aks": (),
+# What the launch does after the deployment, through ARM, as the signed-in principal:
+# - approve the pending private endpoint connection Front Door leaves on its Private Link origin
+#   (notes/azure.md §4; installer/render/azure/frontdoor.py): on ACA the environment's, on AKS the
+#   ingress Private Link service's (installer/render/aks.py "pls-create");
+# - on AKS, apply the manifests to the private cluster with `az aks command invoke` (README).
+# The databases script reads Key Vault secrets: a data action, granted by the install's own
+# Key Vault role assignment, not evaluated here.
+_POST_DEPLOY: dict[str, tuple[tuple[str, str], ...]] = {
+    "aca": (("Microsoft.App/managedEnvironments/privateEndpointConnections/write",
+             "post-deploy: approve Front Door's private endpoint connection"),),
+    "aks": (("Microsoft.Network/privateLinkServices/privateEndpointConnections/write",
+             "post-deploy: approve Front Door's private endpoint connection"),
+            ("Microsoft.ContainerService/managedClusters/runCommand/action",
+             "post-deploy: apply the manifests with `az aks command invoke`")),
 }
 
 
@@ -83,8 +91,8 @@ def needed_actions(plan: InstallPlan, resource_group_exists: bool) -> list[Neede
         add(f"{rtype}/write", rtype)
         for implied in _IMPLIED.get(rtype, ()):
             add(implied, rtype)
-    for action in _POST_DEPLOY[requirements.compute_target(plan)]:
-        add(action, "post-deploy step: approve Front Door's private endpoint connection")
+    for action, why in _POST_DEPLOY[requirements.compute_target(plan)]:
+        add(action, why)
     return list(out.values())
 
 

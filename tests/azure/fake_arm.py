@@ -428,7 +428,8 @@ def _routes(arm: FakeArm) -> list[Route]:
                     "name": f"00000000-0000-0000-0000-{i:012d}",
                     "type": "Microsoft.Authorization/roleAssignments",
                     "properties": {
-                        "roleDefinitionId": f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{ra['role']}",
+                        "roleDefinitionId": f"{sc.get('role_definitions', {}).get(ra['role'], {}).get('definedAt', f'/subscriptions/{sub}')}"
+                                            f"/providers/Microsoft.Authorization/roleDefinitions/{ra['role']}",
                         "principalId": ra["principalId"],
                         "principalType": ra.get("principalType", "User"),
                         "scope": ra["scope"],
@@ -457,7 +458,10 @@ def _routes(arm: FakeArm) -> list[Route]:
         }
 
     def role_definitions(scope: str, query: Any, body: Any) -> Any:
-        items = [role_def_json(scope, rid, d) for rid, d in sc.get("role_definitions", {}).items()]
+        # A custom role defined at a management group (``definedAt``) is not in a subscription's
+        # list here; it is read by id (the assignment's roleDefinitionId names its scope).
+        items = [role_def_json(scope, rid, d) for rid, d in sc.get("role_definitions", {}).items()
+                 if not d.get("definedAt") or d["definedAt"].lower() == scope.lower()]
         return arm.page(items, f"{scope}/providers/Microsoft.Authorization/roleDefinitions", query)
 
     def role_definition(scope: str, rid: str, query: Any, body: Any) -> Any:

@@ -266,6 +266,18 @@ def application_owners_with_rbac_admin() -> dict[str, Any]:
     return sc
 
 
+MG = "/providers/Microsoft.Management/managementGroups/contoso-landingzones"
+
+
+def application_owners_from_management_group() -> dict[str, Any]:
+    """The same pairing, as landing zones deploy it: the custom role defined and assigned at the
+    landing-zones management group (so it is read by id, not from the subscription's list)."""
+    sc = application_owners_with_rbac_admin()
+    sc["role_definitions"][APP_OWNERS]["definedAt"] = MG
+    sc["role_assignments"][0]["scope"] = MG
+    return sc
+
+
 def resources_only_custom_role() -> dict[str, Any]:
     sc = healthy()
     sc["role_definitions"][RESOURCES_ONLY] = copy.deepcopy(RESOURCES_ONLY_ROLE)

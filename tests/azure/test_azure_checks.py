@@ -561,3 +561,12 @@ def test_case_and_display_names_in_the_providers_list(run_azure) -> None:
     results, _ = run_azure(sc)
     assert results["azure.region"].status is Status.passed, results["azure.region"].found
     assert results["azure.providers"].status is Status.passed, results["azure.providers"].found
+
+
+def test_custom_role_from_a_management_group_is_read_and_evaluated(run_azure) -> None:
+    results, arm = run_azure(scenarios.application_owners_from_management_group())
+    perm = results["azure.permissions"]
+    assert perm.status is Status.fail
+    assert perm.details["missing"] == ["Microsoft.Network/virtualNetworks/write"]
+    assert "Application Owners (DevOps/AppOps)" in perm.details["roles"]
+    assert arm.calls(rf"^{scenarios.MG}/providers/Microsoft\.Authorization/roleDefinitions/{scenarios.APP_OWNERS}$")

@@ -161,6 +161,8 @@ def test_needed_actions_follow_the_rendered_foundation() -> None:
     assert "Microsoft.Authorization/roleAssignments/write" in aks
     assert "Microsoft.Network/virtualNetworks/subnets/join/action" in aks
     assert "Microsoft.App/managedEnvironments/write" not in aks
+    assert "Microsoft.ContainerService/managedClusters/runCommand/action" in aks  # post-deploy
+    assert "Microsoft.Network/privateLinkServices/privateEndpointConnections/write" in aks
     aca = [a.action for a in needed_actions(InstallPlan(name="x", model="container", target="aca"), resource_group_exists=True)]
     assert CREATE_RG not in aca
     assert "Microsoft.Storage/storageAccounts/listKeys/action" in aca  # environment storage reads the key

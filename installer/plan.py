@@ -98,6 +98,15 @@ class AzureCloud(StrEnum):
     custom = "custom"
 
 
+# The models that read ``target``, and the targets each offers (first: its default). Container
+# runs on Compose, ACA or AKS; Development builds its Dev/Test environments on ACA or AKS
+# (installer/render/development.py: compute_for). Every other model ignores ``target``.
+MODEL_TARGETS: dict[DeploymentModel, tuple[Target, ...]] = {
+    DeploymentModel.container: (Target.compose, Target.aca, Target.aks),
+    DeploymentModel.development: (Target.aca, Target.aks),
+}
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -351,9 +360,27 @@ class InstallPlan(BaseModel):
         catalog = catalog or load_catalog()
         return self.compose.ports.get(component, catalog.components[component].host_port)
 
+    def effective_target(self) -> Target | None:
+        """The target this plan's model renders for, or None when its model has no target choice."""
+        offered = MODEL_TARGETS.get(self.model)
+        if offered is None:
+            return None
+        return self.target if self.target in offered else offered[0]
+
     def to_answers_dict(self) -> dict[str, Any]:
-        """The answers-file form: apiVersion first, defaults left out so files stay short."""
+        """The answers-file form: apiVersion first, defaults left out so files stay short.
+
+        Only what the chosen model uses: a target picked for another model does not stick
+        (``target: aks`` never rides along with marketplace, manual or hybrid), and Compose
+        settings are left out of Azure plans and Azure settings out of Compose plans.
+        """
         data = self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        target = self.effective_target()
+        if target is None or target is Target.compose:
+            data.pop("target", None)
+        else:
+            data["target"] = target.value
+        data.pop("compose" if self.is_azure() else "azure", None)
         data = {"apiVersion": API_VERSION, **{k: v for k, v in data.items() if k != "apiVersion"}}
         return data
 

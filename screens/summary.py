@@ -14,7 +14,8 @@ def describe_plan(plan: InstallPlan) -> str:
     """Rich-markup text: what will be installed, where, how big, and what happens next."""
     catalog = load_catalog()
     info = MODELS[plan.model]
-    where = TARGETS[plan.target] if plan.model.value == "container" else info.title
+    target = plan.effective_target()
+    where = TARGETS[target] if target is not None else info.title
     lines = [
         f"[b]{plan.name}[/b]: {info.title} — {where}",
         f"Size {plan.size.value.upper()} ({catalog.sizes[plan.size.value].summary}); tier {plan.tier.value}.",
@@ -42,7 +43,9 @@ def describe_plan(plan: InstallPlan) -> str:
                      " its password is in the secret store.")
     lines += [
         "",
-        f"Blueprints: {', '.join(renderer_keys(plan))}. {path_status(plan).summary}",
+        f"Blueprints: {', '.join(renderer_keys(plan))}"
+        + (f" (renders for {TARGETS[target]})" if target is not None and plan.model.value != "container" else "")
+        + f". {path_status(plan).summary}",
         f"Secrets: generated once into {install_dir(plan.name).secrets} (mode 0600), never shown.",
     ]
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from textual.widgets import OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
 from installer.flow import Step, path_status
-from installer.plan import DeploymentModel, Target
+from installer.plan import MODEL_TARGETS, DeploymentModel, InstallPlan, Target
 from screens.content import MODELS, TARGETS
 from screens.steps.base import StepScreen
 
@@ -19,7 +19,8 @@ class ModelScreen(StepScreen):
     HELP = (
         "Choose how the platform is deployed. Move with the arrow keys; the right side explains"
         " the highlighted model. For **Container**, choose Docker Compose (this machine), Azure"
-        " Container Apps or AKS with Tab and the arrow keys. The line under the description says"
+        " Container Apps or AKS with Tab and the arrow keys; for **Development**, ACA or AKS. A"
+        " target chosen for one model never carries over to another. The line under the description says"
         " honestly what this build can do for that path: launch it, or render blueprints for you"
         " to review and export."
     )
@@ -52,7 +53,13 @@ class ModelScreen(StepScreen):
             f"[b]{info.title}[/b]\n[b]Best for:[/b] {info.best_for}\n{highlights}\n"
             f"[b]When to choose:[/b] {info.when}"
         )
-        self.query_one("#targets").display = self.plan.model is DeploymentModel.container
+        offered = MODEL_TARGETS.get(self.plan.model, ())
+        self.query_one("#targets").display = bool(offered)
+        for target in Target:
+            button = self.query_one(f"#target-{target.value}", RadioButton)
+            button.display = target in offered
+            if target is self.plan.effective_target() and not button.value:
+                button.value = True  # the RadioSet then stores it in the plan (_target_changed)
         status = path_status(self.plan)
         note = self.query_one("#path-status", Static)
         note.update(("✓ " if status.launches else "ⓘ ") + status.summary)
@@ -63,7 +70,7 @@ class ModelScreen(StepScreen):
     def _model_changed(self, event: OptionList.OptionHighlighted) -> None:
         model = DeploymentModel(event.option.id or DeploymentModel.container.value)
         if model is not self.plan.model:
-            self.wizard.set_plan(self.plan.model_copy(update={"model": model}))
+            self.wizard.set_plan(_with_model(self.plan, model, self.wizard.drafts))
             self.refresh_bindings()
             self.query_one("#nav-next").disabled = False
         self._describe()
@@ -71,10 +78,26 @@ class ModelScreen(StepScreen):
     @on(RadioSet.Changed, "#targets")
     def _target_changed(self, event: RadioSet.Changed) -> None:
         target = Target((event.pressed.id or "target-compose").removeprefix("target-"))
-        if target is not self.plan.target:
-            self.wizard.set_plan(self.plan.model_copy(update={"target": target}))
+        if target in MODEL_TARGETS.get(self.plan.model, ()):
+            self.wizard.drafts[f"target:{self.plan.model.value}"] = target.value
+            if target is not self.plan.target:
+                self.wizard.set_plan(self.plan.model_copy(update={"target": target}))
         self._describe()
 
     @on(OptionList.OptionSelected, "#models")
     def _model_chosen(self, _event: OptionList.OptionSelected) -> None:
         self.action_next()
+
+
+def _with_model(plan: InstallPlan, model: DeploymentModel, drafts: dict[str, object]) -> InstallPlan:
+    """``plan`` for ``model``, with the target chosen for that model (or its default), never one
+    chosen for another model: AKS picked for Container must not make Development render AKS."""
+    if plan.target in MODEL_TARGETS.get(plan.model, ()):  # the leaving model keeps its own choice
+        drafts[f"target:{plan.model.value}"] = plan.target.value
+    offered = MODEL_TARGETS.get(model)
+    if offered is None:
+        target = Target.compose  # the default, left out of the answers
+    else:
+        remembered = drafts.get(f"target:{model.value}")
+        target = Target(remembered) if remembered in {t.value for t in offered} else offered[0]
+    return plan.model_copy(update={"model": model, "target": target})

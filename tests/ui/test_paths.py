@@ -286,3 +286,46 @@ async def test_review_shows_what_changed_since_the_last_render(make_app: MakeApp
         changes = str(app.screen.query_one("#changes").render())
         assert "changed" in changes and "compose.yaml" in changes
         assert "13002" in app.screen.bundle.text("compose.yaml")
+
+
+async def test_a_target_chosen_for_one_model_does_not_leak_into_another(make_app: MakeApp) -> None:
+    """AKS chosen for Container: Marketplace answers carry no target, Development offers its own
+    choice (ACA by default), and Container gets AKS back."""
+    from installer.answers import dump_answers
+    from installer.render import renderer_keys
+
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await next_step(pilot)  # Model, on Container
+        await pilot.press("tab")
+        await pilot.press("down", "down", "enter")  # Compose → ACA → AKS
+        await settle(pilot)
+        assert app.plan.target is Target.aks
+        models = list(MODELS)
+        app.screen.query_one("#models").highlighted = models.index(DeploymentModel.marketplace)
+        await settle(pilot)
+        assert app.plan.model is DeploymentModel.marketplace
+        assert "target" not in dump_answers(app.plan)
+        assert not app.screen.query_one("#targets").display
+        app.screen.query_one("#models").highlighted = models.index(DeploymentModel.development)
+        await settle(pilot)
+        assert app.plan.effective_target() is Target.aca  # its own default, not Container's AKS
+        assert app.screen.query_one("#targets").display
+        assert not app.screen.query_one("#target-compose").display
+        app.screen.query_one("#models").highlighted = models.index(DeploymentModel.container)
+        await settle(pilot)
+        assert app.plan.target is Target.aks  # Container's own choice comes back
+        assert renderer_keys(app.plan) == ["aks"]
+
+
+async def test_review_says_which_target_development_renders(make_app: MakeApp) -> None:
+    app = make_app(InstallPlan(name="ui-dev", model=DeploymentModel.development, target=Target.aks))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        for _ in range(5):
+            await next_step(pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        summary = str(app.screen.query_one("#summary").render())
+        assert "Azure Kubernetes Service" in summary
+        assert "renders for Azure Kubernetes Service" in summary

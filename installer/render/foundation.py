@@ -53,10 +53,15 @@ def foundation_model(inp: RenderInput, compute: Literal["aca", "aks"], naming: N
     return build_foundation(inp, compute, naming)
 
 
+# Parameters that follow the tier itself rather than its size preset.
+_TIER_PROTECTION = {"keyVaultPurgeProtection": "purge_protection", "keyVaultSoftDeleteDays": "soft_delete_days"}
+
+
 def tier_values(f: Foundation, inp: RenderInput, tier: Tier) -> dict[str, Any]:
     skus = sizing.SKUS[sizing.size_for_tier(inp.plan, tier)]
+    vault = sizing.VAULT_PROTECTION[tier]
     return {
-        name: getattr(skus, _TIER_PARAMS[name])
+        name: getattr(vault, _TIER_PROTECTION[name]) if name in _TIER_PROTECTION else getattr(skus, _TIER_PARAMS[name])
         for name, spec in f.params.items()
         if spec.tier_value
     }

@@ -82,8 +82,9 @@ def model_values(inp: RenderInput) -> dict[str, Any]:
         "storage_sku": storage["sku"]["name"],
         "aca_internal": env["vnetConfiguration"]["internal"],
         "aca_public_network_access": env["publicNetworkAccess"],
-        "kv_purge_protection": kv.get("enablePurgeProtection"),
-        "kv_retention_days": kv["softDeleteRetentionInDays"],
+        # Parameters resolved to this plan's tier, as the template's defaults are.
+        "kv_purge_protection": params["keyVaultPurgeProtection"] if "enablePurgeProtection" in kv else False,
+        "kv_retention_days": params["keyVaultSoftDeleteDays"],
         "zones": {k: zone_for(cloud, k) or PRIVATE_LINK[k][1] for k in kinds},
         "frontdoor": frontdoor,
         "waf": {"name": _literal(waf.name), "mode": waf.body["properties"]["policySettings"]["mode"],

@@ -89,6 +89,12 @@ class ArmEval:
             return "".join(map(str, args))
         if low == "tolower":
             return str(args[0]).lower()
+        if low == "if":
+            return args[1] if args[0] else args[2]
+        if low in ("true", "false"):
+            return low == "true"
+        if low == "null":
+            return None
         if low == "environment":
             return {"name": self.cloud, "suffixes": ENVIRONMENT_SUFFIXES[self.cloud]}
         if low == "parameters":

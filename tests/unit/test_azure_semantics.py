@@ -367,3 +367,23 @@ def test_runbook_commands_equal_the_template_value_by_value(patch: dict[str, Any
     assert _flag(one("az network front-door waf-policy create"), "-n") == waf["name"]
     policy = one("az afd security-policy create")
     assert policy.count("az afd endpoint show") == len(_of_type(t, "Microsoft.Cdn/profiles/afdEndpoints"))
+
+
+def test_key_vault_protection_follows_the_tier_so_non_production_can_reinstall() -> None:
+    # Deterministic vault names + purge protection would block a re-install for 90 days after a
+    # rollback: production keeps it (recover the vault to re-install), other tiers can purge.
+    from installer.render.foundation import render_foundation
+    from installer.render import RenderInput
+    from installer.plan import InstallPlan
+
+    bundle = render_foundation(RenderInput(plan=InstallPlan(name="demo", model="container", target="aca")), "aca")
+    t = _template(bundle)
+    kv = _of_type(t, "Microsoft.KeyVault/vaults")[0]["properties"]
+    assert kv["enableSoftDelete"] is True
+    for tier, (purge, days) in {"prod": (True, 90), "test": (None, 7), "dev": (None, 7), "evaluation": (None, 7)}.items():
+        params = dict(re.findall(r"^param (\w+) = (.+)$", bundle.text(f"bicep/params/{tier}.bicepparam"), flags=re.M))
+        ev = ArmEval({**t, "parameters": {**t["parameters"],
+                                          "keyVaultPurgeProtection": {"defaultValue": params["keyVaultPurgeProtection"] == "true"},
+                                          "keyVaultSoftDeleteDays": {"defaultValue": int(params["keyVaultSoftDeleteDays"])}}}, "AzureCloud")
+        assert ev.value(kv["enablePurgeProtection"]) is purge, tier  # never false: the API refuses it
+        assert ev.value(kv["softDeleteRetentionInDays"]) == days, tier

@@ -68,8 +68,8 @@ PRIVATE_LINK = {
 # table (MicrosoftDocs/azure-docs articles/private-link/private-endpoint-dns.md, sections
 # Commercial / Government / China). Keyed by ARM's environment().name. Azure Managed Redis
 # (redisEnterprise) is listed for the commercial cloud only: the table has no Government or China
-# zone for it, so a sovereign install cannot put Redis behind a private endpoint (the plan check
-# refuses managed Redis there instead of deploying an unreachable cache).
+# zone for it, so the template keeps the commercial zone name for it (README: Azure Managed Redis
+# behind a private endpoint is documented for the public cloud only).
 PRIVATE_DNS_ZONES: dict[str, dict[str, str]] = {
     "AzureCloud": {kind: zone for kind, (_, zone) in PRIVATE_LINK.items()},
     "AzureUSGovernment": {

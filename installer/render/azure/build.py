@@ -88,6 +88,13 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
         P["postgresBackupRetentionDays"] = ParamSpec("int", "PostgreSQL backup retention (days)", skus.postgres_backup_days, min_value=7, max_value=35, tier_value=True)
     if has_redis:
         P["redisSkuName"] = ParamSpec("string", "Azure Managed Redis SKU", skus.redis_sku, tier_value=True)
+    vault = sizing.VAULT_PROTECTION[plan.tier]
+    P["keyVaultPurgeProtection"] = ParamSpec(
+        "bool", "Key Vault purge protection (irreversible; production only, so dev/test re-installs can purge the name)",
+        vault.purge_protection, tier_value=True)
+    P["keyVaultSoftDeleteDays"] = ParamSpec(
+        "int", "Days a deleted Key Vault keeps its name (7 outside production)", vault.soft_delete_days,
+        min_value=7, max_value=90, tier_value=True)
     P["logRetentionDays"] = ParamSpec("int", "Log Analytics retention (days)", skus.log_retention_days, min_value=30, max_value=730, tier_value=True)
     if shares:
         P["appDataShareGB"] = ParamSpec("int", "Quota of each app data file share (GiB)", skus.app_data_gb,

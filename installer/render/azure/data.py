@@ -10,7 +10,7 @@ from urllib.parse import quote
 from installer.connections import POSTGRES_PORT
 from installer.connections import database_urls as database_urls_of
 from installer.render.azure.api import API
-from installer.render.azure.expr import Call, Fmt, ListKeys, Param, Prop, Raw, ResId
+from installer.render.azure.expr import Call, Fmt, ListKeys, Param, Prop, Raw, ResId, TrueOrNull
 from installer.render.azure.model import Resource
 from installer.render.azure.names import SecretParam, secret_param
 from installer.render.azure.parts import Ctx, role
@@ -28,8 +28,10 @@ def key_vault(c: Ctx, secrets: list[SecretParam]) -> tuple[Resource, Resource, d
             "sku": {"family": "A", "name": "standard"},
             "enableRbacAuthorization": True,
             "enableSoftDelete": True,
-            "softDeleteRetentionInDays": 90,
-            "enablePurgeProtection": True,
+            # By tier (sizing.VAULT_PROTECTION): production 90 days with purge protection, others 7
+            # days without, so a rolled-back dev/test install can purge the name and re-install.
+            "softDeleteRetentionInDays": Param("keyVaultSoftDeleteDays"),
+            "enablePurgeProtection": TrueOrNull(Param("keyVaultPurgeProtection")),
             "publicNetworkAccess": "Disabled",
             "networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices"},
         }},

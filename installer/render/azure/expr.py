@@ -237,6 +237,23 @@ class ListKeys(Expr):
         return [self]
 
 
+@dataclass(frozen=True, eq=False)
+class TrueOrNull(Expr):
+    """``true`` when the condition holds, else the property is left out (null): for switches the
+    API accepts only as true, such as Key Vault's irreversible enablePurgeProtection."""
+
+    cond: Expr
+
+    def arm(self) -> str:
+        return f"if({self.cond.arm()}, true(), null())"
+
+    def bicep(self, ctx: BicepContext) -> str:
+        return f"{self.cond.bicep(ctx)} ? true : null"
+
+    def refs(self) -> list[Expr]:
+        return [self, *self.cond.refs()]
+
+
 class ExprKey(str):
     """A dict key that is an expression (``userAssignedIdentities: {'<id>': {}}``)."""
 

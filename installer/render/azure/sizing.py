@@ -49,3 +49,24 @@ def size_for_tier(plan: InstallPlan, tier: Tier) -> Size:
     if tier is Tier.test:
         return Size.s if plan.size is Size.s else Size.m
     return plan.size if plan.size is not Size.s else Size.m
+
+
+@dataclass(frozen=True)
+class VaultProtection:
+    purge_protection: bool
+    soft_delete_days: int
+
+
+# Key Vault names are deterministic (one install, one name), and a deleted vault keeps its name for
+# the soft-delete retention; with purge protection nobody can free it earlier. Production keeps
+# both (90 days, irreversible purge protection): re-installing it after a rollback means recovering
+# the vault (`az keyvault recover`, then deploy again; the preflight check says so). Dev, test and
+# evaluation installs are rolled back and re-installed often: 7 days' soft delete (the minimum) and
+# no purge protection, so `az keyvault purge` frees the name at once (learn key-vault/general/soft-delete-overview).
+VAULT_PROTECTION: dict[Tier, VaultProtection] = {
+    Tier.prod: VaultProtection(True, 90),
+    Tier.test: VaultProtection(False, 7),
+    Tier.dev: VaultProtection(False, 7),
+    Tier.evaluation: VaultProtection(False, 7),
+}
+

@@ -39,6 +39,14 @@ class Rendered(Message):
     problem: str | None = None
 
 
+@dataclass
+class ScanNote(Message):
+    """Whether the export's security scan (checkov) can run here, in words for Review."""
+
+    text: str
+    missing: bool
+
+
 class LaunchProgress(Message):
     """Events are waiting in the Launch screen's queue. Pending ones collapse into one message,
     so a burst of Compose events costs the UI one update, not hundreds."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.syntax import Syntax
@@ -21,7 +22,8 @@ from installer.render import Bundle
 from installer.state import install_dir
 from screens.deps import NotBuilt
 from screens.dialogs.path import PathDialog
-from screens.messages import Rendered
+from screens.dialogs.choice import ChoiceDialog
+from screens.messages import Rendered, ScanNote
 from screens.steps.base import StepScreen
 from screens.summary import describe_plan
 
@@ -74,6 +76,9 @@ class ReviewScreen(StepScreen):
             with TabPane("Summary", id="tab-summary"):
                 yield Static(describe_plan(self.plan), id="summary")
                 yield Static("", id="launch-note", classes="notice")
+                scan_note = Static("", id="scan-note")
+                scan_note.display = False  # Compose plans have no scan to speak of
+                yield scan_note
             with TabPane("Files", id="tab-files"):
                 with Horizontal(id="files"):
                     yield Tree("rendering…", id="file-tree")
@@ -109,6 +114,22 @@ class ReviewScreen(StepScreen):
             self.post_message(Rendered(None, before, problem=str(exc)))
             return
         self.post_message(Rendered(bundle, before))
+        if plan.is_azure():  # the export scans Azure templates and manifests, not Compose files
+            from installer.validate.checkov import checkov_executable
+
+            if checkov_executable() is None:
+                self.post_message(ScanNote(
+                    "⚠ Security scan (checkov): not installed here, so it does not run — the export"
+                    " and its REVIEW.md say so too. Fix: scripts/test-deps.sh, or set FABRIX_CHECKOV"
+                    " to the checkov executable.", missing=True))
+            else:
+                self.post_message(ScanNote("Security scan (checkov): runs on export (Ctrl+E).", missing=False))
+
+    def on_scan_note(self, message: ScanNote) -> None:
+        note = self.query_one("#scan-note", Static)
+        note.update(message.text)
+        note.display = True
+        note.set_class(message.missing, "notice")
 
     def on_rendered(self, message: Rendered) -> None:
         tree = self.query_one("#file-tree", Tree)
@@ -164,12 +185,36 @@ class ReviewScreen(StepScreen):
 
     # ---- actions ----
 
-    def action_save_answers(self) -> None:
-        default = self.wizard.deps.workdir / f"{self.plan.name}-answers.yaml"
+    def _export_stem(self) -> str:
+        """``<install>-<model>[-<target>]``: exports of different installs or models never share a name."""
+        target = self.plan.effective_target()
+        return f"{self.plan.name}-{self.plan.model.value}" + (f"-{target.value}" if target else "")
 
-        def save(path: Path | None) -> None:
-            if path is None:
-                return
+    def _unless_declined(self, path: Path, then: Callable[[Path], None]) -> None:
+        """Run ``then(path)`` at once for a new file; for an existing one, only if the person says so."""
+        if not path.exists():
+            then(path)
+            return
+
+        def answered(choice: str | None) -> None:
+            if choice == "replace":
+                then(path)
+            else:
+                self.notify(f"Kept {path}; nothing was written.")
+
+        self.app.push_screen(ChoiceDialog(
+            "Replace the existing file?", f"{path} already exists.",
+            [("keep", "Keep it"), ("replace", "Replace it")],
+        ), answered)
+
+    def action_save_answers(self) -> None:
+        default = self.wizard.deps.workdir / f"{self._export_stem()}-answers.yaml"
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self._unless_declined(path, save)
+
+        def save(path: Path) -> None:
             try:
                 save_answers(self.plan, path)
             except OSError as exc:
@@ -177,15 +222,18 @@ class ReviewScreen(StepScreen):
                 return
             self.notify(f"Saved {path}. Replay it with: fabrix up --answers {path}")
 
-        self.app.push_screen(PathDialog("Save the answers file", "Secrets are not included.", default), save)
+        self.app.push_screen(PathDialog("Save the answers file", "Secrets are not included.", default), chosen)
 
     def action_export(self) -> None:
-        default = self.wizard.deps.workdir / f"{self.plan.name}-review.zip"
+        default = self.wizard.deps.workdir / f"{self._export_stem()}-review.zip"
 
-        def export(path: Path | None) -> None:
+        def export(path: Path) -> None:
+            self.notify(f"Exporting to {path}…")
+            self.export_archive(path)
+
+        def chosen(path: Path | None) -> None:
             if path is not None:
-                self.notify(f"Exporting to {path}…")
-                self.export_archive(path)
+                self._unless_declined(path if path.suffix.lower() == ".zip" else path.with_suffix(".zip"), export)
 
         self.app.push_screen(
             PathDialog(
@@ -194,7 +242,7 @@ class ReviewScreen(StepScreen):
                 " the answers, this screen's check results, REVIEW.md and a SHA-256 MANIFEST.",
                 default,
             ),
-            export,
+            chosen,
         )
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
@@ -220,7 +268,10 @@ class ReviewScreen(StepScreen):
         except OSError as exc:
             self.app.notify(f"Could not write {path}: {exc.strerror}", severity="error")
             return
-        self.app.notify(f"Exported {len(entries)} entries to {path}; start with REVIEW.md.")
+        skipped = [f.message for f in _findings if f.validator == "checkov" and f.severity == "warning"]
+        self.app.notify(f"Exported {len(entries)} entries to {path}; start with REVIEW.md."
+                        + (f" Note: {skipped[0]}" if skipped else ""),
+                        severity="warning" if skipped else "information", timeout=15 if skipped else 5)
 
     def action_launch(self) -> None:
         why = self.wizard.checks_block_launch()

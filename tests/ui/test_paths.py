@@ -132,7 +132,7 @@ async def test_answers_prefill_every_step_and_save_replays(make_app: MakeApp, tm
         await settle(pilot)
         await pilot.press("enter")  # accept the proposed path
         await settle(pilot)
-    saved = tmp_path / "ui-prefill-answers.yaml"
+    saved = tmp_path / "ui-prefill-container-compose-answers.yaml"
     assert load_answers(saved) == source
 
 
@@ -202,7 +202,7 @@ async def test_export_writes_the_reviewer_archive_without_secrets(make_app: Make
         await settle(pilot)
         await pilot.press("enter")  # accept the proposed path
         await settle(pilot)
-    archive = tmp_path / "ui-export-review.zip"
+    archive = tmp_path / "ui-export-container-compose-review.zip"
     with zipfile.ZipFile(archive) as zf:
         names = set(zf.namelist())
         contents = [zf.read(n) for n in names]

@@ -109,6 +109,9 @@ class Component(_Strict):
     # Replicas at most (None: the size preset decides). 1 for components that keep state in the
     # process or on local disk (Keycloak with KC_CACHE=local), where a second replica corrupts it.
     max_replicas: int | None = None
+    # Calls a language-model API (Azure OpenAI, OpenAI…) the person names in azure.model_endpoints:
+    # on AKS its egress to exactly those hosts (HTTPS) is allowed; everything else stays denied.
+    model_client: bool = False
     env: dict[str, EnvValue] = Field(default_factory=dict)
     volumes: list[Volume] = Field(default_factory=list)
     databases: list[Database] = Field(default_factory=list)

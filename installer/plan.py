@@ -226,6 +226,23 @@ class AzureOptions(_Section):
     location: str | None = Field(default=None, description="Azure region name, e.g. swedencentral")
     resource_group: str | None = None
     name_prefix: str | None = Field(default=None, description="Prefix for Azure resource names")
+    model_endpoints: list[str] = Field(
+        default_factory=list,
+        description="Host names of the language-model APIs the apps may call over HTTPS, e.g. "
+        "myoai.openai.azure.com or *.openai.azure.com (AKS: the only egress Flowise and Open WebUI get; "
+        "all other egress stays denied)",
+    )
+
+    @field_validator("model_endpoints")
+    @classmethod
+    def _model_endpoints(cls, value: list[str]) -> list[str]:
+        label = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+        for host in value:
+            if len(host) > 253 or not re.fullmatch(rf"(\*\.)?({label}\.)+{label}", host):
+                raise ValueError(f"{_shown(host)} is not a host name (lowercase, e.g. myoai.openai.azure.com or *.openai.azure.com; no scheme, path or port)")
+        if len(set(value)) != len(value):
+            raise ValueError("model_endpoints lists a host twice")
+        return value
 
     @field_validator("tenant_id", "subscription_id")
     @classmethod

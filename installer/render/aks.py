@@ -298,6 +298,32 @@ def _network_policy(app: AzureApp, apps: list[AzureApp], names: AzureNames, labe
     }
 
 
+CILIUM_API = "cilium.io/v2"
+
+
+def model_egress_doc(app: AzureApp, names: AzureNames, labels: dict[str, str], plan_name: str,
+                     hosts: list[str]) -> dict[str, Any]:
+    """HTTPS egress to exactly the language-model hosts the person named (azure.model_endpoints).
+    Kubernetes NetworkPolicy cannot name hosts; Cilium's toFQDNs can (AKS Advanced Container
+    Networking Services, FQDN filtering, which the foundation enables). Cilium learns the names'
+    addresses through its DNS proxy, hence the DNS rule. The default deny stays for everything else
+    (learn aks/how-to-apply-fqdn-filtering-policies; docs.cilium.io policy/language#dns-based)."""
+    return {
+        "apiVersion": CILIUM_API,
+        "kind": "CiliumNetworkPolicy",
+        "metadata": _meta(f"{app.name}-model-egress", names, labels),
+        "spec": {
+            "endpointSelector": {"matchLabels": {"app.kubernetes.io/name": app.name, LABEL_INSTALL: plan_name}},
+            "egress": [
+                {"toEndpoints": [{"matchLabels": {"k8s:io.kubernetes.pod.namespace": "kube-system", "k8s:k8s-app": "kube-dns"}}],
+                 "toPorts": [{"ports": [{"port": "53", "protocol": "ANY"}], "rules": {"dns": [{"matchPattern": "*"}]}}]},
+                {"toFQDNs": [{"matchPattern": h} if h.startswith("*.") else {"matchName": h} for h in hosts],
+                 "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}]},
+            ],
+        },
+    }
+
+
 def _secret_provider_class(inp: RenderInput, app: AzureApp, names: AzureNames, labels: dict[str, str]) -> dict[str, Any]:
     objects = "array:\n" + "".join(
         f"  - |\n    objectName: {s}\n    objectType: secret\n" for s in app.secrets
@@ -383,6 +409,8 @@ def app_docs(inp: RenderInput, app: AzureApp, apps: list[AzureApp], names: Azure
             },
         })
     docs.append(_network_policy(app, apps, names, labels, plan.name))
+    if app.model_client and plan.azure.model_endpoints:
+        docs.append(model_egress_doc(app, names, labels, plan.name, plan.azure.model_endpoints))
     docs.append({
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",

@@ -167,6 +167,7 @@ class AzureApp:
     env: list[EnvVar] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)  # Key Vault secret names it reads
     volumes: list[str] = field(default_factory=list)  # container paths that need a writable volume
+    model_client: bool = False  # calls the language-model APIs in azure.model_endpoints
     run_as: RunAs = field(default_factory=RunAs)  # user/group and scratch paths (AKS security context)
 
 
@@ -308,6 +309,7 @@ def azure_apps(inp: RenderInput, target: str) -> list[AzureApp]:
                 env=env,
                 secrets=sorted({e.secret for e in env if e.secret}),
                 volumes=[v.path for v in comp.volumes],
+                model_client=comp.model_client,
                 run_as=comp.run_as,
             )
         )

@@ -44,7 +44,7 @@ def schema_findings(path: str, doc: dict[str, Any], version: str = KUBERNETES_VE
     try:
         kubernetes_validate.validate(doc, version, strict=True)
     except SchemaNotFoundError:
-        if doc.get("apiVersion") not in (SPC_API, NGINX_API):
+        if doc.get("apiVersion") not in (SPC_API, NGINX_API, CILIUM_API):
             return [Finding("kubernetes-validate", path, f"{kind}/{name}: no schema for {doc.get('apiVersion')} in Kubernetes {version}")]
     except ValidationError as exc:
         where = "/".join(str(p) for p in exc.path) or "(top)"
@@ -151,6 +151,7 @@ def _pod_findings(path: str, dep: dict[str, Any], sas: dict[str, dict[str, Any]]
 
 # The application routing add-on's controller resource (cluster-scoped; learn aks/app-routing-nginx-configuration).
 NGINX_API = "approuting.kubernetes.azure.com/v1alpha1"
+CILIUM_API = "cilium.io/v2"  # CiliumNetworkPolicy: the model-API egress allowlist
 _LB = "service.beta.kubernetes.io/azure-"
 
 
@@ -206,6 +207,15 @@ def custom_findings(docs: list[tuple[str, dict[str, Any]]], inp: RenderInput) ->
     if not deny:
         out.append(Finding(V, "k8s/namespace.yaml", "no default-deny NetworkPolicy (ingress and egress) in the namespace"))
     out += _ingress_findings(docs)
+    for path, doc in docs:
+        if doc.get("kind") == "CiliumNetworkPolicy":
+            for rule in doc["spec"].get("egress", []):
+                named = {f.get("matchName") or f.get("matchPattern") for f in rule.get("toFQDNs", [])}
+                if named - set(inp.plan.azure.model_endpoints):
+                    out.append(Finding(V, path, f"CiliumNetworkPolicy/{doc['metadata']['name']}: egress to {sorted(named - set(inp.plan.azure.model_endpoints))} is not in azure.model_endpoints"))
+                ports = {p["port"] for tp in rule.get("toPorts", []) for p in tp.get("ports", [])}
+                if named and ports != {"443"}:
+                    out.append(Finding(V, path, f"CiliumNetworkPolicy/{doc['metadata']['name']}: model endpoints are reached on HTTPS (443) only"))
     deployed = {d["metadata"]["name"] for _, d in docs if d.get("kind") == "Deployment"}
     for missing in sorted(set(apps) - deployed):
         out.append(Finding(V, f"k8s/{missing}.yaml", "missing: every enabled app needs a Deployment"))

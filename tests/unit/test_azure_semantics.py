@@ -387,3 +387,33 @@ def test_key_vault_protection_follows_the_tier_so_non_production_can_reinstall()
                                           "keyVaultSoftDeleteDays": {"defaultValue": int(params["keyVaultSoftDeleteDays"])}}}, "AzureCloud")
         assert ev.value(kv["enablePurgeProtection"]) is purge, tier  # never false: the API refuses it
         assert ev.value(kv["softDeleteRetentionInDays"]) == days, tier
+
+
+def test_model_endpoints_are_the_only_egress_model_clients_get_on_aks() -> None:
+    hosts = ["contoso-ai.openai.azure.com", "*.services.ai.azure.com"]
+    i = inp(plan(model="container", target="aks", azure={**plan(model="container").azure.model_dump(), "model_endpoints": hosts}))
+    bundle = render_aks(i)
+    docs = load_docs(bundle)
+    policies = {d["metadata"]["name"]: d for _, d in docs if d["kind"] == "CiliumNetworkPolicy"}
+    clients = {a.name for a in azure_apps(i, "aks") if a.model_client}
+    assert clients == {"flowise", "openwebui"}
+    assert set(policies) == {f"{c}-model-egress" for c in clients}
+    for pol in policies.values():
+        fqdn_rules = [r for r in pol["spec"]["egress"] if "toFQDNs" in r]
+        (rule,) = fqdn_rules
+        assert {f.get("matchName") or f.get("matchPattern") for f in rule["toFQDNs"]} == set(hosts)
+        assert rule["toPorts"] == [{"ports": [{"port": "443", "protocol": "TCP"}]}]
+    # The default deny stays; the cluster can enforce host names (ACNS FQDN filtering).
+    assert any(d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "default-deny" for _, d in docs)
+    net = _of_type(_template(bundle), "Microsoft.ContainerService/managedClusters")[0]["properties"]["networkProfile"]
+    assert net["advancedNetworking"]["security"] == {"enabled": True, "advancedNetworkPolicies": "FQDN"}
+    assert custom_findings(docs, i) == []
+    # Without endpoints: no allowlist and no paid add-on.
+    plain = render_aks(inp(plan(model="container", target="aks")))
+    assert not [d for _, d in load_docs(plain) if d["kind"] == "CiliumNetworkPolicy"]
+    assert "advancedNetworking" not in _of_type(_template(plain), "Microsoft.ContainerService/managedClusters")[0]["properties"]["networkProfile"]
+    # A host outside the answers is refused by the validator.
+    for _, d in docs:
+        if d["kind"] == "CiliumNetworkPolicy":
+            d["spec"]["egress"][1]["toFQDNs"].append({"matchName": "evil.example.com"})
+    assert any("not in azure.model_endpoints" in f.message for f in custom_findings(docs, i))

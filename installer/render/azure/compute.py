@@ -139,7 +139,12 @@ def aks(f: Foundation, names: Names, apps: list[AzureApp], subnet: Any, log: Res
                 "securityProfile": {"workloadIdentity": {"enabled": True}, "imageCleaner": {"enabled": True, "intervalHours": 48}},
                 "apiServerAccessProfile": {"enablePrivateCluster": True},
                 "networkProfile": {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkPolicy": "cilium",
-                                   "networkDataplane": "cilium", "loadBalancerSku": "standard"},
+                                   "networkDataplane": "cilium", "loadBalancerSku": "standard",
+                                   **({"advancedNetworking": {
+                                       # FQDN filtering (Advanced Container Networking Services): the
+                                       # apps' egress to azure.model_endpoints only (k8s/<app>.yaml).
+                                       "enabled": True, "security": {"enabled": True, "advancedNetworkPolicies": "FQDN"},
+                                   }} if inp.plan.azure.model_endpoints else {})},
                 "autoUpgradeProfile": {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"},
                 "agentPoolProfiles": [{
                     "name": "system", "mode": "System", "osType": "Linux", "osSKU": "AzureLinux",

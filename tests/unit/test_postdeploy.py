@@ -183,7 +183,7 @@ def test_the_script_runs_twice_on_a_real_postgres_as_a_non_superuser_admin(tmp_p
         'psql -d flowise -Atc "select \'ext:\' || extname from pg_extension order by 1"\n'
         f'PGPASSWORD="$(cat {vault}/dataplane-db-password)" psql -U dataplane_user -d dataplane-records -Atc "select \'login:\' || current_user"\n'
     )
-    run = subprocess.run(["pg_virtualenv", "bash", str(checks)], capture_output=True, text=True,
+    run = subprocess.run(["pg_virtualenv", "-t", "bash", str(checks)], capture_output=True, text=True,
                          env={**os.environ}, timeout=180)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     lines = set(run.stdout.split())

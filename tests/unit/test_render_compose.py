@@ -352,7 +352,7 @@ def test_init_script_runs_twice_on_a_real_postgres(full_plan: InstallPlan, tmp_p
         'PGPASSWORD="$DATAPLANE_DB_PASSWORD" psql -U dataplane_user -d dataplane-vector -Atc "select \'login:\' || current_user"\n'
     )
     env = {**os.environ, **secrets}
-    run = subprocess.run(["pg_virtualenv", "bash", str(checks)], capture_output=True, text=True,
+    run = subprocess.run(["pg_virtualenv", "-t", "bash", str(checks)], capture_output=True, text=True,
                          env=env, timeout=180)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     lines = set(run.stdout.split())

@@ -157,7 +157,7 @@ class TemplateMixin:
                         op.end = start + duration * inj.at_fraction
                         break
                 if failure is None and e["type"].lower() == "microsoft.keyvault/vaults":
-                    failure = self._soft_deleted_conflict(e["name"], location or g.location, properties)
+                    failure = _vault_rules(properties) or self._soft_deleted_conflict(e["name"], location or g.location, properties)
                     if failure is not None:
                         op.end = start + 2.0
             elif failure is not None:
@@ -231,6 +231,25 @@ class TemplateMixin:
         if vault.lower() not in self.resources:
             raise ArmRuleError(400, "KeyVaultParameterReferenceNotFound", f"The specified KeyVault '{vault}' could not be found (parameter '{pname}').")
         return f"fake-secret:{ref.get('secretName')}"
+
+
+def _vault_rules(properties: Any) -> arm_errors.ProviderError | None:
+    """What Key Vault's provider refuses (azure-mgmt-keyvault 14.1 ``VaultProperties`` docs: purge
+    protection cannot be turned off once on, so ``false`` is rejected — omit it or send null;
+    soft-delete retention is 7-90 days)."""
+    if not isinstance(properties, dict):
+        return None
+    if properties.get("enablePurgeProtection") is False:
+        return arm_errors.ProviderError(
+            400,
+            "BadRequest",
+            "BadRequest",
+            'The property "enablePurgeProtection" cannot be set to false. Enabling the purge protection for a vault is an irreversible action.',
+        )
+    days = properties.get("softDeleteRetentionInDays")
+    if days is not None and not (isinstance(days, int) and 7 <= days <= 90):
+        return arm_errors.ProviderError(400, "BadRequest", "BadRequest", f"The property softDeleteRetentionInDays must be between 7 and 90 (was {days!r}).")
+    return None
 
 
 class _RefError(Exception):

@@ -142,7 +142,7 @@ def test_deleted_vault_blocks_the_name_until_purged_and_purge_protection_refuses
                 "apiVersion": "2025-05-01",
                 "name": "kv-fx-ops",
                 "location": "swedencentral",
-                "properties": {"enableSoftDelete": True, "softDeleteRetentionInDays": 7, "enablePurgeProtection": "[parameters('protect')]", "tenantId": "[subscription().tenantId]"},
+                "properties": {"enableSoftDelete": True, "softDeleteRetentionInDays": 7, "enablePurgeProtection": "[if(parameters('protect'), true(), null())]", "tenantId": "[subscription().tenantId]"},
             }
         ],
     }
@@ -163,6 +163,12 @@ def test_deleted_vault_blocks_the_name_until_purged_and_purge_protection_refuses
     arm.deploy.clock.advance(60)
     dep = c.deployments.deployments.get(RG, "d2")
     assert dep.properties.provisioning_state == "Failed" and dep.properties.error.details[0].code == "ConflictError"
+
+    # purge protection cannot be sent as false (omit it or send null)
+    explicit_false = {"properties": {**body["properties"], "template": {**tpl, "resources": [{**tpl["resources"][0], "properties": {**tpl["resources"][0]["properties"], "enablePurgeProtection": False}}]}}}
+    c.deployments.deployments.begin_create_or_update(RG, "d2b", explicit_false, polling=False)
+    arm.deploy.clock.advance(60)
+    assert "cannot be set to false" in c.deployments.deployments.get(RG, "d2b").properties.error.details[0].message
 
     purge = c.keyvault.vaults.begin_purge_deleted("kv-fx-ops", "swedencentral")
     arm.deploy.clock.advance(15)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
+from pathlib import Path
 from typing import Any, cast
 
 from textual import on, work
@@ -40,6 +43,16 @@ def first_logins(services: list[str], admin_email: str) -> list[str]:
     return lines
 
 
+def fabrix_command() -> str:
+    """How to call this fabrix from a shell, so printed commands work as typed: ``fabrix`` when
+    that is on PATH and is this installation, else the full path of this installation's script."""
+    here = Path(sys.executable).parent / "fabrix"
+    found = shutil.which("fabrix")
+    if found and (not here.exists() or Path(found).resolve() == here.resolve()):
+        return "fabrix"
+    return str(here) if here.exists() else "fabrix"
+
+
 def _app(screen: Screen[Any]) -> Any:
     return cast(Any, screen.app)
 
@@ -58,9 +71,16 @@ class DoneScreen(Screen[None]):
         summary = getattr(self.result, "summary", None)
         name = getattr(self.result, "name", "")
         folder = install_dir(name)
+        fx = fabrix_command()
         lines = [f"[b]✓ {name} is running.[/b]", ""]
         if summary is not None:
-            lines.append("[b]Open[/b]")
+            front_door = getattr(summary, "front_door_urls", {}) or {}
+            if front_door:
+                lines.append("[b]Open[/b] (through the front door, as the bundle README lists them)")
+                lines += [f"  {component:16} {url}" for component, url in front_door.items()]
+                lines += ["", "[b]Direct ports[/b]"]
+            else:
+                lines.append("[b]Open[/b]")
             lines += [f"  {component:16} {url}" for component, url in summary.urls.items()]
             lines += ["", "[b]First login[/b] (passwords are in the secret store, never shown here)"]
             lines += first_logins(summary.services, summary.admin_email)
@@ -69,9 +89,9 @@ class DoneScreen(Screen[None]):
             f"State, journal and log: {folder.root}",
             "",
             "[b]Stop or remove[/b]",
-            f"  fabrix status --name {name}",
-            f"  fabrix down --name {name}             (keeps the data volumes)",
-            f"  fabrix down --name {name} --volumes   (also deletes the data)",
+            f"  {fx} status --name {name}",
+            f"  {fx} down --name {name}             (keeps the data volumes)",
+            f"  {fx} down --name {name} --volumes   (also deletes the data)",
         ]
         yield Static("fabrix · done", id="stepbar")
         with VerticalScroll(id="body"):
@@ -171,10 +191,11 @@ class FailedScreen(Screen[None]):
                              " back to Review.")
             return lines
         if self.kept:
+            fx = fabrix_command()
             return [
                 "Everything this run created was kept for debugging (containers, networks, volumes).",
-                f"Roll back removes it (or later: fabrix rollback --name {self.name_}); Retry resumes"
-                f" the run (or later: fabrix up --answers {folder.answers} --resume).",
+                f"Roll back removes it (or later: {fx} rollback --name {self.name_}); Retry resumes"
+                f" the run (or later: {fx} up --answers {folder.answers} --resume).",
             ]
         return []
 

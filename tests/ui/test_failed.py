@@ -86,7 +86,7 @@ async def test_kept_run_offers_roll_back_and_prints_the_real_answers_path(make_a
         assert _offered(screen) == {"◀ Fix the plan", "Retry", "Roll back", "Quit, keep it"}
         text = _text(screen).replace("\n", " ")
         assert "kept for debugging" in text
-        assert f"fabrix up --answers {install_dir('demo').answers} --resume" in text
+        assert f"up --answers {install_dir('demo').answers} --resume" in text
         assert "FILE" not in text
         assert str(install_dir("demo").answers).startswith(str(home))
 
@@ -114,3 +114,36 @@ async def test_engine_that_never_ran_still_offers_roll_back(make_app: MakeApp) -
         screen = await _show(app, pilot, None, problem="internal error: RuntimeError: boom")
         assert "boom" in _text(screen)
         assert "Roll back" in _offered(screen)
+
+
+def test_printed_commands_work_as_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`fabrix` when this installation's script is on PATH (after `. .venv/bin/activate`),
+    else its full path — never a bare `fabrix` the shell would not find."""
+    import os
+    import sys
+
+    from screens.steps.result import fabrix_command
+
+    here = Path(sys.executable).parent / "fabrix"
+    assert here.exists()
+    monkeypatch.setenv("PATH", f"{here.parent}:{os.environ.get('PATH', '')}")
+    assert fabrix_command() == "fabrix"
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert fabrix_command() == str(here)
+
+
+async def test_done_lists_front_door_urls_first(make_app: MakeApp) -> None:
+    from installer.launch.model import Summary
+    from screens.steps.result import DoneScreen
+
+    summary = Summary(name="demo", project="fabrix-demo", urls={"flowise": "http://127.0.0.1:3002/"},
+                      admin_user="admin", admin_email="admin@example.com", secrets_file="s", bundle_dir="b",
+                      services=["flowise"], front_door_urls={"flowise": "http://flowise.localhost:8080/"})
+    app = make_app(InstallPlan(name="demo"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.show(DoneScreen(LaunchResult(Outcome.ok, "demo", "run-1", "ok", summary=summary)))
+        await settle(pilot)
+        text = str(app.screen.query_one("#done-text").render())
+        assert text.index("http://flowise.localhost:8080/") < text.index("http://127.0.0.1:3002/")
+        assert "front door" in text

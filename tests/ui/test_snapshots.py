@@ -7,7 +7,9 @@ change with ``pytest tests/ui/test_snapshots.py --snapshot-update`` and review t
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +37,9 @@ def fixed_home(monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.rmtree(HOME, ignore_errors=True)
     HOME.mkdir(parents=True)
     monkeypatch.setenv("FABRIX_HOME", str(HOME / "state"))
+    # As after the README's quick start: this installation's `fabrix` is on PATH, so the
+    # commands the screens print read `fabrix …` on every machine.
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
     monkeypatch.chdir(HOME)
     yield HOME
     shutil.rmtree(HOME, ignore_errors=True)
@@ -158,11 +163,14 @@ RESULT_SUMMARY = Summary(
     secrets_file=str(HOME / "state/installs/demo/secrets.env"),
     bundle_dir=str(HOME / "state/installs/demo/bundle"),
     services=["postgres", "redis", "keycloak", "flowise", "openwebui"],
+    front_door_urls={"keycloak": "http://auth.localhost:8080/", "flowise": "http://flowise.localhost:8080/",
+                     "openwebui": "http://openwebui.localhost:8080/"},
 )
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_done_screen(snap_compare: Any, snap_app: Callable[..., FabrixApp], size: tuple[int, int]) -> None:
+def test_done_screen(snap_compare: Any, snap_app: Callable[..., FabrixApp], size: tuple[int, int],
+                     monkeypatch: pytest.MonkeyPatch) -> None:
     result = LaunchResult(Outcome.ok, "demo", "run-1", "demo is running", summary=RESULT_SUMMARY)
 
     async def run(pilot: Pilot[Any]) -> None:

@@ -417,3 +417,31 @@ def test_model_endpoints_are_the_only_egress_model_clients_get_on_aks() -> None:
         if d["kind"] == "CiliumNetworkPolicy":
             d["spec"]["egress"][1]["toFQDNs"].append({"matchName": "evil.example.com"})
     assert any("not in azure.model_endpoints" in f.message for f in custom_findings(docs, i))
+
+
+@pytest.mark.parametrize("cloud,vault,pg,zone", [
+    ("usgov", ".vault.usgovcloudapi.net", ".postgres.database.usgovcloudapi.net", "privatelink.vaultcore.usgovcloudapi.net"),
+    ("china", ".vault.azure.cn", ".postgres.database.chinacloudapi.cn", "privatelink.vaultcore.azure.cn"),
+])
+def test_sovereign_cloud_files_agree_with_each_other(cloud: str, vault: str, pg: str, zone: str) -> None:
+    # The ACA YAML's Key Vault URLs, the apps' Postgres host, the AKS secret provider's cloud and
+    # the runbook's private DNS zones all name the same cloud as the template's zones evaluate to.
+    from installer.render.runbook import render_runbook
+
+    azure = {**plan(model="container").azure.model_dump(), "cloud": cloud}
+    aca_bundle = render_aca(inp(plan(model="container", target="aca", azure=azure)))
+    miso = yaml.safe_load(aca_bundle.text("aca/miso-controller.yaml"))["properties"]
+    assert all(vault + "/secrets/" in s["keyVaultUrl"] for s in miso["configuration"]["secrets"])
+    flowise = yaml.safe_load(aca_bundle.text("aca/flowise.yaml"))["properties"]
+    env = {e["name"]: e.get("value") for e in flowise["template"]["containers"][0]["env"]}
+    pg_values = [v for v in env.values() if v and ".postgres.database." in v]
+    assert pg_values and all(pg in v for v in pg_values), pg_values
+    arm_cloud = {"usgov": "AzureUSGovernment", "china": "AzureChinaCloud"}[cloud]
+    zones = {ArmEval(_template(aca_bundle), arm_cloud).value(z["name"]) for z in _of_type(_template(aca_bundle), "Microsoft.Network/privateDnsZones")}
+    assert zone in zones
+    runbook = render_runbook(inp(plan(model="manual", azure=azure))).text("RUNBOOK.md")
+    assert zone in runbook and "privatelink.vaultcore.azure.net" not in runbook
+    aks_bundle = render_aks(inp(plan(model="container", target="aks", azure=azure)))
+    spc = [d for _, d in load_docs(aks_bundle) if d["kind"] == "SecretProviderClass"]
+    assert spc and {d["spec"]["parameters"]["cloudName"] for d in spc} == {
+        {"usgov": "AzureUSGovernmentCloud", "china": "AzureChinaCloud"}[cloud]}

@@ -41,6 +41,7 @@ def up(args: argparse.Namespace, out: Output) -> int:
     from installer.commands.common import load_plan
 
     plan = load_plan(args)
+    _refuse_if_busy(plan.name)  # a launch in progress is not an "unfinished" one to roll back
     open_run = engine.unfinished_run(plan.name)
     if open_run and not args.resume:
         raise UsageError(
@@ -65,6 +66,18 @@ def up(args: argparse.Namespace, out: Output) -> int:
                                    timeout=args.timeout, keep=keep)
     _report_launch(result, out)
     return result.exit_code
+
+
+def _refuse_if_busy(name: str) -> None:
+    from installer.launch.lock import busy_holder
+    from installer.state import install_dir
+
+    holder = busy_holder(install_dir(name).root)
+    if holder:
+        raise UsageError(
+            f"install {name!r} is busy: {holder} is working on it right now",
+            "wait for it to finish (or stop it with Ctrl-C in its terminal), then run this command again",
+        )
 
 
 def _report_launch(result: engine.LaunchResult, out: Output) -> None:
@@ -188,11 +201,17 @@ def _cancel_on_signals(cancel: threading.Event, out: Output) -> Iterator[None]:
 
 
 def status(args: argparse.Namespace, out: Output) -> int:
+    from installer.launch.lock import busy_holder
+    from installer.state import install_dir
+
     services = engine.status(args.name)
-    open_run = engine.unfinished_run(args.name)
+    holder = busy_holder(install_dir(args.name).root)
+    open_run = None if holder else engine.unfinished_run(args.name)
+    if holder and not out.json_mode:
+        out.err_console.print(Text(f"⏳ in progress: {holder}", style="yellow"), highlight=False)
     if out.json_mode:
         out.emit_json({"type": "result", "name": args.name, "services": [s.to_json() for s in services],
-                       "unfinished_run": open_run.to_json() if open_run else None})
+                       "unfinished_run": open_run.to_json() if open_run else None, "busy": holder})
         return 0
     if open_run:
         out.err_console.print(Text.assemble(
@@ -230,6 +249,7 @@ def down(args: argparse.Namespace, out: Output) -> int:
 
 
 def rollback(args: argparse.Namespace, out: Output) -> int:
+    _refuse_if_busy(args.name)
     open_run = engine.unfinished_run(args.name)
     if open_run is None:
         existing_install(args.name)  # unknown install → exit 2 with the list of known ones

@@ -244,6 +244,12 @@ class ComposeBackend:
         self.journal_step("render", Phase.begin, bundle=str(self.folder.bundle))
         self.emit("render", State.running, "rendering the Compose blueprint")
         bundle, inp = render_and_validate(self.plan, ["compose"])
+        # Before anything is written: refuse a data_dir another install already uses.
+        from installer.launch import datadir
+
+        datadir.claim(self.plan)
+        if not (self.run and self.run.resumed):
+            recovery.keep_previous_bundle(self.folder, self.journal, self.run_id)
         bundle.write(self.folder.bundle)
         # With compose.data_dir, volumes are bound to host folders that Docker will not create.
         for folder in volume_host_dirs(self.plan, inp.catalog):
@@ -300,6 +306,10 @@ class ComposeBackend:
             labels = [x for x in res.stdout.split() if x and x != "manual"]
             if labels:
                 self.env[RUN_ID_ENV] = sorted(labels)[0]
+            if not resumed or first_data(records, "preflight", "previous_running") is None:
+                # What a failed update restores (recovery.restore_previous): the version running now.
+                self.journal_step("preflight", Phase.end, previous_running=bool(objects.containers),
+                                  previous_label=self.env.get(RUN_ID_ENV, ""))
         if existed:
             self.emit("preflight", State.done, "an earlier install exists: its data volumes are kept whatever happens")
 
@@ -328,7 +338,7 @@ class ComposeBackend:
         self.env = registry_auth.env_with(self.env, config)
         self.emit("login", State.running, f"docker login {registry} as {user}")
         res = run(self.docker + ["login", "--username", user, "--password-stdin", registry],
-                  input_text=password + "\n", env=self.env)
+                  input_text=password + "\n", env=self.env, timeout=min(120, self.timeout))
         if res.rc != 0:
             self.journal_step("login", Phase.failed)
             raise Stop(f"docker login to {registry} failed: {redact(last_line(res.stderr), self.secret_values)}")
@@ -389,12 +399,30 @@ class ComposeBackend:
                 self.raw_tail = (self.raw_tail + [p.detail])[-10:]
 
         stream = Stream(self.compose + ["--progress", "json", "pull", *wanted], env=self.env, cwd=self.folder.bundle)
+        # Journaled so a rollback after `kill -9` of fabrix can end the pull's process group.
+        self.journal_step("pull-process", Phase.begin, pid=stream.proc.pid)
+        # --timeout bounds the pull too: a registry that never answers must not hang the launch.
+        deadline = self.clock.elapsed() + self.timeout
+        stop = threading.Event()
+        timed_out = threading.Event()
+
+        def tick() -> None:
+            if self.cancel.is_set():
+                stop.set()
+            elif self.clock.elapsed() > deadline:
+                timed_out.set()
+                stop.set()
+
         try:
-            rc, cancelled = pump(stream, on_line, self.cancel)
+            rc, cancelled = pump(stream, on_line, stop, tick=tick, tick_every=0.5)
         finally:
             # The login was only for this pull: forget it now (rollback and down remove it too).
             if registry_auth.remove(self.folder.root):
                 self.env.pop("DOCKER_CONFIG", None)
+        if cancelled and timed_out.is_set():
+            self.journal_step("pull", Phase.failed, timed_out=True)
+            raise Stop(f"pulling images did not finish within {self.timeout}s (--timeout): "
+                       f"is the registry reachable? {', '.join(images[s] for s in wanted)}")
         if cancelled:
             self.journal_step("pull", Phase.failed, cancelled=True)
             raise Stop("cancelled while pulling images", cancelled=True)

@@ -49,3 +49,21 @@ def _try_lock(fd: int) -> bool:
         return True
     except OSError:
         return False
+
+
+def busy_holder(folder: Path) -> str | None:
+    """Who holds the install's lock right now ("fabrix up (pid 123)"), or None when nobody does.
+    Asks without taking it for long: a lock that can be taken is released at once."""
+    path = folder / "launch.lock"
+    if not path.is_file() or path.is_symlink():
+        return None
+    try:
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        if _try_lock(fd):
+            return None
+        return os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another fabrix process"
+    finally:
+        os.close(fd)

@@ -16,13 +16,21 @@ from installer.errors import FabrixError, OperationFailed
 from installer.labels import project_name
 from installer.launch import registry_auth
 from installer.launch.dockercli import plain_docker_cmd
-from installer.launch.journal import OUTCOME_ROLLBACK_INCOMPLETE, OUTCOME_ROLLED_BACK, Journal, Phase, first_data, step_state
+from installer.launch.journal import (
+    OUTCOME_OK,
+    OUTCOME_ROLLBACK_INCOMPLETE,
+    OUTCOME_ROLLED_BACK,
+    Journal,
+    Phase,
+    first_data,
+    step_state,
+)
 from installer.launch.lock import install_lock
 from installer.launch.model import RollbackResult, RunInfo, ServiceStatus
 from installer.launch.status import project_status
 from installer.launch.teardown import remove_project
 from installer.progress import Clock, ProgressEvent, Reporter, State
-from installer.state import existing_install, install_dir
+from installer.state import InstallDir, existing_install, install_dir
 
 
 def _docker(name: str) -> list[str]:
@@ -78,15 +86,25 @@ def rollback_run(name: str, journal: Journal, run_id: str, reporter: Reporter) -
     removed, leftovers, volumes = "nothing", "", False
     stop_orphaned_compose(records)
     registry_auth.remove(install_dir(name).root)  # a login that a killed pull left behind
+    restored = False
     try:
         if "up" in steps:
             existed = bool(first_data(records, "preflight", "project_existed", True))
             volumes = not existed
-            services = first_data(records, "validate", "services", []) or []
-            services = [s for s in services if isinstance(s, str)] if isinstance(services, list) else []
-            removed_text, left = remove_project(_docker(name), project, volumes, reporter, clock, "rollback", services)
-            removed = removed_text
-            leftovers = "" if left.empty() else left.describe()
+            if existed and first_data(records, "preflight", "previous_running") is True:
+                # A failed update of a running install: bring the previous version back rather
+                # than leave the platform offline (its data volumes were never touched).
+                restored = restore_previous(name, str(first_data(records, "preflight", "previous_label", "") or ""),
+                                            reporter, clock)
+            if restored:
+                removed = "this run's changes (the previous version runs again)"
+            else:
+                services = first_data(records, "validate", "services", []) or []
+                services = [s for s in services if isinstance(s, str)] if isinstance(services, list) else []
+                removed_text, left = remove_project(_docker(name), project, volumes, reporter, clock, "rollback",
+                                                    services)
+                removed = removed_text
+                leftovers = "" if left.empty() else left.describe()
     except FabrixError as exc:  # could not remove, or not ours to remove (Refused)
         leftovers = exc.message
     outcome = OUTCOME_ROLLBACK_INCOMPLETE if leftovers else OUTCOME_ROLLED_BACK
@@ -98,6 +116,8 @@ def rollback_run(name: str, journal: Journal, run_id: str, reporter: Reporter) -
         message = "Nothing had been started yet, so there was nothing to remove."
     elif leftovers:
         message = f"Rollback is incomplete; still there: {leftovers}. Run `fabrix rollback --name {name}` again."
+    elif restored:
+        message = "Rolled back: the previous version is running again, with its data."
     else:
         kept = ("" if volumes else " The data volumes of the earlier install were kept.")
         message = f"Rolled back: removed {removed}.{kept}"
@@ -105,6 +125,70 @@ def rollback_run(name: str, journal: Journal, run_id: str, reporter: Reporter) -
                            message=message, elapsed=clock.elapsed()))
     return RollbackResult(name=name, run_id=run_id, removed=removed, volumes_removed=volumes,
                           leftovers=leftovers, message=message)
+
+
+PREVIOUS_BUNDLE = "bundle.previous"
+RESTORE_TIMEOUT = 300  # seconds the previous version may take to be healthy again
+
+
+def keep_previous_bundle(folder: InstallDir, journal: Journal, run_id: str) -> None:
+    """Before a new render replaces the bundle: if the last launch that ended succeeded, its
+    bundle is what runs now, so keep a copy a failed update can restore (``restore_previous``).
+    After a failed (rolled back) update the copy from before it is kept as it is."""
+    last = None
+    for rec in journal.records():
+        if rec.step == "run" and rec.phase is not Phase.begin and rec.run != run_id:
+            last = rec.data.get("outcome")
+    if last != OUTCOME_OK or not (folder.bundle / "compose.yaml").is_file():
+        return
+    import shutil
+    import tempfile
+
+    target = folder.root / PREVIOUS_BUNDLE
+    staging = Path(tempfile.mkdtemp(dir=folder.root, prefix=".bundle.previous."))
+    try:
+        shutil.copytree(folder.bundle, staging / "b", symlinks=True)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging / "b", target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def restore_previous(name: str, label: str, reporter: Reporter, clock: Clock) -> bool:
+    """``compose up`` the kept previous bundle (same project, same volumes, the running stack's
+    run label): Compose converges the project back to it. True when it is healthy again."""
+    from installer.launch.dockercli import last_line, project_objects, refuse_foreign, run
+
+    folder = install_dir(name)
+    previous = folder.root / PREVIOUS_BUNDLE
+    if not label or not (previous / "compose.yaml").is_file():
+        return False
+    project = project_name(name)
+    refuse_foreign(project_objects(_docker(name), project), project, "restore")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_") and k != "DOCKER_CONFIG"}
+    env_file = previous / ".env"
+    if env_file.is_file():
+        for line in env_file.read_text(encoding="utf-8", errors="replace").splitlines():
+            if "=" in line and not line.startswith("#"):
+                env.pop(line.split("=", 1)[0].strip(), None)  # the file's values, not the shell's
+    env["FABRIX_RUN_ID"] = label
+    reporter(ProgressEvent(step="rollback", state=State.rolling_back, elapsed=clock.elapsed(),
+                           message="restoring the previous version (its containers, on the same data)"))
+    cmd = _docker(name) + ["compose", "--project-name", project, "--project-directory", str(previous),
+                           "-f", str(previous / "compose.yaml")]
+    if env_file.is_file():
+        cmd += ["--env-file", str(env_file)]
+    cmd += ["up", "--detach", "--wait", "--wait-timeout", str(RESTORE_TIMEOUT), "--remove-orphans", "--pull", "never"]
+    res = run(cmd, env=env, cwd=previous, timeout=RESTORE_TIMEOUT + 60)
+    if res.rc != 0:
+        reporter(ProgressEvent(step="rollback", state=State.warning, elapsed=clock.elapsed(),
+                               message=f"the previous version did not come back: {last_line(res.stderr)[:300]}; "
+                                       "removing this run's containers instead (data kept)"))
+        return False
+    reporter(ProgressEvent(step="rollback", state=State.done, elapsed=clock.elapsed(),
+                           message="the previous version is running again"))
+    return True
 
 
 def down(name: str, volumes: bool, reporter: Reporter) -> None:
@@ -146,8 +230,12 @@ def clock_stamp() -> str:
     return new_run_id()
 
 
+# Journaled long-running Compose processes → the sub-command their command line must still show.
+_PROCESS_STEPS = {"up-process": b"up", "pull-process": b"pull"}
+
+
 def stop_orphaned_compose(records: list) -> None:
-    """Kill the ``docker compose up`` a killed launcher left running (its pid is journaled).
+    """Kill the ``docker compose up`` or ``pull`` a killed launcher left running (pid journaled).
 
     Compose runs in its own process group (pgid == pid), so a ``kill -9`` of fabrix leaves it
     converging the stack behind our back; rollback or resume must stop it first. Only a process
@@ -157,7 +245,7 @@ def stop_orphaned_compose(records: list) -> None:
     import time
 
     for rec in records:
-        if rec.step != "up-process" or "pid" not in rec.data:
+        if rec.step not in _PROCESS_STEPS or "pid" not in rec.data:
             continue
         try:
             pid = int(rec.data["pid"])
@@ -169,7 +257,7 @@ def stop_orphaned_compose(records: list) -> None:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue  # gone (or not Linux: nothing we can verify, leave it)
-        if b"compose" not in cmdline or b"up" not in cmdline:
+        if b"compose" not in cmdline or _PROCESS_STEPS[rec.step] not in cmdline:
             continue
         try:
             os.killpg(pid, signal.SIGKILL)

@@ -136,3 +136,120 @@ def test_registry_login_goes_to_a_private_config_that_rollback_removes(install: 
         if file.is_file():
             assert password.encode() not in file.read_bytes(), file
     assert leftovers(name) == {}
+
+
+class _SilentRegistry:
+    """Accepts TCP connections and never answers: a registry that hangs every request."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.conns: list[socket.socket] = []
+        self._stop = False
+
+        def serve() -> None:
+            while not self._stop:
+                try:
+                    conn, _ = self.sock.accept()
+                except OSError:
+                    return
+                self.conns.append(conn)  # held open, never read or answered
+
+        threading.Thread(target=serve, daemon=True).start()
+
+    def close(self) -> None:
+        self._stop = True
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+def _silent_answers(install: dict, registry: str) -> Path:
+    import yaml
+
+    path, _ = answers(install, components=["postgres"])
+    data = yaml.safe_load(path.read_text())
+    data["images"] = {"pull": "missing", "overrides": {"postgres": f"{registry}/fabrix-e2e/hangs:1"}}
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_a_registry_that_never_answers_does_not_outlive_the_timeout(install: dict) -> None:
+    import time
+
+    name, home = install["name"], install["home"]
+    registry = _SilentRegistry()
+    try:
+        path = _silent_answers(install, registry.address)
+        started = time.monotonic()
+        proc = fabrix("up", "--answers", str(path), "--yes", "--json", "--timeout", "8", home=home, timeout=120)
+        elapsed = time.monotonic() - started
+    finally:
+        registry.close()
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "did not finish within 8s" in proc.stdout
+    assert elapsed < 45, f"took {elapsed:.0f}s with --timeout 8"
+    assert leftovers(name) == {}
+
+
+def test_kill9_during_pull_then_rollback_ends_the_pull(install: dict) -> None:
+    import json
+    import os
+    import signal
+    import time
+
+    from tests.e2e.test_up_down import start_fabrix, wait_for_event
+
+    name, home = install["name"], install["home"]
+    registry = _SilentRegistry()
+    try:
+        path = _silent_answers(install, registry.address)
+        proc = start_fabrix("up", "--answers", str(path), "--yes", "--json", "--timeout", "300", home=home)
+        wait_for_event(proc, lambda o: o.get("type") == "event" and o.get("step") == "pull"
+                       and o.get("state") == "pulling")
+        journal = home / "installs" / name / "journal.jsonl"
+        deadline = time.monotonic() + 30
+        pid = None
+        while pid is None and time.monotonic() < deadline:
+            for line in journal.read_text().splitlines():
+                rec = json.loads(line)
+                if rec["step"] == "pull-process":
+                    pid = rec["data"]["pid"]
+            time.sleep(0.1)
+        assert pid, "the pull's process is journaled"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert Path(f"/proc/{pid}").exists(), "the pull outlived fabrix (what rollback must clean up)"
+        rolled = fabrix("rollback", "--name", name, "--yes", home=home)
+        assert rolled.returncode == 0, rolled.stderr
+        for _ in range(50):
+            if not Path(f"/proc/{pid}").exists() or " Z " in Path(f"/proc/{pid}/stat").read_text()[-200:]:
+                break
+            time.sleep(0.1)
+        alive = Path(f"/proc/{pid}").exists() and " Z " not in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1][:4]
+        assert not alive, "rollback ended the orphaned `docker compose pull`"
+    finally:
+        registry.close()
+    assert leftovers(name) == {}
+
+
+def test_a_second_up_of_the_same_install_says_it_is_busy(install: dict) -> None:
+    from tests.e2e.test_up_down import SMALL, mid_up, start_fabrix, wait_for_event
+
+    name, home = install["name"], install["home"]
+    path, _ = answers(install, components=SMALL)
+    first = start_fabrix("up", "--answers", str(path), "--yes", "--json", home=home)
+    try:
+        wait_for_event(first, mid_up)
+        second = fabrix("up", "--answers", str(path), "--yes", home=home)
+        assert second.returncode == 2
+        assert "is busy" in second.stderr and "rollback" not in second.stderr, second.stderr
+    finally:
+        first.wait(timeout=300)
+    assert first.returncode == 0
+    assert fabrix("down", "--name", name, "--yes", "--volumes", home=home).returncode == 0

@@ -221,7 +221,16 @@ def test_failed_upgrade_keeps_the_earlier_install_data(install: dict) -> None:
     assert failed.returncode == 1
     res = result_of(failed)
     assert res["rollback"]["volumes_removed"] is False
+    assert "previous version is running again" in res["message"], res["message"]
     assert volumes_of(name) == before
+    # The failed update left the previous version running (issue 10), healthy, on the same data.
+    status = result_of(fabrix("status", "--name", name, "--json", home=home))
+    assert {s["component"]: s["health"] for s in status["services"]} == {"postgres": "healthy", "redis": "healthy"}
+    assert status["unfinished_run"] is None
+    marker = subprocess.run(["docker", "exec", f"{project_name(name)}-postgres-1", "cat",
+                             "/var/lib/postgresql/data/marker"], capture_output=True, text=True)
+    assert marker.stdout.strip() == "precious"
+    assert fabrix("down", "--name", name, "--yes", home=home).returncode == 0
     assert leftovers(name, volumes=False) == {}
     volume = next(v for v in before if "postgres" in v)
     read = subprocess.run(["docker", "run", "--rm", "--entrypoint", "cat", "-v", f"{volume}:/d",
@@ -229,7 +238,7 @@ def test_failed_upgrade_keeps_the_earlier_install_data(install: dict) -> None:
     assert read.stdout.strip() == "precious"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=["sigterm", "sigint", "sighup"])
 def test_signal_during_up_cancels_and_rolls_back(install: dict, sig: signal.Signals) -> None:
     name, home = install["name"], install["home"]
     path, _ = answers(install, components=SMALL)

@@ -124,3 +124,23 @@ def test_any_answers_file_is_exit_0_or_2_bounded_and_writes_only_where_allowed(d
         assert [p.name for p in private_tmp.iterdir() if not p.name.startswith("fabrix-cwd-")] == []
         if v_rc == 2:
             assert not out.exists()
+
+
+yaml_fragments = st.sampled_from([
+    "apiVersion: fabrix/v1\n", "name: demo\n", "&a [1, 2]\n", "*a\n", "!!int x\n", "!!python/object:os.system x\n",
+    "compose: {ports: {redis: 99999999999999999999}}\n", "{", "[", "- \n", "? \n", "\t", "'\\ud800'\n", '"\\ud800"\n',
+    "model: [/x]\n", "name: name\nname: again\n", "<<: {a: 1}\n", "%YAML 1.1\n---\n", "\x00", "\ufeff",
+])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=st.lists(st.one_of(yaml_fragments, st.text(max_size=20)), max_size=8))
+def test_any_text_as_an_answers_file_is_exit_0_or_2_without_a_traceback(parts: list[str]) -> None:
+    with tempfile.TemporaryDirectory(prefix="fabrix-fuzz-") as tmp:
+        path = Path(tmp) / "answers.yaml"
+        path.write_bytes("".join(parts).encode("utf-8", "surrogatepass"))
+        started = time.monotonic()
+        rc, text = _cli("validate", "--answers", str(path))
+        assert rc in (0, 2), text
+        assert "Traceback" not in text and "internal error" not in text, text
+        assert time.monotonic() - started < 20

@@ -65,7 +65,8 @@ class Journal:
         record = Record(run=run, step=step, phase=phase, ts=_now(), data=data)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = (record.to_json() + "\n").encode("utf-8")
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        # O_NOFOLLOW: a journal swapped for a link is refused, never appended to through it.
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         try:
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":

@@ -18,7 +18,7 @@ from installer.errors import UsageError
 def install_lock(folder: Path, name: str, action: str) -> Iterator[None]:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / "launch.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)  # never through a link
     try:
         if not _try_lock(fd):
             holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another fabrix process"

@@ -178,3 +178,15 @@ def _bash_blocks(markdown: str) -> list[str]:
             current.append(line)
     return blocks
 
+
+
+def test_journal_and_lock_are_never_written_through_a_link(tmp_path: Path, minimal_answers: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("theirs")
+    folder = install_dir("demo").create()
+    folder.journal.symlink_to(victim)
+    (folder.root / "launch.lock").symlink_to(tmp_path / "victim-lock")
+    assert main(["down", "--name", "demo", "--yes"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert victim.read_text() == "theirs" and not (tmp_path / "victim-lock").exists()

@@ -49,14 +49,35 @@ class RetrySettings:
     deadline: float | None = None
 
 
+class ThrottleLog:
+    """How long this factory's calls waited on 429 Retry-After (said in "could not verify" findings)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.waits = 0
+        self.seconds = 0.0
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self.waits += 1
+            self.seconds += seconds
+
+
 class BoundedRetryPolicy(policies.RetryPolicy):
     """``RetryPolicy`` that honours Retry-After only up to ``max_retry_after`` seconds, and never
     waits past ``deadline``."""
 
-    def __init__(self, max_retry_after: float, deadline: float | None = None, **kwargs: Any) -> None:
+    def __init__(self, max_retry_after: float, deadline: float | None = None, throttle: ThrottleLog | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_retry_after = max_retry_after
         self.deadline = deadline
+        self.throttle = throttle
+
+    def _sleep_for_retry(self, response: Any, transport: Any) -> bool:
+        retry_after = self.get_retry_after(response)
+        if retry_after and self.throttle is not None and response.http_response.status_code == 429:
+            self.throttle.add(retry_after)
+        return bool(super()._sleep_for_retry(response, transport))
 
     def is_retry(self, settings: dict[str, Any], response: Any) -> bool:
         if not super().is_retry(settings, response):
@@ -77,6 +98,7 @@ class ClientFactory:
         self.cloud = cloud
         self.credential = credential
         self.retry = retry or RetrySettings()
+        self.throttle = ThrottleLog()
         self._session = requests.Session()
         # Checks run concurrently: let every one of them keep its own connection to ARM.
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
@@ -106,6 +128,7 @@ class ClientFactory:
             BoundedRetryPolicy(
                 r.max_retry_after,
                 r.deadline,
+                self.throttle,
                 retry_total=r.total,
                 retry_backoff_factor=r.backoff_factor,
                 retry_backoff_max=r.backoff_max,

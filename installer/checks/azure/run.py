@@ -216,7 +216,11 @@ def _http_unknown(exc: HttpResponseError, run: AzureRun | None = None) -> tuple[
                 why = f", longer than the {limit:g} s fabrix waits"
             elif time.monotonic() + after > run.deadline:
                 why = ", which would end after the report's deadline"
-        return (f"could not verify: throttled — ARM answered 429 Too Many Requests{wait}{why}",
+        waited = ""
+        if run is not None and run.clients.throttle.waits:
+            log = run.clients.throttle
+            waited = f"; this run already waited {log.seconds:g} s over {log.waits} throttled call(s)"
+        return (f"could not verify: throttled — ARM answered 429 Too Many Requests{wait}{why}{waited}",
                 "wait for the throttling window to pass, then re-run `fabrix check`; other tools using this subscription share the same request limits")
     if status in (401, 403):
         return found, "the signed-in principal needs read access: the Reader role on the subscription is enough for every check (`az role assignment create --assignee <you> --role Reader --scope /subscriptions/<id>`, by an Owner)"

@@ -92,9 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="JSON", help="include this `fabrix check --json` report")
     _add_json(p)
 
-    p = sub.add_parser("up", help="launch an install (Docker Compose) with live progress")
+    p = sub.add_parser("up", help="launch an install (Docker Compose or Azure) with live progress")
     _add_answers(p)
     p.add_argument("--resume", action="store_true", help="continue an unfinished launch")
+    p.add_argument("--preview", action="store_true",
+                   help="Azure: show what the deployment would create, modify and delete (ARM what-if), change nothing")
+    p.add_argument(
+        "--allow-foreign-changes",
+        action="store_true",
+        help="Azure: allow the deployment to modify or delete resources this install does not own (--yes is not enough)",
+    )
     p.add_argument("--timeout", type=int, default=600, metavar="S", help="seconds to wait for health")
     p.add_argument(
         "--keep-on-failure",

@@ -236,6 +236,28 @@ class ClientFactory:
             "policyinsights", subscription_id, lambda: PolicyInsightsClient(self.credential, subscription_id, **self._kwargs())
         )
 
+    def deployments(self, subscription_id: str) -> Any:
+        # azure-mgmt-resource >= 25 moved deployments (and their operations) into their own package.
+        DeploymentsMgmtClient = sdk_import("azure.mgmt.resource.deployments", "DeploymentsMgmtClient")
+
+        return self._get(
+            "deployments", subscription_id, lambda: DeploymentsMgmtClient(self.credential, subscription_id, **self._kwargs())
+        )
+
+    def deployment_stacks(self, subscription_id: str) -> Any:
+        DeploymentStacksClient = sdk_import("azure.mgmt.resource.deploymentstacks", "DeploymentStacksClient")
+
+        return self._get(
+            "deploymentstacks", subscription_id, lambda: DeploymentStacksClient(self.credential, subscription_id, **self._kwargs())
+        )
+
+    def container_service(self, subscription_id: str) -> Any:
+        ContainerServiceClient = sdk_import("azure.mgmt.containerservice", "ContainerServiceClient")
+
+        return self._get(
+            "containerservice", subscription_id, lambda: ContainerServiceClient(self.credential, subscription_id, **self._kwargs())
+        )
+
     def close(self) -> None:
         with self._lock:
             self._clients.clear()

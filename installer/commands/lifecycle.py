@@ -42,6 +42,10 @@ def up(args: argparse.Namespace, out: Output) -> int:
 
     plan = load_plan(args)
     _refuse_if_busy(plan.name)  # a launch in progress is not an "unfinished" one to roll back
+    if plan.is_azure() or getattr(args, "preview", False):
+        from installer.commands.azure_lifecycle import up_azure
+
+        return up_azure(args, out, plan)
     open_run = engine.unfinished_run(plan.name)
     if open_run and not args.resume:
         raise UsageError(
@@ -201,9 +205,12 @@ def _cancel_on_signals(cancel: threading.Event, out: Output) -> Iterator[None]:
 
 
 def status(args: argparse.Namespace, out: Output) -> int:
+    from installer.commands.azure_lifecycle import azure_plan_of, status_azure
     from installer.launch.lock import busy_holder
     from installer.state import install_dir
 
+    if (plan := azure_plan_of(args.name)) is not None:
+        return status_azure(args, out, plan)
     services = engine.status(args.name)
     holder = busy_holder(install_dir(args.name).root)
     open_run = None if holder else engine.unfinished_run(args.name)
@@ -237,6 +244,10 @@ def status(args: argparse.Namespace, out: Output) -> int:
 
 
 def down(args: argparse.Namespace, out: Output) -> int:
+    from installer.commands.azure_lifecycle import azure_plan_of, down_azure
+
+    if (plan := azure_plan_of(args.name)) is not None:
+        return down_azure(args, out, plan)
     question = (f"Remove {args.name!r} and DELETE its data volumes (databases, uploads)?" if args.volumes
                 else f"Stop and remove {args.name!r} (containers and networks; data volumes are kept)?")
     existing_install(args.name)  # fails early (exit 2) for an unknown install, before asking

@@ -9,6 +9,8 @@
 - ``rollback(name, reporter, cancel=None) -> RollbackResult``: undo an unfinished run.
 - ``status(name) -> list[ServiceStatus]``; ``down(name, volumes, reporter) -> None``;
   ``unfinished_run(name) -> RunInfo | None``.
+An Azure plan (every model but ``container/compose`` and ``manual``) goes to the Azure backend
+(``installer.launch.azure``); ``manual`` is a runbook, never launched (``UsageError``, exit 2).
 Errors before anything changes are raised as ``FabrixError`` subclasses (``UsageError``: busy
 install, unfinished run without ``resume``, unknown install; ``ToolMissing``: no Docker/Compose).
 """
@@ -48,7 +50,7 @@ def __getattr__(name: str) -> Any:
     # `launch` pulls in render, checks and the plan machinery; `fabrix status/down/rollback`
     # do not need them, so they load only when someone asks for `launch`.
     if name == "launch":
-        from installer.launch.compose_launch import launch
+        from installer.launch.dispatch import launch
 
         return launch
     raise AttributeError(f"module 'installer.launch' has no attribute {name!r}")

@@ -136,5 +136,13 @@ def first_data(records: list[Record], step: str, key: str, default: Any = None) 
     return default
 
 
+def run_backend(records: list[Record]) -> str:
+    """Which backend ran a run (runs journaled before the runner existed were Compose's)."""
+    for r in records:
+        if r.step == "run" and r.phase is Phase.begin:
+            return str(r.data.get("backend") or "compose")
+    return "compose"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -23,6 +23,7 @@ from installer.launch.journal import (
     Journal,
     Phase,
     first_data,
+    run_backend,
     step_state,
 )
 from installer.launch.lock import install_lock
@@ -71,6 +72,11 @@ def rollback(name: str, reporter: Reporter, cancel: threading.Event | None = Non
         run_id = journal.unfinished()
         if run_id is None:
             return RollbackResult(name=name, run_id=None, message=f"{name} has no unfinished launch to roll back.")
+        if run_backend(journal.run_records(run_id)) == "azure":
+            from installer.answers import load_answers
+            from installer.launch.azure.teardown import rollback_run as azure_rollback_run
+
+            return azure_rollback_run(load_answers(folder.answers), journal, run_id, reporter)
         return rollback_run(name, journal, run_id, reporter)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from installer.errors import FabrixError, Refused, ToolMissing, UsageError
-from installer.launch.journal import OUTCOME_OK, Journal, Phase, Record, new_run_id
+from installer.launch.journal import OUTCOME_OK, Journal, Phase, Record, new_run_id, run_backend
 from installer.launch.lock import install_lock
 from installer.launch.model import Diagnostics, LaunchResult, Outcome, RollbackResult
 from installer.plan import InstallPlan
@@ -37,6 +37,8 @@ from installer.state import InstallDir, install_dir
 
 OUTCOME_TOOL_MISSING = "tool_missing"
 OUTCOME_REFUSED = "refused"
+
+__all__ = ["Backend", "EventLog", "Run", "Step", "Stop", "launch_with", "run_backend"]
 
 
 class Stop(Exception):
@@ -228,14 +230,6 @@ class Run:
         self.emit("summary", State.failed, message)
         return LaunchResult(outcome, self.plan.name, self.run_id, redact(message, self.secret_values),
                             diagnostics=diagnostics, rollback=rollback, elapsed=self.clock.elapsed())
-
-
-def run_backend(records: list[Record]) -> str:
-    """Which backend ran a run (runs journaled before the runner existed were Compose's)."""
-    for r in records:
-        if r.step == "run" and r.phase is Phase.begin:
-            return str(r.data.get("backend") or "compose")
-    return "compose"
 
 
 class EventLog:

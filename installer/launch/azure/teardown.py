@@ -1,0 +1,234 @@
+"""Undo and inspect an Azure install: rollback from the journal, ``down``, ``status``.
+
+Rollback reads what the run recorded and undoes only that, in this order:
+1. the stack, if this run submitted it: a deployment still running is cancelled first (ARM cannot
+   delete a running one), then the stack is deleted *with* its managed resources
+   (``unmanageAction.Resources=delete``; without it ARM only detaches them);
+2. the resource group, only if this run created it (its ``created`` record, or its run tag);
+3. verification: nothing the stack managed, and nothing tagged with this run, is still there;
+   resources that were in the group before the run are never touched;
+4. Key Vault: the deleted vault is soft-deleted and its name reserved; it is purged when purge
+   protection is off, otherwise the next install recovers it (``AzureBackend._recover_vault``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azure.core.exceptions import HttpResponseError
+
+from installer.errors import OperationFailed
+from installer.labels import TAG_INSTALL, TAG_RUN
+from installer.launch.azure import arm
+from installer.launch.azure.arm import Target
+from installer.launch.journal import OUTCOME_ROLLBACK_INCOMPLETE, OUTCOME_ROLLED_BACK, Journal, Phase, first_data
+from installer.launch.model import RollbackResult
+from installer.plan import InstallPlan
+from installer.progress import Clock, ProgressEvent, Reporter, State
+
+TERMINAL = ("succeeded", "failed", "canceled")
+
+
+def _session(plan: InstallPlan, session: Any) -> Any:
+    from installer.azure import SignInOptions, sign_in
+
+    if session is not None and session.serves(plan):
+        return session
+    return sign_in(SignInOptions.from_plan(plan))
+
+
+def _wait_terminal(t: Target, reporter: Reporter, clock: Clock, step: str, budget: float = 1800.0) -> Any:
+    """Cancel a stack's running deployment and wait until the stack is terminal."""
+    import time
+
+    from installer.launch.azure.backend import MAX_POLL, poll_seconds
+
+    end = time.monotonic() + budget
+    cancelled = False
+    while True:
+        stack, retry = arm.stack_get(t)
+        if stack is None or arm.stack_state(stack) in TERMINAL:
+            return stack
+        deployment = arm.stack_deployment_name(stack)
+        if deployment and not cancelled:
+            reporter(ProgressEvent(step=step, state=State.rolling_back, elapsed=clock.elapsed(),
+                                   message=f"cancelling the running deployment {deployment}"))
+            arm.cancel_deployment(t, deployment)
+            cancelled = True
+        if time.monotonic() > end:
+            return stack
+        time.sleep(min(MAX_POLL, max(poll_seconds(), retry or 0)))
+
+
+def remove_owned(t: Target, plan: InstallPlan, run_id: str | None, group_created: bool, stack_ours: bool,
+                 reporter: Reporter, clock: Clock, step: str) -> tuple[str, str]:
+    """Delete the stack's resources (and the group if ``group_created``); (removed, leftovers)."""
+    removed: list[str] = []
+    managed: list[str] = []
+    stack, _ = arm.stack_get(t)
+    if stack is not None and stack_ours:
+        stack = _wait_terminal(t, reporter, clock, step)
+    if stack is not None and stack_ours:
+        managed = arm.stack_resource_ids(stack)
+        reporter(ProgressEvent(step=step, state=State.rolling_back, elapsed=clock.elapsed(),
+                               message=f"deleting the stack {t.stack} and the {len(managed)} resource(s) it manages"))
+        try:
+            arm.stack_delete(t)
+        except HttpResponseError as exc:
+            code, message = arm.arm_error(exc)
+            return "", f"the stack {t.stack} could not be deleted: {code}: {message}"
+        removed.append(f"the stack {t.stack} and {len(managed)} resource(s)")
+    if group_created and arm.group_get(t) is not None:
+        reporter(ProgressEvent(step=step, state=State.rolling_back, elapsed=clock.elapsed(),
+                               message=f"deleting the resource group {t.resource_group} (this run created it)"))
+        try:
+            arm.group_delete(t)
+        except HttpResponseError as exc:
+            code, message = arm.arm_error(exc)
+            return ", ".join(removed), f"the resource group {t.resource_group} could not be deleted: {code}: {message}"
+        removed.append(f"the resource group {t.resource_group}")
+    # Verify: nothing the stack managed and nothing tagged with this run is left.
+    left: list[str] = []
+    if arm.group_get(t) is not None:
+        wanted = {m.lower() for m in managed}
+        for res in arm.group_resources(t):
+            rid = str(getattr(res, "id", "") or "")
+            tags = dict(getattr(res, "tags", None) or {})
+            if rid.lower() in wanted or (run_id and tags.get(TAG_RUN) == run_id):
+                left.append(rid.rsplit("/providers/", 1)[-1])
+        if group_created and not left and group_is_empty_ours(t, plan):
+            pass
+    _settle_vault(t, plan, reporter, clock, step)
+    return ", ".join(removed) or "nothing", "; ".join(left)
+
+
+def group_is_empty_ours(t: Target, plan: InstallPlan) -> bool:
+    group = arm.group_get(t)
+    return group is not None and dict(getattr(group, "tags", None) or {}).get(TAG_INSTALL) == plan.name
+
+
+def _settle_vault(t: Target, plan: InstallPlan, reporter: Reporter, clock: Clock, step: str) -> None:
+    from installer.render.workload import azure_names
+
+    name = azure_names(plan).key_vault
+    deleted = arm.deleted_vault(t, name)
+    if deleted is None:
+        return
+    props = getattr(deleted, "properties", None)
+    if not bool(getattr(props, "purge_protection_enabled", True)):
+        try:
+            arm.purge_vault(t, name)
+            reporter(ProgressEvent(step=step, state=State.rolling_back, elapsed=clock.elapsed(),
+                                   message=f"purged the soft-deleted Key Vault {name}"))
+            return
+        except HttpResponseError:
+            pass
+    reporter(ProgressEvent(step=step, state=State.log, elapsed=clock.elapsed(),
+                           message=f"Key Vault {name} is soft-deleted (purge protection keeps it up to 90 days); "
+                                   f"the next `fabrix up` of {plan.name} recovers it"))
+
+
+def rollback_run(plan: InstallPlan, journal: Journal, run_id: str, reporter: Reporter, session: Any = None) -> RollbackResult:
+    """Undo what Azure run ``run_id`` did, as its journal records it (the lock is already held)."""
+    clock = Clock()
+    records = journal.run_records(run_id)
+    journal.append(run_id, "rollback", Phase.begin)
+    reporter(ProgressEvent(step="rollback", state=State.rolling_back, message=f"rolling back run {run_id}",
+                           elapsed=clock.elapsed()))
+    touched = first_data(records, "group", "resource_group") is not None
+    removed, leftovers = "nothing", ""
+    if touched:
+        try:
+            from installer.launch.azure.backend import target_for
+
+            s = _session(plan, session)
+            t = target_for(plan, s.clients)
+            created = bool(first_data(records, "group", "created", False))
+            if first_data(records, "group", "created") is None:
+                group = arm.group_get(t)  # killed between the PUT and its record: the tag says
+                created = group is not None and dict(getattr(group, "tags", None) or {}).get(TAG_RUN) == run_id
+            stack, _ = arm.stack_get(t)
+            stack_ours = stack is not None and dict(getattr(stack, "tags", None) or {}).get(TAG_RUN) == run_id
+            removed, leftovers = remove_owned(t, plan, run_id, created, stack_ours, reporter, clock, "rollback")
+        except HttpResponseError as exc:
+            code, message = arm.arm_error(exc)
+            leftovers = f"ARM error during rollback: {code}: {message}"
+        except OperationFailed as exc:
+            leftovers = exc.message
+    journal.append(run_id, "rollback", Phase.failed if leftovers else Phase.end, removed=removed, leftovers=leftovers)
+    if not leftovers:
+        journal.append(run_id, "run", Phase.end, outcome=OUTCOME_ROLLBACK_INCOMPLETE if leftovers else OUTCOME_ROLLED_BACK)
+    if not touched:
+        message = "Nothing had been created in Azure yet, so there was nothing to remove."
+    elif leftovers:
+        message = f"Rollback is incomplete; still there: {leftovers}. Run `fabrix rollback --name {plan.name}` again."
+    else:
+        message = f"Rolled back: removed {removed}. Resources that were in the group before were not touched."
+    reporter(ProgressEvent(step="rollback", state=State.failed if leftovers else State.rolled_back,
+                           message=message, elapsed=clock.elapsed()))
+    return RollbackResult(name=plan.name, run_id=run_id, removed=removed, leftovers=leftovers, message=message)
+
+
+def plan_of(name: str) -> InstallPlan | None:
+    """The saved answers of an install, when it is an Azure one."""
+    from installer.answers import load_answers
+    from installer.state import install_dir
+
+    path = install_dir(name).answers
+    if not path.exists():
+        return None
+    plan = load_answers(path)
+    return plan if plan.is_azure() else None
+
+
+def what_down_deletes(plan: InstallPlan, session: Any = None) -> tuple[Target, list[str], bool]:
+    """(target, the managed resource ids, whether the group goes too) for ``fabrix down``."""
+    from installer.launch.azure.backend import target_for
+
+    s = _session(plan, session)
+    t = target_for(plan, s.clients)
+    stack, _ = arm.stack_get(t)
+    ids = arm.stack_resource_ids(stack) if stack is not None else []
+    group = arm.group_get(t)
+    tags = dict(getattr(group, "tags", None) or {}) if group is not None else {}
+    return t, ids, tags.get(TAG_INSTALL) == plan.name
+
+
+def down(plan: InstallPlan, reporter: Reporter, session: Any = None) -> str:
+    """Delete the install's stack and what it manages, and the group if fabrix created it."""
+    clock = Clock()
+    t, ids, group_ours = what_down_deletes(plan, session)
+    stack, _ = arm.stack_get(t)
+    ours = stack is not None and dict(getattr(stack, "tags", None) or {}).get(TAG_INSTALL) == plan.name
+    removed, leftovers = remove_owned(t, plan, None, group_ours, ours, reporter, clock, "down")
+    if leftovers:
+        raise OperationFailed(f"{plan.name}: still there after down: {leftovers}",
+                              f"delete them in the portal, or re-run `fabrix down --name {plan.name}`")
+    return removed
+
+
+def status(plan: InstallPlan, session: Any = None) -> dict[str, Any]:
+    """What ARM says now about the install's stack and its deployment."""
+    from installer.launch.azure.backend import target_for
+
+    s = _session(plan, session)
+    t = target_for(plan, s.clients)
+    stack, _ = arm.stack_get(t)
+    out: dict[str, Any] = {"resource_group": t.resource_group, "stack": t.stack,
+                           "group_exists": arm.group_get(t) is not None}
+    if stack is None:
+        out["stack_state"] = None
+        return out
+    out["stack_state"] = arm.stack_state(stack)
+    out["resources"] = len(arm.stack_resource_ids(stack))
+    out["run"] = dict(getattr(stack, "tags", None) or {}).get(TAG_RUN)
+    deployment = arm.stack_deployment_name(stack)
+    if deployment:
+        dep = arm.deployment_get(t, deployment)
+        out["deployment"] = deployment
+        props = getattr(dep, "properties", None)
+        out["deployment_state"] = str(getattr(props, "provisioning_state", "") or "") if props else None
+    code, message = arm.stack_error(stack)
+    if code:
+        out["error"] = f"{code}: {message}"
+    return out

@@ -66,7 +66,7 @@ def group_ids(arm: Any, rg: str = RG) -> set[str]:
 
 
 def test_aca_launch_creates_the_group_deploys_the_stack_with_per_resource_progress(fake_arm, azure_env) -> None:
-    arm = started(fake_arm())
+    arm = started(fake_arm(page_size=0))
     events: list[ProgressEvent] = []
     result = launch(plan_for(arm), events.append)
     assert result.ok, result.message
@@ -88,7 +88,7 @@ def test_aca_launch_creates_the_group_deploys_the_stack_with_per_resource_progre
 
 
 def test_a_failed_resource_is_diagnosed_then_rolled_back_and_a_pre_existing_resource_survives(fake_arm, azure_env) -> None:
-    arm = started(fake_arm())
+    arm = started(fake_arm(page_size=0))
     arm.deploy.add_group(RG)
     theirs = arm.deploy.add_resource(RG, "Microsoft.Storage/storageAccounts", "theirdata", tags={"owner": "finance"})
     before = group_ids(arm)
@@ -107,7 +107,7 @@ def test_a_failed_resource_is_diagnosed_then_rolled_back_and_a_pre_existing_reso
 
 
 def test_a_group_this_run_created_is_deleted_by_the_rollback(fake_arm, azure_env) -> None:
-    arm = started(fake_arm())
+    arm = started(fake_arm(page_size=0))
     arm.deploy.fail("Microsoft.Cdn/profiles", "RequestDisallowedByPolicy")
     result = launch(plan_for(arm), lambda ev: None)
     assert result.failed and "RequestDisallowedByPolicy" in result.message
@@ -118,7 +118,7 @@ def test_a_group_this_run_created_is_deleted_by_the_rollback(fake_arm, azure_env
 def test_a_change_to_a_resource_the_install_does_not_own_is_refused_without_the_flag(fake_arm, azure_env) -> None:
     from installer.render.workload import azure_names
 
-    arm = started(fake_arm())
+    arm = started(fake_arm(page_size=0))
     arm.deploy.add_group(RG)
     plan = plan_for(arm)
     # Someone else's vault already holds the name the template deploys: what-if says Modify.
@@ -135,7 +135,7 @@ def test_a_change_to_a_resource_the_install_does_not_own_is_refused_without_the_
 def test_cancel_mid_deployment_cancels_arm_then_rolls_back(fake_arm, azure_env) -> None:
     import threading
 
-    arm = started(fake_arm(), speed=50.0)
+    arm = started(fake_arm(page_size=0), speed=50.0)
     cancel = threading.Event()
 
     def reporter(ev: ProgressEvent) -> None:
@@ -149,7 +149,7 @@ def test_cancel_mid_deployment_cancels_arm_then_rolls_back(fake_arm, azure_env) 
 
 
 def test_throttling_while_polling_is_absorbed(fake_arm, azure_env) -> None:
-    arm = started(fake_arm())
+    arm = started(fake_arm(page_size=0))
     throttle = arm.deploy.throttle(r"deploymentStacks/fabrix-demo$", method="GET", every=3, retry_after=0.05)
     result = launch(plan_for(arm), lambda ev: None)
     assert result.ok, result.message
@@ -159,7 +159,7 @@ def test_throttling_while_polling_is_absorbed(fake_arm, azure_env) -> None:
 def test_preview_prints_counts_and_changes_nothing(fake_arm, azure_env) -> None:
     from installer.launch.azure.backend import preview
 
-    arm = started(fake_arm())
+    arm = started(fake_arm(page_size=0))
     arm.deploy.add_group(RG)
     p = preview(plan_for(arm), lambda ev: None)
     assert p.counts["create"] > 50 and p.counts["delete"] == 0
@@ -205,7 +205,7 @@ def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_kill_9_then_status_shows_the_run_and_arm_state_then_resume_reattaches(fake_arm, azure_env, tmp_path) -> None:
-    arm = started(fake_arm(), speed=200.0)
+    arm = started(fake_arm(page_size=0), speed=200.0)
     path, env = _killed_mid_deploy(arm, tmp_path)
     st = _run("status", "--name", "demo", "--json", env=env)
     assert st.returncode == 0, st.stderr
@@ -220,7 +220,7 @@ def test_kill_9_then_status_shows_the_run_and_arm_state_then_resume_reattaches(f
 
 
 def test_kill_9_then_rollback_leaves_nothing_owned(fake_arm, azure_env, tmp_path) -> None:
-    arm = started(fake_arm(), speed=200.0)
+    arm = started(fake_arm(page_size=0), speed=200.0)
     _, env = _killed_mid_deploy(arm, tmp_path)
     arm.deploy.clock.set_speed(SPEED)
     rb = _run("rollback", "--name", "demo", "--yes", "--json", env=env)

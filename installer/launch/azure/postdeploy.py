@@ -32,6 +32,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from installer.labels import TAG_INSTALL, TAG_RUN
 from installer.launch.azure import arm
 from installer.launch.azure.arm import Target
+from installer.launch.azure.preview import _get
 from installer.launch.journal import Phase
 from installer.launch.runner import Stop
 from installer.progress import State
@@ -135,7 +136,7 @@ def _aca_job(b: AzureBackend, t: Target, ids: list[str], script: str) -> None:
         except ResourceNotFoundError:
             ex = None
         props = getattr(ex, "properties", None) if ex is not None else None
-        status = str(getattr(props, "status", "") or getattr(ex, "status", "") or "")
+        status = str(_get(props, "status") or _get(ex, "status") or "")
         if status.lower() in TERMINAL_JOB:
             break
         if time.monotonic() - clock0 > JOB_TIMEOUT:
@@ -289,7 +290,7 @@ def _aks(b: AzureBackend, t: Target, ids: list[str], script: str | None) -> None
         code, message = arm.arm_error(exc)
         raise Stop(f"the AKS run command failed: {code}: {message}", service=cluster) from exc
     props = getattr(result, "properties", None) or result
-    state = str(getattr(props, "provisioning_state", "") or "")
+    state = str(_get(props, "provisioning_state") or "")
     exit_code = getattr(props, "exit_code", None)
     logs = str(getattr(props, "logs", "") or "")
     took = time.monotonic() - clock0

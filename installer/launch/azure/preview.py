@@ -14,6 +14,7 @@ the preview shows the changes and never gates on "no changes".
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from typing import Any
 
 from installer.labels import TAG_INSTALL
@@ -61,13 +62,16 @@ class Preview:
 
 
 def _get(obj: Any, *names: str) -> Any:
-    """A field of an SDK model or of a plain dict (the SDK returns either, by version)."""
+    """A field of an SDK model or of a plain dict (the SDK returns either, by version); enums
+    as their wire value (``str()`` of an SDK enum is its Python name, not ARM's word)."""
     for name in names:
+        value = None
         if isinstance(obj, dict):
-            if name in obj:
-                return obj[name]
-        elif getattr(obj, name, None) is not None:
-            return getattr(obj, name)
+            value = obj.get(name)
+        elif not isinstance(obj, (str, bytes)):
+            value = getattr(obj, name, None)
+        if value is not None:
+            return value.value if isinstance(value, Enum) else value
     return None
 
 

@@ -21,6 +21,7 @@ from installer.errors import OperationFailed
 from installer.labels import TAG_INSTALL, TAG_RUN
 from installer.launch.azure import arm
 from installer.launch.azure.arm import Target
+from installer.launch.azure.preview import _get
 from installer.launch.journal import OUTCOME_ROLLBACK_INCOMPLETE, OUTCOME_ROLLED_BACK, Journal, Phase, first_data
 from installer.launch.model import RollbackResult
 from installer.plan import InstallPlan
@@ -227,7 +228,7 @@ def status(plan: InstallPlan, session: Any = None) -> dict[str, Any]:
         dep = arm.deployment_get(t, deployment)
         out["deployment"] = deployment
         props = getattr(dep, "properties", None)
-        out["deployment_state"] = str(getattr(props, "provisioning_state", "") or "") if props else None
+        out["deployment_state"] = str(_get(props, "provisioning_state") or "") if props else None
     code, message = arm.stack_error(stack)
     if code:
         out["error"] = f"{code}: {message}"

@@ -149,11 +149,11 @@ def test_cancel_mid_deployment_cancels_arm_then_rolls_back(fake_arm, azure_env) 
 
 
 def test_throttling_while_polling_is_absorbed(fake_arm, azure_env) -> None:
-    arm = started(fake_arm(page_size=0))
+    arm = started(fake_arm(page_size=0), speed=400.0)  # slow enough for a few dozen polls
     throttle = arm.deploy.throttle(r"deploymentStacks/fabrix-demo$", method="GET", every=3, retry_after=0.05)
     result = launch(plan_for(arm), lambda ev: None)
     assert result.ok, result.message
-    assert throttle.throttled > 0
+    assert throttle.throttled > 0 and throttle.seen > throttle.throttled
 
 
 def test_preview_prints_counts_and_changes_nothing(fake_arm, azure_env) -> None:

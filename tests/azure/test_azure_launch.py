@@ -87,6 +87,35 @@ def test_aca_launch_creates_the_group_deploys_the_stack_with_per_resource_progre
     assert "fabrix down --name demo" in result.message
 
 
+@pytest.mark.parametrize("model, target", [("container", "aks"), ("marketplace", None), ("development", None),
+                                           ("hybrid", None), ("multicloud", None)])
+def test_every_azure_model_launches(fake_arm, azure_env, model: str, target: str | None) -> None:
+    arm = started(fake_arm(page_size=0))
+    over: dict[str, Any] = {"model": model}
+    data = answers(arm, **over)
+    if target:
+        data["target"] = target
+    else:
+        data.pop("target")
+    events: list[ProgressEvent] = []
+    result = launch(plan_from_dict(data), events.append)
+    assert result.ok, result.message
+    post = [e for e in events if e.step == "postdeploy" and e.state is State.done]
+    assert post, "the database step (ACA job or AKS run command) ran"
+    if target == "aks":
+        assert "rollouts finished" in post[-1].message
+
+
+def test_down_lists_deletes_and_leaves_nothing_owned(fake_arm, azure_env, tmp_path) -> None:
+    arm = started(fake_arm(page_size=0))
+    assert launch(plan_for(arm), lambda ev: None).ok
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    down = _run("down", "--name", "demo", "--yes", env=env)
+    assert down.returncode == 0, down.stdout[-2000:] + down.stderr[-2000:]
+    assert "fabrix-demo" in down.stdout and "resource group" in down.stdout
+    assert RG.lower() not in {g for g, v in arm.deploy.groups.items() if v.delete_done_at is None}
+
+
 def test_a_failed_resource_is_diagnosed_then_rolled_back_and_a_pre_existing_resource_survives(fake_arm, azure_env) -> None:
     arm = started(fake_arm(page_size=0))
     arm.deploy.add_group(RG)

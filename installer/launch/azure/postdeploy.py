@@ -73,7 +73,9 @@ def run(b: AzureBackend, t: Target) -> None:
 
     r = b.r
     script = _text(b.bundle, DATABASES_SCRIPT)
-    ids = arm.stack_resource_ids(b.stack)
+    # The stack lists its managed resources once it has settled; the deployment's operations
+    # name them as soon as they succeed: take both.
+    ids = arm.stack_resource_ids(b.stack) + [row.resource_id for row in b.tracker.rows.values() if row.resource_id]
     if compute_target(b.plan) == "aks":
         r.journal_step("postdeploy", Phase.begin, kind="aks-run-command")
         _aks(b, t, ids, script)
@@ -250,6 +252,19 @@ spec:
 """
 
 
+def _deployments(files: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(namespace, name) of every Deployment in the manifests."""
+    import yaml
+
+    out = []
+    for _, text in files:
+        for doc in yaml.safe_load_all(text):
+            if isinstance(doc, dict) and doc.get("kind") == "Deployment":
+                meta = doc.get("metadata") or {}
+                out.append((str(meta.get("namespace") or ""), str(meta.get("name"))))
+    return out
+
+
 def _aks(b: AzureBackend, t: Target, ids: list[str], script: str | None) -> None:
     import re
 
@@ -271,12 +286,14 @@ def _aks(b: AzureBackend, t: Target, ids: list[str], script: str | None) -> None
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, text in files:
             zf.writestr(name, text)
-    command = "set -e; kubectl apply -f namespace.yaml; kubectl apply -f ."
+    # One &&-chain of kubectl calls: the command pod offers kubectl, helm, jq, xargs, grep and awk
+    # (access-private-cluster.md), so no shell loop is assumed; every Deployment is named.
+    steps = [f"kubectl apply -f {name}" for name, _ in files]  # namespace.yaml first (see _manifests)
     if script:
-        command += (f"; kubectl -n {namespace} wait --for=condition=complete job/fabrix-databases --timeout={JOB_TIMEOUT}s"
-                    f" || (kubectl -n {namespace} logs job/fabrix-databases --tail=50; exit 1)")
-    command += (f"; for d in $(kubectl -n {namespace} get deploy -o name); do "
-                f"kubectl -n {namespace} rollout status $d --timeout=600s; done")
+        steps.append(f"kubectl wait job/fabrix-databases -n {namespace} --for=condition=complete --timeout={JOB_TIMEOUT}s")
+    steps += [f"kubectl rollout status deployment/{name} -n {ns or namespace} --timeout=600s"
+              for ns, name in _deployments(files)]
+    command = " && ".join(steps)
     aks = t.clients.container_service(t.subscription_id)
     r.journal_step("postdeploy", Phase.begin, cluster=cluster, files=[n for n, _ in files])
     r.emit("postdeploy", State.running, f"applying {len(files)} manifest file(s) to {cluster} through the AKS run command",

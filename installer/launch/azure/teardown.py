@@ -97,15 +97,8 @@ def remove_owned(t: Target, plan: InstallPlan, run_id: str | None, group_created
             tags = dict(getattr(res, "tags", None) or {})
             if rid.lower() in wanted or (run_id and tags.get(TAG_RUN) == run_id):
                 left.append(rid.rsplit("/providers/", 1)[-1])
-        if group_created and not left and group_is_empty_ours(t, plan):
-            pass
     _settle_vault(t, plan, reporter, clock, step)
     return ", ".join(removed) or "nothing", "; ".join(left)
-
-
-def group_is_empty_ours(t: Target, plan: InstallPlan) -> bool:
-    group = arm.group_get(t)
-    return group is not None and dict(getattr(group, "tags", None) or {}).get(TAG_INSTALL) == plan.name
 
 
 def _settle_vault(t: Target, plan: InstallPlan, reporter: Reporter, clock: Clock, step: str) -> None:

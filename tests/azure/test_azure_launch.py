@@ -33,6 +33,7 @@ def azure_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("FABRIX_HOME", str(home))
     monkeypatch.setenv("PUBLIC_DOMAIN", "ai.contoso.test")
+    monkeypatch.setenv("ONPREM_EGRESS_CIDR", "203.0.113.0/24")  # hybrid: where the on-prem runner dials out from
     monkeypatch.setenv("FABRIX_ARM_POLL_SECONDS", "0.02")
     monkeypatch.setenv("FABRIX_SMOKE_BUDGET", "0")
     return home
@@ -91,6 +92,8 @@ def test_aca_launch_creates_the_group_deploys_the_stack_with_per_resource_progre
 def test_every_azure_model_launches(fake_arm, azure_env, model: str, target: str | None) -> None:
     arm = started(fake_arm(page_size=0))
     over: dict[str, Any] = {"model": model}
+    if model == "hybrid":  # hybrid runs the AI Fabrix core, whose images come from the vendor's registry
+        over["images"] = {"registry": "contosoacr.azurecr.io"}
     data = answers(arm, **over)
     if target:
         data["target"] = target

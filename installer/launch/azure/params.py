@@ -42,6 +42,7 @@ def deployment_parameters(bicepparam: str, template: dict[str, Any], secrets: Ma
     out: dict[str, Any] = {}
     secret_values: list[str] = []
     missing: list[str] = []
+    secret_names: set[str] = set()
     for line in bicepparam.splitlines():
         m = _PARAM.match(line.strip())
         if not m or m.group("name") not in declared:
@@ -52,16 +53,23 @@ def deployment_parameters(bicepparam: str, template: dict[str, Any], secrets: Ma
             out[name] = {"value": _literal(raw)}
             continue
         var = ref.group("env")
-        value = env.get(var) if var == PUBLIC_DOMAIN_ENV else secrets.get(var)
+        # Secrets come from the store only (an exported variable must not replace them); the
+        # other values the blueprint reads from the environment (PUBLIC_DOMAIN, the hybrid
+        # model's ONPREM_EGRESS_CIDR …) come from fabrix's environment.
+        is_secret = str(declared[name].get("type", "")).lower() == "securestring"
+        value = secrets.get(var) if is_secret else env.get(var)
         if not value:
             missing.append(var)
+            if is_secret:
+                secret_names.add(var)
             continue
         out[name] = {"value": value}
-        if str(declared[name].get("type", "")).lower() == "securestring":
+        if is_secret:
             secret_values.append(value)
     if missing:
-        hint = (f"export {PUBLIC_DOMAIN_ENV}=<the DNS domain browsers will use> and re-run"
-                if missing == [PUBLIC_DOMAIN_ENV] else
-                "re-run `fabrix render` (it generates every secret the plan needs) or restore the install's secrets.env")
+        secret_missing = [v for v in missing if v in secret_names]
+        hint = ("re-run `fabrix render` (it generates every secret the plan needs) or restore the install's secrets.env"
+                if secret_missing else
+                f"export {' and '.join(f'{v}=…' for v in missing)} (see the bundle's README for what each means) and re-run")
         raise UsageError(f"values missing for the deployment: {', '.join(missing)}", hint)
     return out, secret_values

@@ -258,3 +258,23 @@ def test_kill_9_then_rollback_leaves_nothing_owned(fake_arm, azure_env, tmp_path
     assert rb.returncode == 0, rb.stdout[-3000:] + rb.stderr[-2000:]
     assert RG.lower() not in {g for g, v in arm.deploy.groups.items() if v.delete_done_at is None}
     assert not any(r.tags.get("fabrix-install") == "demo" for r in arm.deploy.resources.values() if isinstance(r.tags, dict))
+
+
+def test_sigterm_mid_deployment_rolls_back_and_exits_130(fake_arm, azure_env, tmp_path) -> None:
+    arm = started(fake_arm(page_size=0), speed=100.0)
+    path = tmp_path / "answers.yaml"
+    path.write_text(yaml.safe_dump(answers(arm)))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = _fabrix("up", "--answers", str(path), "--yes", "--json", env=env)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        ev = json.loads(line)
+        if ev.get("step") == "deploy" and ev.get("service"):
+            proc.send_signal(signal.SIGTERM)
+            break
+    arm.deploy.clock.set_speed(SPEED)  # let the cancel and the deletes finish quickly
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["outcome"] == "cancelled" and result["rollback"]["ok"]
+    assert RG.lower() not in {g for g, v in arm.deploy.groups.items() if v.delete_done_at is None}

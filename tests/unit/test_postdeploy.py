@@ -109,7 +109,7 @@ def test_the_sql_is_the_compose_init_scripts(tmp_path: Path) -> None:
 
 
 def test_no_script_without_databases() -> None:
-    _, bundle = _render("aca", components=["openwebui"])
+    _, bundle = _render("aca", components=["redis"])  # every app has a database now
     assert DATABASES_SCRIPT not in bundle.files
     assert "10-databases.sh" not in bundle.text("aca/README.md")
 

@@ -61,11 +61,14 @@ def test_resources_are_valid_container_apps_pairs_and_scale_with_the_preset(size
         assert (res["cpu"] * 4).is_integer() and res["memory"] == f"{res['cpu'] * 2:g}Gi"
         scale = doc["properties"]["template"]["scale"]
         assert 1 <= scale["minReplicas"] <= scale["maxReplicas"]
-    # The preset's maximum, except Keycloak (local cache: one replica, catalog max_replicas).
-    assert {n: d["properties"]["template"]["scale"]["maxReplicas"] for n, d in docs.items() if n != "keycloak"} == {
-        n: {"s": 2, "m": 4, "l": 6, "xl": 10}[size.value] for n in docs if n != "keycloak"}
-    assert docs["keycloak"]["properties"]["template"]["scale"] | {"rules": None} == {
-        "minReplicas": 1, "maxReplicas": 1, "rules": None}
+    # The preset's maximum, except the single-instance apps (catalog max_replicas 1): Keycloak (local
+    # cache) and Open WebUI (sessions and uploads in the process and its data folder).
+    single = {"keycloak", "openwebui"}
+    assert {n: d["properties"]["template"]["scale"]["maxReplicas"] for n, d in docs.items() if n not in single} == {
+        n: {"s": 2, "m": 4, "l": 6, "xl": 10}[size.value] for n in docs if n not in single}
+    for n in single:
+        assert docs[n]["properties"]["template"]["scale"] | {"rules": None} == {
+            "minReplicas": 1, "maxReplicas": 1, "rules": None}
 
 
 def test_aca_resource_rounding() -> None:

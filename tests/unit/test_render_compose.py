@@ -225,7 +225,13 @@ def test_secrets_live_only_in_env_written_0600(default_plan: InstallPlan, tmp_pa
     assert (out / ".env").stat().st_mode & 0o777 == 0o600
     assert (out / "compose.yaml").stat().st_mode & 0o777 == 0o644
     env_lines = dict(line.split("=", 1) for line in (out / ".env").read_text().splitlines() if not line.startswith("#"))
-    assert env_lines == {env_name(s): secrets[env_name(s)] for s in secrets_for(default_plan.enabled_components())}
+    # The generated secrets plus the connection URLs composed from them (Open WebUI's DATABASE_URL, ...).
+    from installer.connections import compose_database_values
+
+    composed = compose_database_values(CATALOG, default_plan.enabled_components(), secrets)
+    assert {k: v for k, v in env_lines.items() if k not in composed} == {
+        env_name(s): secrets[env_name(s)] for s in secrets_for(default_plan.enabled_components())}
+    assert {k: env_lines[k] for k in composed} == composed and "DATABASES_OPENWEBUI_0_URL" in composed
     for path in out.rglob("*"):
         if path.is_file() and path.name != ".env":
             text = path.read_text()

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from installer.commands.common import load_plan
 from installer.pipeline import install_secrets
 from installer.errors import OperationFailed, UsageError
@@ -28,6 +30,7 @@ from installer.plan import InstallPlan
 from installer.render import Bundle, RenderInput, render_plan, renderer_keys
 from installer.render.templating import render_template
 from installer.render.workload import azure_apps, azure_names, data_services
+from installer.review_facts import aks_exposure, app_exposure, app_identity_facts, service_exposure
 from installer.secrets import env_name
 from installer.validate import Finding, validate_bundle
 
@@ -88,8 +91,13 @@ def review_context(rv: Review, inp: RenderInput) -> dict[str, Any]:
                 props = res.get("properties", {})
                 roles.append({"what": props.get("description", ""), "scope": res.get("scope", "resource group")})
         apps = azure_apps(inp, "aks" if "k8s/namespace.yaml" in rv.bundle.files else "aca")
+        # Exposure and identities as the rendered resources state them (installer/review_facts.py).
+        manifests = [d for path in rv.bundle if path.startswith("k8s/") and path.endswith(".yaml")
+                     for d in yaml.safe_load_all(rv.bundle.text(path)) if isinstance(d, dict)]
+        exposure = aks_exposure(manifests) if manifests else app_exposure(arm)
         ctx.update({
             "azure": True, "names": names, "resource_types": sorted(types.items()), "roles": roles,
+            "exposure": exposure, "service_exposure": service_exposure(arm), "identity": app_identity_facts(arm),
             "apps": apps, "data": data_services(inp),
             "secrets": [(s, f"Key Vault {names.key_vault}, secret {s.replace('_', '-')}") for s in secrets],
             "secure_params": sorted(k for k, v in arm.get("parameters", {}).items() if v.get("type") == "secureString"),

@@ -69,8 +69,9 @@ def test_export_is_deterministic_complete_and_secret_free(tmp_path: Path, patch:
     else:
         assert "blueprints/k8s/flowise.yaml" in entries and "blueprints/arm/mainTemplate.json" in entries
         assert "Key Vault Secrets User" in review and "AcrPull" in review
-        assert "the Internet through Front Door Premium" in review
-        assert "private endpoint in the VNet only" in review
+        # Read back from the manifests and the template (tests/unit/test_review_facts.py checks each row).
+        assert "| flowise | 3000 | the Internet through Front Door to the cluster's internal ingress" in review
+        assert "private endpoint(s) in the VNet; public network access disabled" in review
         assert "contosoacr.azurecr.io" in review
 
 

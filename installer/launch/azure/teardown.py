@@ -119,7 +119,7 @@ def _settle_vault(t: Target, plan: InstallPlan, reporter: Reporter, clock: Clock
             pass
     reporter(ProgressEvent(step=step, state=State.log, elapsed=clock.elapsed(),
                            message=f"Key Vault {name} is soft-deleted (purge protection keeps it up to 90 days); "
-                                   f"the next `fabrix up` of {plan.name} recovers it"))
+                                   f"recover it before the next install (`az keyvault recover --name {name}`) or use another azure.name_prefix"))
 
 
 def rollback_run(plan: InstallPlan, journal: Journal, run_id: str, reporter: Reporter, session: Any = None) -> RollbackResult:

@@ -41,12 +41,29 @@ _IMPLIED: dict[str, tuple[str, ...]] = {
 # Key Vault role assignment, not evaluated here.
 _POST_DEPLOY: dict[str, tuple[tuple[str, str], ...]] = {
     "aca": (("Microsoft.App/managedEnvironments/privateEndpointConnections/write",
-             "post-deploy: approve Front Door's private endpoint connection"),),
+             "post-deploy: approve Front Door's private endpoint connection"),
+            # installer/launch/azure/postdeploy.py: the databases step runs as a Container Apps job.
+            ("Microsoft.App/jobs/write", "post-deploy: the databases job"),
+            ("Microsoft.App/jobs/start/action", "post-deploy: start the databases job")),
     "aks": (("Microsoft.Network/privateLinkServices/privateEndpointConnections/write",
              "post-deploy: approve Front Door's private endpoint connection"),
             ("Microsoft.ContainerService/managedClusters/runCommand/action",
              "post-deploy: apply the manifests with `az aks command invoke`")),
 }
+
+
+# The launch deploys through a deployment stack (installer/launch/azure/backend.py); from the test
+# tier up its denySettings (denyDelete) need manageDenySetting, which Contributor lacks.
+STACK_WRITE = "Microsoft.Resources/deploymentStacks/write"
+STACK_DENY = "Microsoft.Resources/deploymentStacks/manageDenySetting/action"
+
+
+def _stack_denies(plan: InstallPlan) -> bool:
+    try:
+        from installer.launch.azure.backend import DENY_BY_TIER
+    except ImportError:  # pragma: no cover - the launch backend is absent
+        return plan.tier.value in ("test", "prod")
+    return DENY_BY_TIER.get(plan.tier, "none") != "none"
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,10 @@ def needed_actions(plan: InstallPlan, resource_group_exists: bool) -> list[Neede
         add(CREATE_RG, "create the resource group", "subscription")
     for action in DEPLOYMENTS:
         add(action, "the template deployment")
+    add(STACK_WRITE, "the deployment stack the launch creates")
+    add("Microsoft.Resources/deploymentStacks/read", "the deployment stack the launch creates")
+    if _stack_denies(plan):
+        add(STACK_DENY, f"the stack's denySettings (denyDelete) for the {plan.tier.value} tier")
     for rtype in types:
         if rtype.lower() == "microsoft.authorization/roleassignments":
             add(ROLE_ASSIGNMENTS, "role assignments for the install's managed identities")

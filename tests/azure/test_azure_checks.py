@@ -571,3 +571,19 @@ def test_custom_role_from_a_management_group_is_read_and_evaluated(run_azure) ->
     assert perm.details["missing"] == ["Microsoft.Network/virtualNetworks/write"]
     assert "Application Owners (DevOps/AppOps)" in perm.details["roles"]
     assert arm.calls(rf"^{scenarios.MG}/providers/Microsoft\.Authorization/roleDefinitions/{scenarios.APP_OWNERS}$")
+
+
+def test_contributor_and_rbac_admin_cannot_set_the_prod_stack_deny_settings(run_azure, fake_arm) -> None:
+    """Contributor's notActions include deploymentStacks/manageDenySetting/action; a prod launch
+    (denyDelete) needs it: the check names it and the role that grants it (Owner)."""
+    sc = scenarios.contributor_only()
+    sc["role_assignments"].append({"scope": f"/subscriptions/{scenarios.SUBSCRIPTION}", "role": scenarios.RBAC_ADMIN, "principalId": scenarios.OID})
+    arm = fake_arm(sc, page_size=4)
+    plan = InstallPlan(name="demo", model="container", target="aca", tier="prod", azure={
+        "cloud": "custom", "arm_endpoint": arm.url, "subscription_id": scenarios.SUBSCRIPTION,
+        "location": scenarios.LOCATION, "resource_group": scenarios.RG})
+    ctx = CheckContext(plan=plan, cache={CACHE_RETRY: FAST_RETRY})
+    perm = next(r for r in run_checks(azure_checks(plan), ctx) if r.id == "azure.permissions")
+    assert perm.status is Status.fail
+    assert perm.details["missing"] == ["Microsoft.Resources/deploymentStacks/manageDenySetting/action"]
+    assert '--role "Owner"' in perm.remedy

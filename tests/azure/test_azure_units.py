@@ -167,3 +167,14 @@ def test_needed_actions_follow_the_rendered_foundation() -> None:
     assert CREATE_RG not in aca
     assert "Microsoft.Storage/storageAccounts/listKeys/action" in aca  # environment storage reads the key
     assert len(aca) == len(set(a.lower() for a in aca))
+
+
+def test_stack_deny_settings_need_manage_deny_setting_from_the_test_tier() -> None:
+    from installer.azure.actions import STACK_DENY, STACK_WRITE, needed_actions
+    from installer.plan import InstallPlan
+
+    dev = [a.action for a in needed_actions(InstallPlan(name="x", model="container", target="aca", tier="dev"), True)]
+    prod = [a.action for a in needed_actions(InstallPlan(name="x", model="container", target="aca", tier="prod"), True)]
+    assert STACK_WRITE in dev and STACK_DENY not in dev
+    assert STACK_DENY in prod
+    assert "Microsoft.App/jobs/start/action" in prod

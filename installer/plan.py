@@ -348,6 +348,16 @@ class InstallPlan(BaseModel):
     def private_images_enabled(self) -> bool:
         return self.images.registry is not None
 
+    def core_left_out(self, catalog: Catalog | None = None) -> list[str]:
+        """Default components with private images (the AI Fabrix core: Miso controller, dataplane)
+        that the default profile leaves out because no registry is set. Empty when the person
+        chose components, set a registry, or points every such component at an image override."""
+        catalog = catalog or load_catalog()
+        if self.components is not None or self.private_images_enabled():
+            return []
+        return [c.name for c in catalog.components.values()
+                if c.default and c.private and c.name not in self.images.overrides]
+
     def enabled_components(self, catalog: Catalog | None = None) -> list[str]:
         """The components this plan runs, with their dependencies, in catalog (start) order."""
         catalog = catalog or load_catalog()
@@ -357,7 +367,8 @@ class InstallPlan(BaseModel):
             chosen = [
                 c.name
                 for c in catalog.components.values()
-                if c.default and (not c.private or self.private_images_enabled())
+                # A private image runs with a registry, or with an image override (a mirror).
+                if c.default and (not c.private or self.private_images_enabled() or c.name in self.images.overrides)
             ]
         if self.is_azure():
             chosen = [n for n in chosen if not catalog.components[n].compose_only]

@@ -665,6 +665,17 @@ def _registry(ctx: CheckContext, check: Check) -> CheckResult:
     plan = ctx.plan
     hosts = _private_registries(ctx)
     if not hosts:
+        left_out = plan.core_left_out(ctx.catalog)
+        if left_out:
+            # Not a failure (the rest of the platform launches), but never a silent omission.
+            registry = ctx.catalog.platform.private_registry
+            return _result(
+                check, Status.warn,
+                f"no registry is set, so the AI Fabrix core ({', '.join(left_out)}) is left out: its images are "
+                f"private, in the vendor's registry {registry}",
+                f"ask AI Fabrix for access to {registry}, then set `images.registry: {registry}` (the wizard's "
+                f"Options step) with `images.username` and `{REGISTRY_ENV}`, or `docker login {registry}`",
+                details={"left_out": left_out, "registry": registry})
         return _result(check, Status.passed, "no private registry is used (public images only)")
     if plan.images.pull is PullPolicy.never:
         return _result(check, Status.passed,

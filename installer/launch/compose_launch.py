@@ -43,6 +43,11 @@ from installer.progress import Reporter, State
 from installer.render.compose import volume_host_dirs
 from installer.secrets import SecretStore, redact
 
+CONTROLLER = "miso-controller"
+DATAPLANE = "dataplane"
+CONTROLLER_CLIENT_SECRET = "miso_client_secret"
+DATAPLANE_CLIENT_ID = "dataplane_client_id"  # issued by the controller at registration
+DATAPLANE_CLIENT_SECRET = "dataplane_client_secret"
 REGISTRY_PASSWORD_SECRET = "registry_password"
 REGISTRY_PASSWORD_ENV = "FABRIX_REGISTRY_PASSWORD"
 RUN_ID_ENV = "FABRIX_RUN_ID"  # the compose file labels objects with ${FABRIX_RUN_ID:-manual}
@@ -149,14 +154,24 @@ class ComposeBackend:
 
     def steps(self) -> list[Step]:
         resumed = bool(self.run and self.run.resumed)
-        return [
+        steps = [
             Step("render", self.step_checks_and_render),
             Step("preflight", lambda: self.step_preflight(resumed)),
             Step("login", self.step_login),
             Step("pull", self.step_pull),
-            Step("up", self.step_up),
-            Step("probe", self.step_probe),
         ]
+        if {CONTROLLER, DATAPLANE} <= set(self.plan.enabled_components()):
+            # The vendor's order (up-miso, then up-dataplane): the controller healthy, the dataplane
+            # registered with it, its issued credentials in the secret store, then the dataplane.
+            steps += [
+                Step("up", lambda: self.step_up(exclude=(DATAPLANE,))),
+                Step("register", self.step_register),
+                Step("up-dataplane", lambda: self.step_up(only=(DATAPLANE,), step="up-dataplane")),
+            ]
+        else:
+            steps.append(Step("up", self.step_up))
+        steps.append(Step("probe", self.step_probe))
+        return steps
 
     def summary_message(self) -> tuple[Summary, str]:
         summary = self.summary()
@@ -434,13 +449,18 @@ class ComposeBackend:
         for svc in wanted:
             self.emit("pull", State.done, f"pulled {images[svc]}", service=svc)
 
-    def step_up(self) -> None:
+    def step_up(self, only: tuple[str, ...] = (), exclude: tuple[str, ...] = (), step: str = "up") -> None:
+        """``docker compose up --wait`` for every service, or ``only`` those, or all but ``exclude``."""
         self.check_cancel()
-        self.journal_step("up", Phase.begin, project=self.project, project_existed=self.project_existed)
-        for svc in self.services:
+        selected = [s for s in self.services if (not only or s in only) and s not in exclude]
+        self.journal_step(step, Phase.begin, project=self.project, project_existed=self.project_existed,
+                          services=selected)
+        for svc in selected:
             self.set_state(svc, State.pending, "waiting to start")
         cmd = self.compose + ["--progress", "json", "up", "--detach", "--wait",
                               "--wait-timeout", str(self.timeout), "--remove-orphans", "--pull", "never"]
+        if only or exclude:
+            cmd += selected
         stream = Stream(cmd, env=self.env, cwd=self.folder.bundle)
         self.journal_step("up-process", Phase.begin, pid=stream.proc.pid)
         deadline = self.clock.elapsed() + self.timeout + 60
@@ -455,13 +475,13 @@ class ComposeBackend:
         rc, cancelled = pump(stream, self.on_up_line, self.cancel, tick=tick, tick_every=1.0)
         volumes = project_objects(self.docker, self.project).volumes
         if cancelled:
-            self.journal_step("up", Phase.failed, cancelled=True, volumes=volumes)
+            self.journal_step(step, Phase.failed, cancelled=True, volumes=volumes)
             if watchdog["fired"]:
                 self.cancel.clear()
                 raise Stop(f"Compose did not finish within {self.timeout + 60}s")
             raise Stop("cancelled while the services were starting", cancelled=True)
         if rc != 0:
-            self.journal_step("up", Phase.failed, volumes=volumes)
+            self.journal_step(step, Phase.failed, volumes=volumes)
             reason = self.compose_error or (self.raw_tail[-1] if self.raw_tail else f"docker compose up exited with code {rc}")
             raise Stop(reason, service=self._service_in(reason))
         # Trust but verify: Compose 2.40 can exit 0 when --wait-timeout runs out while a health
@@ -470,17 +490,73 @@ class ComposeBackend:
         ready = {s.component for s in self.last_status
                  if s.state == "running" and s.health in (None, "healthy")
                  or s.state == "exited" and s.exit_code == 0}
-        not_ready = [s for s in self.last_status if s.component in self.services and s.component not in ready]
-        missing = [svc for svc in self.services if svc not in {s.component for s in self.last_status}]
+        not_ready = [s for s in self.last_status if s.component in selected and s.component not in ready]
+        missing = [svc for svc in selected if svc not in {s.component for s in self.last_status}]
         if not_ready or missing:
-            self.journal_step("up", Phase.failed, volumes=volumes)
+            self.journal_step(step, Phase.failed, volumes=volumes)
             first = not_ready[0].component if not_ready else missing[0]
             names = ", ".join([s.component for s in not_ready] + missing)
             raise Stop(f"not healthy after {self.timeout}s: {names}", service=first)
-        self.journal_step("up", Phase.end, volumes=volumes)
-        for svc in self.services:
+        self.journal_step(step, Phase.end, volumes=volumes)
+        for svc in selected:
             if self.service_state.get(svc) is not State.healthy:
                 self.set_state(svc, State.healthy, "healthy")
+
+    def step_register(self) -> None:
+        """Register the dataplane with the healthy controller (installer.launch.registration) and
+        keep the credentials it issues in the secret store and the bundle's .env."""
+        from installer.catalog import load_catalog
+        from installer.fsutil import write_atomic
+        from installer.launch.registration import (
+            Credentials,
+            RegistrationFailed,
+            register_dataplane,
+            registration_body,
+        )
+        from installer.render.compose import env_file, public_url
+
+        self.check_cancel()
+        catalog = load_catalog()
+        controller = catalog.components[CONTROLLER]
+        self.journal_step("register", Phase.begin, controller=CONTROLLER, app=DATAPLANE, environment="dev")
+        self.emit("register", State.running, "registering the dataplane with the Miso controller", service=DATAPLANE)
+        published = _published((self.config.get("services") or {}).get(CONTROLLER) or {}, controller.port)
+        if published is None:
+            self.journal_step("register", Phase.failed)
+            raise Stop("the Miso controller publishes no host port, and fabrix registers the dataplane through it",
+                       service=CONTROLLER)
+        host, port = published
+        store = SecretStore(self.folder.secrets)
+        client_id = controller.env.get("MISO_CLIENTID")
+        client_secret = store.get(CONTROLLER_CLIENT_SECRET)
+        if not isinstance(client_id, str) or not client_secret:
+            self.journal_step("register", Phase.failed)
+            raise Stop(f"the secret store lacks the controller's client secret ({CONTROLLER_CLIENT_SECRET})", service=CONTROLLER)
+        registry = self.plan.images.registry or catalog.platform.private_registry
+        body = registration_body(
+            image=self.plan.image_for(DATAPLANE, catalog), port=catalog.components[DATAPLANE].port,
+            url=public_url(self.plan, catalog, DATAPLANE),
+            registry_mode="acr" if registry.endswith(".azurecr.io") else "external")
+        try:
+            reg = register_dataplane(f"http://{host}:{port}", Credentials(client_id, client_secret), body, self.cancel)
+        except RegistrationFailed as exc:
+            self.journal_step("register", Phase.failed)
+            if self.cancel.is_set():
+                raise Stop("cancelled while registering the dataplane", cancelled=True) from None
+            raise Stop(f"the Miso controller did not register the dataplane: {exc}", service=CONTROLLER) from None
+        except OSError as exc:
+            self.journal_step("register", Phase.failed)
+            raise Stop(f"the Miso controller did not answer while registering the dataplane: {exc}",
+                       service=CONTROLLER) from None
+        store.set(DATAPLANE_CLIENT_ID, reg.credentials.client_id)
+        store.set(DATAPLANE_CLIENT_SECRET, reg.credentials.client_secret)
+        store.save()
+        self.secret_values = list(store.values().values())
+        # The dataplane reads them from .env (MISO_CLIENTID/MISO_CLIENTSECRET); write it again.
+        write_atomic(self.folder.bundle / ".env", env_file(self.plan, catalog, dict(store.values())).encode(), mode=0o600)
+        self.journal_step("register", Phase.end, action=reg.action)
+        self.emit("register", State.done, f"dataplane {reg.action} with the controller (environment dev); "
+                  f"its client credentials are in {self.folder.secrets}", service=DATAPLANE)
 
     def on_up_line(self, _stream: str, line: str) -> None:
         p = parse_line(line)

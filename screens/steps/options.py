@@ -61,8 +61,14 @@ class OptionsScreen(FormStep):
         yield Static("", classes="spacer")
         yield Field("Administrator email", "identity.admin_email", plan.identity.admin_email)
         yield Static("Private registry", classes="section")
+        yield Static(
+            "The AI Fabrix core (Miso controller, dataplane) runs from private images in the vendor's "
+            f"registry {catalog.platform.private_registry}: ask AI Fabrix for access, then enter it here "
+            "with your registry user and password. Left empty, the core is left out and the rest launches.",
+            classes="hint", id="registry-note")
         yield Field("Registry host", "images.registry", plan.images.registry or "",
-                    placeholder=catalog.platform.private_registry, hint="empty: the vendor's registry")
+                    placeholder=catalog.platform.private_registry,
+                    hint="empty: no AI Fabrix core (its images need the vendor's registry)")
         yield Field("Registry user", "images.username", plan.images.username or "")
         yield Field("Registry password", "registry_password", self.wizard.registry_password, password=True,
                     hint="stored in the install's secret store (0600), never in the answers file")

@@ -146,7 +146,7 @@ def _tarball(catalog: Catalog, component: str, sick: bool) -> bytes:
             # Shared rule helpers (connection URLs against the postgres stand-in's catalog, ...).
             mkdir("standin/lib")
             for lib in sorted((CHECKS_DIR / "lib").glob("*.sh")):
-                add(f"standin/lib/{lib.name}", lib.read_bytes(), 0o644)
+                add(f"standin/lib/{lib.name}", lib.read_bytes(), 0o755)
         if sick:
             add("standin/sick", b"sick\n", 0o644)
         for name, body in _SHIMS.items():

@@ -210,8 +210,18 @@ def empty_docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
 
 
 def test_public_images_need_no_registry_credentials(empty_docker_config: Path) -> None:
-    result = _run_one(_plan(), "registry.credentials")
+    result = _run_one(_plan(components=["postgres", "flowise"]), "registry.credentials")
     assert result.status is Status.passed and "no private registry" in result.found
+
+
+def test_the_default_profile_without_a_registry_says_the_core_is_left_out(empty_docker_config: Path) -> None:
+    result = _run_one(_plan(), "registry.credentials")
+    assert result.status is Status.warn
+    assert "AI Fabrix core (miso-controller, dataplane) is left out" in result.found
+    assert "aifabrixdevacr.azurecr.io" in result.found and "ask AI Fabrix for access" in result.remedy
+    # An image override for each core component (a mirror, or the tests' stand-ins) is a choice, not an accident.
+    overridden = _plan(images={"overrides": {"miso-controller": "m/c:1", "dataplane": "m/d:1"}})
+    assert _run_one(overridden, "registry.credentials").status is Status.passed
 
 
 def test_private_registry_without_credentials_fails_with_login_command(empty_docker_config: Path) -> None:

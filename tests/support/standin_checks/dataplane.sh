@@ -34,4 +34,11 @@ require MISO_CLIENTSECRET "B env.template: MISO_CLIENTSECRET=kv://dataplane-clie
 # "Same kv:// as miso-controller API_KEY"; ENCRYPTION_KEY=kv://miso-controller-secrets-encryptionKeyVault.
 require API_KEY "B env.template: API_KEY=kv://miso-controller-secrets-apiKeyVault (the controller's)"
 require ENCRYPTION_KEY "B env.template: ENCRYPTION_KEY=kv://miso-controller-secrets-encryptionKeyVault (the controller's)"
+
+# The client credentials must be ones the controller issued (registration, B lib/commands/up-dataplane.js):
+# the controller answers POST /api/v1/auth/token for them, and refuses (401) anything else.
+if ! wget -q -O /dev/null --header "x-client-id: $MISO_CLIENTID" --header "x-client-secret: $MISO_CLIENTSECRET" \
+    --post-data '' "${MISO_CONTROLLER_URL%/}/api/v1/auth/token" 2>/tmp/token.err; then
+  fail "the Miso controller refused MISO_CLIENTID/MISO_CLIENTSECRET (POST ${MISO_CONTROLLER_URL%/}/api/v1/auth/token: $(head -n 1 /tmp/token.err)); the dataplane must be registered with the controller first"
+fi
 exit 0

@@ -69,6 +69,10 @@ class FabrixApp(App[int]):
         # What a form step held when the person went Back with a value the plan cannot take yet
         # (raw text and choices by widget); the step puts it back when it opens again.
         self.drafts: dict[str, object] = {}
+        # The installs Welcome found (name → installer.installs.InstallInfo), and the running ones
+        # the person agreed to re-plan (Target asks once before planning over a running install).
+        self.known_installs: dict[str, Any] = {}
+        self.replan_ok: set[str] = set()
         if terminal_is_light():
             self.theme = "textual-light"
 

@@ -118,6 +118,16 @@ def default_unfinished_run(name: str) -> Any:
         return None
 
 
+def default_installs() -> list[Any]:
+    from installer.installs import survey
+
+    return survey()
+
+
+def default_down(name: str, volumes: bool, reporter: Reporter) -> None:
+    _optional("installer.launch", "down")(name, volumes, reporter)
+
+
 @dataclass
 class WizardDeps:
     facts: Callable[[], Facts] = probe_facts
@@ -126,6 +136,9 @@ class WizardDeps:
     launch: Callable[..., Any] = default_launch
     rollback: Callable[[str, Reporter], Any] = default_rollback
     unfinished_run: Callable[[str], Any] = default_unfinished_run
+    # The installs on this machine with their state (installer.installs.survey; asks Docker).
+    installs: Callable[[], list[Any]] = default_installs
+    down: Callable[[str, bool, Reporter], None] = default_down
     # Offer device-code sign-in (the code is shown in the wizard) when no other credential works.
     azure_device_code: bool = True
     # Seconds the launch waits for every service to be healthy before it fails (and rolls back).

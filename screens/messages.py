@@ -37,6 +37,14 @@ class Rendered(Message):
     bundle: Bundle | None
     previous: dict[str, str]  # path -> sha256 of the last render on disk / in this session
     problem: str | None = None
+    diff: str = ""  # unified diff against the install's bundle on disk (files holding secrets left out)
+
+
+@dataclass
+class InstallsFound(Message):
+    """The installs on this machine with their state (installer.installs.InstallInfo)."""
+
+    installs: list[Any]
 
 
 @dataclass

@@ -42,6 +42,42 @@ def _digests_on_disk(folder: Path) -> dict[str, str]:
     }
 
 
+def bundle_diff(bundle: Bundle, folder: Path, limit: int = 4000) -> str:
+    """A unified diff of what an update changes: the install's bundle on disk → this render.
+
+    Files holding secrets are never diffed (their values would show); they are named only.
+    """
+    import difflib
+
+    if not folder.is_dir():
+        return ""
+    out: list[str] = []
+    on_disk = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+    for path in sorted(set(bundle) | on_disk):
+        old_file = folder / path
+        new = bundle.files[path] if path in bundle else None
+        old = old_file.read_bytes() if path in on_disk else None
+        if old == new:
+            continue
+        if path in bundle.private:
+            out.append(f"# {path}: changed (holds secret values: not shown)")
+            continue
+        if new is None:  # gone from the plan; what it held is not shown (it may have held secrets)
+            out.append(f"# {path}: removed")
+            continue
+        out += difflib.unified_diff(
+            (old or b"").decode("utf-8", "replace").splitlines(),
+            (new or b"").decode("utf-8", "replace").splitlines(),
+            fromfile=f"installed/{path}" if old is not None else "/dev/null",
+            tofile=f"planned/{path}" if new is not None else "/dev/null",
+            lineterm="",
+        )
+        if len(out) > limit:
+            out.append(f"… (diff cut at {limit} lines)")
+            break
+    return "\n".join(out)
+
+
 def change_marks(now: dict[str, str], before: dict[str, str]) -> dict[str, str]:
     """path → "new" / "changed" / "same" / "removed" against the previous render."""
     if not before:
@@ -70,6 +106,7 @@ class ReviewScreen(StepScreen):
     ]
 
     bundle: Bundle | None = None
+    diff_text = ""  # what an update of the installed bundle changes (unified diff)
 
     def compose_body(self) -> ComposeResult:
         with TabbedContent(id="review-tabs"):
@@ -85,7 +122,9 @@ class ReviewScreen(StepScreen):
                     with VerticalScroll(id="preview-box"):
                         yield Static("", id="preview")
             with TabPane("Changes", id="tab-changes"):
-                yield Static("rendering…", id="changes")
+                with VerticalScroll(id="changes-box"):
+                    yield Static("rendering…", id="changes")
+                    yield Static("", id="changes-diff")
 
     def on_mount(self) -> None:
         why = self.wizard.checks_block_launch()
@@ -113,7 +152,7 @@ class ReviewScreen(StepScreen):
         except (NotBuilt, FabrixError) as exc:
             self.post_message(Rendered(None, before, problem=str(exc)))
             return
-        self.post_message(Rendered(bundle, before))
+        self.post_message(Rendered(bundle, before, diff=bundle_diff(bundle, install_dir(plan.name).bundle)))
         if plan.is_azure():  # the export scans Azure templates and manifests, not Compose files
             from installer.validate.checkov import checkov_executable
 
@@ -162,6 +201,10 @@ class ReviewScreen(StepScreen):
         else:
             listing = [f"  {kind:8} {p}" for p, kind in sorted(marks.items()) if kind != "same"]
             changes.update("\n".join(listing) if listing else "No change since the last render.")
+        self.diff_text = message.diff
+        if message.diff:
+            self.query_one("#changes-diff", Static).update(
+                Syntax(message.diff, "diff", theme="ansi_dark", background_color="default", word_wrap=True))
         first = next((p for p in message.bundle if p not in message.bundle.private), None)
         if first:
             self._preview(first)

@@ -14,6 +14,7 @@ from installer.catalog import load_catalog
 from installer.flow import Step
 from installer.errors import FabrixError
 from installer.plan import AzureCloud, InstallPlan
+from screens.dialogs.choice import ChoiceDialog
 from screens.messages import AzureLocations, AzureNote, AzureSignedIn
 from installer.state import install_dir
 from screens.steps.form import FormStep
@@ -81,6 +82,34 @@ class TargetScreen(FormStep):
                         placeholder=f"rg-{plan.name}")
             yield Field("Resource name prefix", "azure.name_prefix", azure.name_prefix or "",
                         placeholder="aifx")
+
+    def action_next(self) -> None:
+        """Before planning over an install that is up, say so once and let the person choose."""
+        from installer.installs import InstallState
+
+        name = self._value("name")
+        info = self.wizard.known_installs.get(name)
+        live = (InstallState.running, InstallState.starting, InstallState.failed, InstallState.unfinished)
+        if not self.valid or info is None or info.state not in live or name in self.wizard.replan_ok:
+            super().action_next()
+            return
+
+        def answered(choice: str | None) -> None:
+            if choice == "update":
+                self.wizard.replan_ok.add(name)
+                super(TargetScreen, self).action_next()
+            else:
+                self.query_one(f"#{self._field_id('name')} Input", Input).focus()
+
+        self.app.push_screen(ChoiceDialog(
+            f"{name} is already installed here ({info.state.value})",
+            f"{info.describe()}.\nGoing on plans an update of it: the same containers, ports and data"
+            " volumes. Review's Changes tab shows what the update changes; nothing happens before Launch.",
+            [("rename", "Choose another name"), ("update", "Plan an update")],
+        ), answered)
+
+    def _field_id(self, path: str) -> str:
+        return next(f.id for f in self.query(Field) if f.path == path) or ""
 
     def _value(self, path: str) -> str:
         for field in self.query(Field):

@@ -10,7 +10,7 @@ from textual.widgets import Button, Static
 from installer.flow import STEP_TITLES, Step
 from installer.plan import InstallPlan
 from screens.deps import Facts
-from screens.messages import FactsFound
+from screens.messages import FactsFound, InstallsFound
 from screens.steps.base import StepScreen
 
 INTRO = """\
@@ -27,7 +27,10 @@ class WelcomeScreen(StepScreen):
     HELP = (
         "The first screen. It tells you what fabrix will do and what it found on this machine."
         " If you left a wizard unfinished, **Resume** takes you back to the step you were on with"
-        " every answer kept; **Start over** forgets it. Press **Ctrl+N** to begin."
+        " every answer kept; **Start over** forgets it. **Installs on this machine** lists every"
+        " install with its state (running, failed, unfinished, stopped): open one to see its"
+        " services, URLs and log, stop, remove or roll it back, or plan an update. Press **Enter**"
+        " (or **Ctrl+N**) to begin."
     )
     BINDINGS = [
         Binding("ctrl+r", "resume", "Resume", id="resume", tooltip="Continue the unfinished wizard"),
@@ -52,6 +55,9 @@ class WelcomeScreen(StepScreen):
             yield Button(f"Resume at {STEP_TITLES[saved.step]}", id="resume", variant="primary", compact=True)
             yield Button("Start over", id="start-over", compact=True)
         yield Static("", id="launch-note")
+        installs = Static("Installs on this machine", id="installs-title", classes="section")
+        installs.display = False  # shown once the survey finds any
+        yield installs
 
     def on_mount(self) -> None:
         self.gather_facts()
@@ -65,6 +71,11 @@ class WelcomeScreen(StepScreen):
     def gather_facts(self) -> None:
         facts = self.wizard.deps.facts()
         self.post_message(FactsFound(facts))
+        try:
+            self.post_message(InstallsFound(self.wizard.deps.installs()))
+        except Exception as exc:  # the list is a convenience: never let it stop the wizard
+            self.post_message(InstallsFound([]))
+            self.app.notify(f"Could not list the installs here: {type(exc).__name__}: {exc}", severity="warning")
         unfinished = self.wizard.deps.unfinished_run(self.plan.name)
         if unfinished:
             self.app.call_from_thread(self._show_unfinished_launch, unfinished)
@@ -81,6 +92,26 @@ class WelcomeScreen(StepScreen):
             Button("Resume the unfinished launch", id="resume-launch", variant="warning", compact=True)
         )
         self.refresh_bindings()
+
+    async def on_installs_found(self, message: InstallsFound) -> None:
+        self.wizard.known_installs = {info.name: info for info in message.installs}
+        if not message.installs:
+            return
+        self.query_one("#installs-title").display = True
+        body = self.query_one("#body")
+        await body.mount_all([
+            Button(info.describe(), id=f"install-{info.name}", compact=True, classes="install-row")
+            for info in message.installs
+        ])
+
+    @on(Button.Pressed, ".install-row")
+    def _open_install(self, event: Button.Pressed) -> None:
+        from screens.install_view import InstallScreen
+
+        name = (event.button.id or "").removeprefix("install-")
+        info = self.wizard.known_installs.get(name)
+        if info is not None:
+            self.wizard.show(InstallScreen(info))
 
     @on(Button.Pressed, "#resume-launch")
     def _resume_launch(self) -> None:

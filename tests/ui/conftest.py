@@ -61,6 +61,7 @@ def make_app(tmp_path: Path) -> Callable[..., FabrixApp]:
             facts=lambda: FACTS,
             checks=pinned_checks(fail),
             unfinished_run=lambda _name: None,
+            installs=lambda: [],  # the machine's own installs would differ between runs
             clock=frozen_clock,
             workdir=tmp_path,
         )

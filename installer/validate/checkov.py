@@ -119,8 +119,12 @@ def _digest(bundle: Bundle, frameworks: list[str]) -> str:
 
 
 def checkov_bundle(bundle: Bundle, frameworks: list[str]) -> CheckovRun:
-    """checkov over a bundle (written to a temporary folder), cached by content."""
-    key = _digest(bundle, frameworks)
+    """checkov over a bundle (written to a temporary folder), cached by content and by which checkov
+    runs (a cached report must not stand in for a checkov that is no longer there)."""
+    exe = checkov_executable()
+    if exe is None:
+        raise FileNotFoundError("checkov is not installed")
+    key = exe + "\0" + _digest(bundle, frameworks)
     if key not in _CACHE:
         with tempfile.TemporaryDirectory(prefix="fabrix-checkov-") as tmp:
             bundle.write(Path(tmp) / "bundle")

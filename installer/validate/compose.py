@@ -154,7 +154,8 @@ def docker_config_findings(bundle: Bundle, inp: RenderInput, cmd: list[str]) -> 
     public = Bundle({p: data for p, data in bundle.files.items() if p != ".env"},
                     {p for p in bundle.private if p != ".env"})
     if ".env" in bundle.files:
-        env.update(inp.secrets)
+        # Exactly what the bundle's .env holds (generated secrets and the connection URLs built
+        # from them), so a value missing from the file is a finding here, not at launch.
         env.update(_env_values(bundle.files[".env"].decode("utf-8")))
     with tempfile.TemporaryDirectory(prefix="fabrix-compose-check-") as tmp:
         folder = Path(tmp) / "bundle"

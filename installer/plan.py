@@ -10,11 +10,14 @@ from __future__ import annotations
 import ipaddress
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from installer.catalog import Catalog, load_catalog
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 API_VERSION = "fabrix/v1"
 

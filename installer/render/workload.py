@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from installer.azure import naming
 from installer.catalog import Component, RunAs
-from installer.connections import DEFAULT_LOCATION, allowed_origins, database_url_key
+from installer.connections import allowed_origins, database_url_key
 from installer.plan import AzureCloud, InstallPlan, Size, Tier
 from installer.render import RenderInput
 

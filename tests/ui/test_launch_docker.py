@@ -94,9 +94,12 @@ async def test_compose_path_launches_for_real_to_done(
     assert set(running) == set(COMPONENTS)
     assert all(s.health == "healthy" for s in running.values())
     print(f"event loop: {gaps.ticks} ticks, largest gap {gaps.max_gap * 1000:.1f} ms")
-    # Behavioural check of the non-blocking design: the loop kept ticking during the launch.
+    # Behavioural check of the non-blocking design: the loop kept ticking during the launch. A
+    # Docker call on the UI thread would freeze it for the whole `compose up` (seconds); scheduler
+    # noise on a loaded 2-core machine reaches a few hundred ms. The bound tells the two apart;
+    # how smooth the loop is belongs to a benchmark, not to this test.
     assert gaps.ticks > 20
-    assert gaps.max_gap < 0.1, f"event loop stalled {gaps.max_gap * 1000:.0f} ms during the launch"
+    assert gaps.max_gap < 1.0, f"event loop stalled {gaps.max_gap * 1000:.0f} ms during the launch"
 
 
 async def test_sick_service_ends_on_failed_with_diagnostics_and_rollback(

@@ -28,7 +28,7 @@ def azure_plan_of(name: str) -> InstallPlan | None:
 
 def up_azure(args: argparse.Namespace, out: Output, plan: InstallPlan) -> int:
     from installer import launch as engine
-    from installer.commands.lifecycle import _cancel_on_signals, _report_launch
+    from installer.commands.lifecycle import _cancel_on_signals, _report_launch, keep_event, open_run_or_refuse
     from installer.launch.dispatch import manual_is_a_runbook
 
     if plan.model is DeploymentModel.manual:
@@ -43,23 +43,14 @@ def up_azure(args: argparse.Namespace, out: Output, plan: InstallPlan) -> int:
                       "the launch needs --allow-foreign-changes for them." if result.foreign else "")
                    + " Nothing was changed.")
         return 0
-    open_run = engine.unfinished_run(plan.name)
-    if open_run and not args.resume:
-        from installer.errors import UsageError
-
-        raise UsageError(
-            f"install {plan.name!r} has an unfinished launch: {open_run.describe()}",
-            f"continue it: `fabrix up --answers {args.answers} --resume`; or undo it: `fabrix rollback --name {plan.name}`",
-        )
+    open_run = open_run_or_refuse(args, plan.name)
     verb = "Resume the deployment of" if open_run else "Deploy"
     where = f"{plan.model.value}" + (f"/{plan.target.value}" if plan.model is DeploymentModel.container else "")
     if not out.confirm(f"{verb} {plan.name!r} ({where}, tier {plan.tier.value}) to Azure subscription "
                        f"{plan.azure.subscription_id} in {plan.azure.location}?"):
         raise Cancelled("nothing was changed", None)
     cancel = threading.Event()
-    keep = threading.Event()
-    if getattr(args, "keep_on_failure", False):
-        keep.set()
+    keep = keep_event(args)
     with _cancel_on_signals(cancel, out):
         result = engine.launch(plan, out.event, cancel=cancel, resume=args.resume, keep=keep,
                                allow_foreign=bool(getattr(args, "allow_foreign_changes", False)))

@@ -46,20 +46,13 @@ def up(args: argparse.Namespace, out: Output) -> int:
         from installer.commands.azure_lifecycle import up_azure
 
         return up_azure(args, out, plan)
-    open_run = engine.unfinished_run(plan.name)
-    if open_run and not args.resume:
-        raise UsageError(
-            f"install {plan.name!r} has an unfinished launch: {open_run.describe()}",
-            f"continue it: `fabrix up --answers {args.answers} --resume`; or undo it: `fabrix rollback --name {plan.name}`",
-        )
+    open_run = open_run_or_refuse(args, plan.name)
     count = len(plan.enabled_components())
     verb = "Resume the launch of" if open_run else "Launch"
     if not out.confirm(f"{verb} {plan.name!r} ({count} services) with Docker Compose?"):
         raise Cancelled("nothing was changed", None)
     cancel = threading.Event()
-    keep = threading.Event()
-    if getattr(args, "keep_on_failure", False):
-        keep.set()
+    keep = keep_event(args)
     with _cancel_on_signals(cancel, out):
         if out.is_tty:
             with _LiveView(out) as view:
@@ -70,6 +63,26 @@ def up(args: argparse.Namespace, out: Output) -> int:
                                    timeout=args.timeout, keep=keep)
     _report_launch(result, out)
     return result.exit_code
+
+
+def open_run_or_refuse(args: argparse.Namespace, name: str) -> Any:
+    """The install's unfinished run (None if there is none); a UsageError unless ``--resume``
+    asks to continue it: a new launch never starts on top of an unfinished one (any backend)."""
+    open_run = engine.unfinished_run(name)
+    if open_run and not args.resume:
+        raise UsageError(
+            f"install {name!r} has an unfinished launch: {open_run.describe()}",
+            f"continue it: `fabrix up --answers {args.answers} --resume`; or undo it: `fabrix rollback --name {name}`",
+        )
+    return open_run
+
+
+def keep_event(args: argparse.Namespace) -> threading.Event:
+    """Set when ``--keep-on-failure`` asks to keep everything for debugging instead of rolling back."""
+    keep = threading.Event()
+    if getattr(args, "keep_on_failure", False):
+        keep.set()
+    return keep
 
 
 def _refuse_if_busy(name: str) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from installer.errors import FabrixError, ToolMissing, UsageError
+from installer.errors import FabrixError, UsageError
 from installer.labels import COMPOSE_PROJECT_LABEL, LABEL_COMPONENT, LABEL_RUN, project_name
 from installer.launch import recovery, registry_auth
 from installer.launch.compose_progress import Kind, container_service, parse_line
@@ -224,8 +224,6 @@ class ComposeBackend:
         self._checks[0].start()
 
     def finish_checks(self) -> None:
-        from installer.checks import Status
-
         thread, box = self._checks
         thread.join()
         # Ctrl-C on a terminal also reaches the checks' docker calls: a check that died of it is
@@ -233,23 +231,8 @@ class ComposeBackend:
         self.check_cancel()
         if "error" in box:
             raise box["error"]
-        failed, tool_missing = [], []
-        for result in box["results"]:
-            state = {Status.passed: State.done, Status.warn: State.warning,
-                     Status.fail: State.failed, Status.unknown: State.warning}[result.status]
-            self.emit("checks", state, f"{result.title}: {result.found}")
-            if result.status is Status.fail:
-                (tool_missing if result.tool_missing else failed).append(result)
-        if tool_missing:
-            first = tool_missing[0]
-            self.journal_step("checks", Phase.failed, failed=[r.id for r in tool_missing])
-            raise ToolMissing(f"{first.title}: {first.found}", first.remedy)
-        if failed:
-            self.journal_step("checks", Phase.failed, failed=[r.id for r in failed])
-            listing = "; ".join(f"{r.title}: {r.found} (fix: {r.remedy})" for r in failed)
-            raise Stop(f"{len(failed)} prerequisite check(s) failed: {listing}")
-        self.journal_step("checks", Phase.end)
-        self.emit("checks", State.done, "prerequisites met")
+        assert self.run is not None
+        self.run.report_checks(box["results"])
 
     def step_render(self) -> None:
         from installer.answers import save_answers

@@ -148,6 +148,29 @@ class Run:
     def journal_step(self, step: str, phase: Phase, **data: Any) -> None:
         self.journal.append(self.run_id, step, phase, **data)
 
+    def report_checks(self, results: Sequence[Any]) -> None:
+        """One event per prerequisite check, then the verdict: a missing tool (Docker, Compose v2)
+        raises ToolMissing (exit 3), any other failure stops the launch with every fix named."""
+        from installer.checks import Status
+
+        failed, tool_missing = [], []
+        for result in results:
+            state = {Status.passed: State.done, Status.warn: State.warning,
+                     Status.fail: State.failed, Status.unknown: State.warning}[result.status]
+            self.emit("checks", state, f"{result.title}: {result.found}")
+            if result.status is Status.fail:
+                (tool_missing if result.tool_missing else failed).append(result)
+        if tool_missing:
+            first = tool_missing[0]
+            self.journal_step("checks", Phase.failed, failed=[r.id for r in tool_missing])
+            raise ToolMissing(f"{first.title}: {first.found}", first.remedy)
+        if failed:
+            self.journal_step("checks", Phase.failed, failed=[r.id for r in failed])
+            listing = "; ".join(f"{r.title}: {r.found} (fix: {r.remedy})" for r in failed)
+            raise Stop(f"{len(failed)} prerequisite check(s) failed: {listing}")
+        self.journal_step("checks", Phase.end)
+        self.emit("checks", State.done, "prerequisites met")
+
     def records(self) -> list[Record]:
         return self.journal.run_records(self.run_id)
 

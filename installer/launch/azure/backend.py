@@ -137,7 +137,7 @@ class AzureBackend:
 
     def step_checks_and_render(self) -> None:
         from installer.answers import save_answers
-        from installer.checks import CheckContext, Status, checks_for, run_checks
+        from installer.checks import CheckContext, checks_for, run_checks
         from installer.pipeline import render_and_validate
         from installer.render.foundation import TIER_FILES
 
@@ -177,19 +177,7 @@ class AzureBackend:
         r.check_cancel()
         if "error" in box:
             raise box["error"]
-        failed = []
-        for result in box["results"]:
-            state = {Status.passed: State.done, Status.warn: State.warning,
-                     Status.fail: State.failed, Status.unknown: State.warning}[result.status]
-            r.emit("checks", state, f"{result.title}: {result.found}")
-            if result.status is Status.fail:
-                failed.append(result)
-        if failed:
-            r.journal_step("checks", Phase.failed, failed=[x.id for x in failed])
-            listing = "; ".join(f"{x.title}: {x.found} (fix: {x.remedy})" for x in failed)
-            raise Stop(f"{len(failed)} prerequisite check(s) failed: {listing}")
-        r.journal_step("checks", Phase.end)
-        r.emit("checks", State.done, "prerequisites met")
+        r.report_checks(box["results"])
 
     def step_group(self) -> None:
         """Use the plan's group or create it, tagged as this install's and this run's. Recorded

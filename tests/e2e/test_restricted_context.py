@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import os
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import pytest
 
 from installer.render.aks import render_k8s
 from installer.validate.kubernetes import load_docs
-from tests.support.standin import build_standin
+from tests.support.standin import build_standin, start_and_read
 from tests.unit.blueprint_plans import inp, plan
 
 pytestmark = pytest.mark.docker
@@ -90,20 +89,7 @@ def _start(ref: str, deployment: dict[str, Any], root: Path) -> str:
         if res.returncode != 0:
             return f"init container failed: {res.stderr}"
     container = pod["containers"][0]
-    cid = subprocess.run(["docker", "run", "-d", *_run_args(pod, container, dirs), ref, *container.get("args", [])],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            logs = subprocess.run(["docker", "logs", cid], capture_output=True, text=True)
-            running = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", cid],
-                                     capture_output=True, text=True).stdout.strip()
-            if "up on ports" in logs.stdout or running != "true":
-                return logs.stdout + logs.stderr
-            time.sleep(0.2)
-        return "timed out"
-    finally:
-        subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
+    return start_and_read(ref, _run_args(pod, container, dirs), container.get("args", []))
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,12 @@ The full default stack on these stand-ins is launched by tests/e2e/test_up_down.
 from __future__ import annotations
 
 import subprocess
-import time
 
 import pytest
 import yaml
 
 from installer.render import render_plan
-from tests.support.standin import build_standin
+from tests.support.standin import build_standin, start_and_read
 from tests.unit.blueprint_plans import inp, plan
 
 
@@ -32,24 +31,6 @@ def _refused(ref: str, args: list[str], env: dict[str, str]) -> subprocess.Compl
     """A configuration the app refuses: the container exits by itself, with the app's message."""
     return subprocess.run(["docker", "run", "--rm", "--label", LABEL, *_env_args(env), ref, *args],
                           capture_output=True, text=True, timeout=60)
-
-
-def _serves(ref: str, args: list[str], env: dict[str, str]) -> str:
-    """Start detached and wait for the stand-in to serve; returns its log (the container is removed)."""
-    cid = subprocess.run(["docker", "run", "-d", "--label", LABEL, *_env_args(env), ref, *args],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            logs = subprocess.run(["docker", "logs", cid], capture_output=True, text=True)
-            state = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", cid],
-                                   capture_output=True, text=True).stdout.strip()
-            if "up on ports" in logs.stdout or state != "true":
-                return logs.stdout + logs.stderr
-            time.sleep(0.2)
-        return "timed out"
-    finally:
-        subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
 
 
 @pytest.fixture(scope="module")
@@ -70,4 +51,4 @@ def test_keycloak_standin_serves_the_rendered_compose_service(keycloak_standin: 
     doc = yaml.safe_load(render_plan(inp(plan(model="container", target="compose")), ["compose"]).text("compose.yaml"))
     svc = doc["services"]["keycloak"]
     env = {k: ("x" if "${" in str(v) else str(v)) for k, v in svc["environment"].items()}
-    assert "stand-in keycloak up" in _serves(keycloak_standin, svc["command"], env)
+    assert "stand-in keycloak up" in start_and_read(keycloak_standin, ["--label", LABEL, *_env_args(env)], svc["command"])

@@ -179,6 +179,28 @@ def build_standin(component: str, sick: bool = False, catalog: Catalog | None = 
     return ref
 
 
+def start_and_read(ref: str, run_args: list[str], args: list[str], wait_s: float = 30) -> str:
+    """Run ``ref`` detached (``docker run -d RUN_ARGS REF ARGS``) until it serves or stops by
+    itself; returns its log (a refused configuration's message, or the "up on ports" line) and
+    removes the container. A stand-in that accepts its configuration serves forever."""
+    import time
+
+    cid = subprocess.run(["docker", "run", "-d", *run_args, ref, *args],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            logs = subprocess.run(["docker", "logs", cid], capture_output=True, text=True)
+            running = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", cid],
+                                     capture_output=True, text=True).stdout.strip()
+            if "up on ports" in logs.stdout or running != "true":
+                return logs.stdout + logs.stderr
+            time.sleep(0.2)
+        return "timed out"
+    finally:
+        subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
+
+
 def build_all(components: list[str] | None = None, sick: tuple[str, ...] = ()) -> dict[str, str]:
     """Stand-ins for ``components`` (default: every catalog component), plus sick variants."""
     catalog = load_catalog()

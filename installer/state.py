@@ -101,3 +101,17 @@ def list_installs() -> list[str]:
     from installer.labels import INSTALL_NAME
 
     return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.is_symlink() and INSTALL_NAME.match(p.name))
+
+
+def resume_command(name: str, answers: str | os.PathLike[str] | None = None) -> str:
+    """The command that continues ``name``'s unfinished launch, as it can be typed.
+
+    The launch saves the answers it ran with in the install's folder, so the hint names that
+    file (a person rarely remembers which file they passed, and the wizard passed none);
+    ``answers`` wins when the caller knows the file the person used."""
+    import shlex
+
+    path = Path(answers) if answers else install_dir(name).answers
+    if not answers and not path.is_file():
+        return "fabrix up --answers FILE --resume"
+    return f"fabrix up --answers {shlex.quote(str(path))} --resume"

@@ -14,6 +14,7 @@ import threading
 from installer.errors import Cancelled, FabrixError
 from installer.output import Output
 from installer.plan import DeploymentModel, InstallPlan
+from installer.state import resume_command
 
 
 def azure_plan_of(name: str) -> InstallPlan | None:
@@ -71,7 +72,7 @@ def status_azure(args: argparse.Namespace, out: Output, plan: InstallPlan) -> in
     if open_run:
         out.err_console.print(
             f"[yellow]⚠ unfinished launch:[/] {open_run.describe()}\n"
-            f"  undo it: `fabrix rollback --name {args.name}`; continue it: `fabrix up --answers FILE --resume`",
+            f"  undo it: `fabrix rollback --name {args.name}`; continue it: `{resume_command(args.name)}`",
             markup=True, highlight=False)
     if now.get("stack_state") is None:
         out.info(f"{args.name}: no deployment stack {now['stack']} in {now['resource_group']} (not deployed).")

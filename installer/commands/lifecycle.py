@@ -24,7 +24,7 @@ from installer import launch as engine
 from installer.errors import Cancelled, OperationFailed, UsageError
 from installer.output import Output
 from installer.progress import ProgressEvent, State
-from installer.state import existing_install
+from installer.state import existing_install, resume_command
 
 _STYLE = {
     State.pending: "dim", State.pulling: "cyan", State.creating: "cyan", State.starting: "cyan",
@@ -72,7 +72,7 @@ def open_run_or_refuse(args: argparse.Namespace, name: str) -> Any:
     if open_run and not args.resume:
         raise UsageError(
             f"install {name!r} has an unfinished launch: {open_run.describe()}",
-            f"continue it: `fabrix up --answers {args.answers} --resume`; or undo it: `fabrix rollback --name {name}`",
+            f"continue it: `{resume_command(name, args.answers)}`; or undo it: `fabrix rollback --name {name}`",
         )
     return open_run
 
@@ -236,7 +236,7 @@ def status(args: argparse.Namespace, out: Output) -> int:
     if open_run:
         out.err_console.print(Text.assemble(
             ("⚠ unfinished launch:", "yellow"), f" {open_run.describe()}\n"
-            f"  undo it: `fabrix rollback --name {args.name}`; continue it: `fabrix up --answers FILE --resume`"),
+            f"  undo it: `fabrix rollback --name {args.name}`; continue it: `{resume_command(args.name)}`"),
             highlight=False)
     if not services:
         out.info(f"{args.name}: no containers (not running).")

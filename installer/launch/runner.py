@@ -33,7 +33,7 @@ from installer.launch.model import Diagnostics, LaunchResult, Outcome, RollbackR
 from installer.plan import InstallPlan
 from installer.progress import Clock, ProgressEvent, Reporter, State
 from installer.secrets import SecretStore, redact
-from installer.state import InstallDir, install_dir
+from installer.state import InstallDir, install_dir, resume_command
 
 OUTCOME_TOOL_MISSING = "tool_missing"
 OUTCOME_REFUSED = "refused"
@@ -193,7 +193,7 @@ class Run:
             described = info.describe() if info else f"run {open_run}"
             raise UsageError(
                 f"install {self.plan.name!r} has an unfinished launch: {described}",
-                f"continue it: `fabrix up --answers FILE --resume`; or undo it: `fabrix rollback --name {self.plan.name}`",
+                f"continue it: `{resume_command(self.plan.name)}`; or undo it: `fabrix rollback --name {self.plan.name}`",
             )
         self.resumed = bool(open_run and resume)
         self.run_id = open_run if self.resumed and open_run else new_run_id()
@@ -242,7 +242,7 @@ class Run:
             # Asked to keep it for debugging: remove nothing and leave the run open in the
             # journal, so `fabrix rollback` (or `up --resume`) can still finish it later.
             kept = (f"Everything was kept for debugging; undo it with `fabrix rollback --name {self.plan.name}`"
-                    f" or continue with `fabrix up --answers FILE --resume`.")
+                    f" or continue with `{resume_command(self.plan.name)}`.")
             self.emit("rollback", State.skipped, kept)
             message = f"{self.backend.failure_message(stop, diagnostics, None)} {kept}"
             self.emit("summary", State.failed, message)

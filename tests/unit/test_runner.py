@@ -3,19 +3,20 @@ driven by a small in-memory backend (the Compose and Azure backends are tested e
 
 from __future__ import annotations
 
+import shlex
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from installer.answers import plan_from_dict
+from installer.answers import plan_from_dict, save_answers
 from installer.errors import UsageError
 from installer.launch.journal import Journal, Phase
 from installer.launch.model import Diagnostics, Outcome, RollbackResult
 from installer.launch.runner import Run, Step, Stop, launch_with, run_backend
 from installer.progress import ProgressEvent, Reporter, State
-from installer.state import install_dir
+from installer.state import install_dir, resume_command
 
 
 class Recorder:
@@ -120,6 +121,21 @@ def test_keep_skips_the_rollback_and_leaves_the_run_open_for_resume(plan: Any) -
         launch_with(plan, Recorder(), lambda ev: None)
     resumed = launch_with(plan, Recorder(), lambda ev: None, resume=True)
     assert resumed.ok and resumed.run_id == open_run  # the same run, continued
+
+
+def test_the_resume_hint_names_the_answers_the_launch_saved(plan: Any) -> None:
+    """"`fabrix up --answers FILE --resume`" cannot be typed; the launch saves its answers in the
+    install's folder, so the kept-run message names that file (quoted for the shell)."""
+    keep = threading.Event()
+    keep.set()
+    result = launch_with(plan, Recorder(fail_at="one"), lambda ev: None, keep=keep)
+    assert "--answers FILE" in result.message  # this backend saved no answers: nothing to name
+    folder = install_dir(plan.name)
+    save_answers(plan, folder.answers)
+    with pytest.raises(UsageError) as refused:
+        launch_with(plan, Recorder(), lambda ev: None)
+    assert f"fabrix up --answers {shlex.quote(str(folder.answers))} --resume" in (refused.value.hint or "")
+    assert resume_command(plan.name, "my answers.yaml") == "fabrix up --answers 'my answers.yaml' --resume"
 
 
 def test_cancel_stops_before_the_next_step_and_rolls_back(plan: Any) -> None:

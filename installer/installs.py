@@ -96,3 +96,33 @@ def _event_line(line: str) -> str:
     head = " ".join(str(event[k]) for k in ("step", "service") if event.get(k))
     message = f" — {event['message']}" if event.get("message") else ""
     return f"{head}: {event.get('state', '')}{message}"
+
+
+def install_addresses(name: str) -> list[tuple[str, str]]:
+    """Where each component of a Compose install is reached from this machine, front-door URLs
+    first (the bundle README's order), read from the answers the launch saved: the ports a
+    person chose and the front door's routes, not guessed from whatever Docker publishes (a
+    database port is not a web page). Empty when the install has no saved answers or is not a
+    Compose install."""
+    from installer.answers import load_answers
+    from installer.catalog import load_catalog
+    from installer.plan import DeploymentModel, Target
+    from installer.render.compose import front_door_url, public_host, service_address
+
+    answers = install_dir(name).answers
+    if not answers.is_file():
+        return []
+    try:
+        plan = load_answers(answers)
+    except FabrixError:
+        return []  # a hand-edited answers file is `fabrix validate`'s to explain, not this view's
+    if plan.model is not DeploymentModel.container or plan.effective_target() is not Target.compose:
+        return []
+    catalog = load_catalog()
+    enabled = plan.enabled_components(catalog)
+    found = [(c, url + "/") for c in enabled if (url := front_door_url(plan, catalog, c))]
+    for c in enabled:
+        port = plan.host_port(c, catalog)
+        if port is not None:
+            found.append((c, service_address(catalog.components[c], public_host(plan), port)))
+    return found

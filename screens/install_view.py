@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
 from installer.errors import FabrixError
-from installer.installs import InstallInfo, InstallState, log_tail
+from installer.installs import InstallInfo, InstallState, install_addresses, log_tail
 from installer.progress import null_reporter
 from installer.state import install_dir
 from screens.deps import NotBuilt
@@ -77,16 +77,15 @@ class InstallScreen(Screen[None]):
         self.info = info
         lines = [f"[b]{info.name}[/b] — {info.state.value}: {info.detail}", ""]
         if info.services:
+            addresses = install_addresses(info.name)  # files only (saved answers, catalog): no Docker
             lines.append("[b]Services[/b]")
             for svc in info.services:
                 s: Any = svc
                 health = f" ({s.health})" if s.health else ""
                 ports = f"  {', '.join(s.ports)}" if s.ports else ""
                 lines.append(f"  {s.component:14} {s.state}{health}{ports}")
-            urls = [f"  {s.component:14} http://{p.split('->')[0]}/" for s in info.services
-                    for p in cast(Any, s).ports[:1] if "->" in p]
-            if urls:
-                lines += ["", "[b]Published at[/b]"] + urls
+            if addresses:
+                lines += ["", "[b]Published at[/b]"] + [f"  {c:14} {a}" for c, a in addresses]
         folder = install_dir(info.name)
         lines += ["", f"State folder: {folder.root}", "", "[b]Last log lines[/b] (install.log)"]
         lines += [f"  {line}" for line in log] or ["  (no log yet)"]

@@ -632,6 +632,7 @@ class ComposeBackend:
 
     def summary(self) -> Summary:
         from installer.catalog import load_catalog
+        from installer.render.compose import service_address
 
         catalog = load_catalog()
         urls: dict[str, str] = {}
@@ -642,15 +643,7 @@ class ComposeBackend:
             published = _published(spec, comp.port)
             if published is None:
                 continue
-            host, port = published
-            if comp.protocol == "http":
-                urls[svc] = f"http://{host}:{port}/"
-            elif comp.name == "postgres":
-                urls[svc] = f"postgresql://pgadmin@{host}:{port}/postgres"
-            elif comp.name == "redis":
-                urls[svc] = f"redis://{host}:{port}"
-            else:
-                urls[svc] = f"{host}:{port}"
+            urls[svc] = service_address(comp, *published)
         front_door: dict[str, str] = {}
         try:  # the bundle README's own rule, so the summary and the README agree
             from installer.render.compose import front_door_url

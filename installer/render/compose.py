@@ -132,6 +132,20 @@ def front_door_url(plan: InstallPlan, catalog: Catalog, component: str) -> str |
     return f"http://{comp.route.host}.localhost{suffix}"
 
 
+def service_address(comp: Component, host: str, port: int) -> str:
+    """How a person reaches a published component: a URL for http, a connection string for the
+    databases (with the admin role the bundle README names), ``host:port`` otherwise. The launch
+    summary and the wizard's install view both use it, so they never name a database port as a
+    web page."""
+    if comp.protocol == "http":
+        return f"http://{host}:{port}/"
+    if comp.name == "postgres":
+        return f"postgresql://pgadmin@{host}:{port}/postgres"
+    if comp.name == "redis":
+        return f"redis://{host}:{port}"
+    return f"{host}:{port}"
+
+
 def host_url(plan: InstallPlan, catalog: Catalog, component: str) -> str | None:
     """The URL on the published host port (http components only)."""
     comp = catalog.components[component]

@@ -62,6 +62,10 @@ async def test_installs_are_listed_opened_warned_diffed_and_stopped(
         assert isinstance(app.screen, InstallScreen)
         text = str(app.screen.query_one("#install-text").render())
         assert "postgres" in text and "redis" in text and "Published at" in text
+        # Addresses come from the install's saved answers: a database port is no web page.
+        ports = load_answers(running_install).compose.ports
+        assert f"postgresql://pgadmin@localhost:{ports['postgres']}/postgres" in text
+        assert f"redis://localhost:{ports['redis']}" in text and "http://" not in text
         assert "Last log lines" in text and "(no log yet)" not in text
 
         # Plan an update: the install's own answers, and Target asks before planning over it.

@@ -146,10 +146,18 @@ class FabrixApp(App[int]):
             ("export", "Export the blueprints", "Write the generated files for review"),
             ("launch", "Launch the install", "Start the install on this machine"),
             ("cancel_launch", "Cancel the launch", "Stop, then choose roll back or keep"),
+            ("replan", "Plan an update of this install", "Its answers in the wizard; Review shows the diff"),
+            ("stop", "Stop this install", "Stop its containers; data volumes are kept (asks first)"),
+            ("remove", "Remove this install and its data", "Containers and volumes (asks first)"),
+            ("rollback", "Roll back this install's unfinished launch", "Undo what the launch created (asks first)"),
         ]
         for action, title, help_text in actions:
             if hasattr(screen, f"action_{action}") and screen.check_action(action, ()):
                 yield SystemCommand(title, help_text, lambda a=action: screen.run_action(a))
+        opener = getattr(screen, "open_install", None)
+        if callable(opener):
+            for name, info in sorted(self.known_installs.items()):
+                yield SystemCommand(f"Open install {name}", info.describe(), lambda n=name: opener(n))
         yield SystemCommand("Quit", "Leave the wizard; progress is saved", self.exit)
         yield from super().get_system_commands(screen)
 

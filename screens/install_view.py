@@ -97,7 +97,29 @@ class InstallScreen(Screen[None]):
         for button in self.query(Button):
             button.disabled = self.busy and button.id != "btn-close"
 
-    # ---- actions ----
+    # ---- actions (buttons and the command palette) ----
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """An install action is offered only where its button is: Stop and Remove for an install
+        that runs, Roll back for an unfinished launch, none while another action works."""
+        button = {"stop": "#btn-stop", "remove": "#btn-remove", "rollback": "#btn-rollback",
+                  "replan": "#btn-replan"}.get(action)
+        if button is None:
+            return super().check_action(action, parameters)
+        widget = self.query_one(button, Button)
+        return bool(widget.display) and not widget.disabled
+
+    def action_stop(self) -> None:
+        self._confirm("stop")
+
+    def action_remove(self) -> None:
+        self._confirm("remove")
+
+    def action_rollback(self) -> None:
+        self._confirm("rollback")
+
+    def action_replan(self) -> None:
+        self._replan()
 
     def action_close(self) -> None:
         from installer.flow import Step

@@ -106,9 +106,12 @@ class WelcomeScreen(StepScreen):
 
     @on(Button.Pressed, ".install-row")
     def _open_install(self, event: Button.Pressed) -> None:
+        self.open_install((event.button.id or "").removeprefix("install-"))
+
+    def open_install(self, name: str) -> None:
+        """Show one install (status, addresses, log, its actions); the palette calls it too."""
         from screens.install_view import InstallScreen
 
-        name = (event.button.id or "").removeprefix("install-")
         info = self.wizard.known_installs.get(name)
         if info is not None:
             self.wizard.show(InstallScreen(info))

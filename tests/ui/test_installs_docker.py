@@ -57,9 +57,14 @@ async def test_installs_are_listed_opened_warned_diffed_and_stopped(
         assert isinstance(app.screen, WelcomeScreen)
         row = app.screen.query_one(f"#install-{NAME}", Button)
         assert "running" in str(row.label)
-        row.press()
+        # The command palette opens it too, and offers then only the actions that apply.
+        opener = {c.title: c for c in app.get_system_commands(app.screen)}[f"Open install {NAME}"]
+        opener.callback()
         await settle(pilot)
         assert isinstance(app.screen, InstallScreen)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Stop this install", "Remove this install and its data", "Plan an update of this install"} <= titles
+        assert "Roll back this install's unfinished launch" not in titles  # no unfinished launch
         text = str(app.screen.query_one("#install-text").render())
         assert "postgres" in text and "redis" in text and "Published at" in text
         # Addresses come from the install's saved answers: a database port is no web page.

@@ -6,6 +6,10 @@ install creates tomorrow. Globally unique names (Key Vault, storage, registry, P
 Front Door endpoint) end in a 5-character hash of prefix and install name, which keeps two
 installs called ``demo`` in different companies apart. When a name is taken anyway, the name
 checks say so and the fix is another ``azure.name_prefix``.
+
+One exception to "only the plan": the Key Vault name ends in the install's vault *generation*
+(``installer.azure.vault_names``) once fabrix has removed a purge-protected vault whose name stays
+reserved for up to 90 days — generation 0 adds nothing, so names are unchanged until then.
 """
 
 from __future__ import annotations
@@ -82,11 +86,14 @@ def names_for(plan: InstallPlan) -> AzureNames:
     install = plan.name
     compact = _alnum(install)
     sfx = name_suffix(prefix, install)
+    from installer.azure.vault_names import generation
+
+    gen = generation(install)
     return AzureNames(
         prefix=prefix,
         suffix=sfx,
         resource_group=plan.azure.resource_group or f"rg-{prefix}-{install}",
-        key_vault=_hyphened(["kv", prefix, install, sfx], 24),
+        key_vault=_hyphened(["kv", prefix, install, f"{sfx}-{gen}" if gen else sfx], 24),
         storage_account=_packed(f"st{prefix}", compact, sfx, 24),
         container_registry=_packed(f"acr{prefix}", compact, sfx, 50),
         postgres=_hyphened(["psql", prefix, install, sfx], 63),

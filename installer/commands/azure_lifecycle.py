@@ -74,6 +74,10 @@ def status_azure(args: argparse.Namespace, out: Output, plan: InstallPlan) -> in
             f"[yellow]⚠ unfinished launch:[/] {open_run.describe()}\n"
             f"  undo it: `fabrix rollback --name {args.name}`; continue it: `{resume_command(args.name)}`",
             markup=True, highlight=False)
+    for vault in now.get("key_vaults_left", []):
+        out.info(f"{args.name}: Key Vault {vault['name']} (removed by run {vault['run']}) is soft-deleted with purge "
+                 f"protection until {vault['scheduled_purge_date'] or 'its scheduled purge date'}; this install now "
+                 "uses another vault name")
     if now.get("stack_state") is None:
         out.info(f"{args.name}: no deployment stack {now['stack']} in {now['resource_group']} (not deployed).")
         return 0

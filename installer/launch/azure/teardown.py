@@ -8,7 +8,9 @@ Rollback reads what the run recorded and undoes only that, in this order:
 3. verification: nothing the stack managed, and nothing tagged with this run, is still there;
    resources that were in the group before the run are never touched;
 4. Key Vault: the deleted vault is soft-deleted and its name reserved; it is purged when purge
-   protection is off, otherwise the next install recovers it (``AzureBackend._recover_vault``).
+   protection is off (dev, test, evaluation); a purge-protected one (prod) is recorded with its
+   scheduled purge date and the install moves to its next vault name (``installer.azure.vault_names``),
+   so the next install is not blocked for up to 90 days.
 """
 
 from __future__ import annotations
@@ -97,29 +99,56 @@ def remove_owned(t: Target, plan: InstallPlan, run_id: str | None, group_created
             tags = dict(getattr(res, "tags", None) or {})
             if rid.lower() in wanted or (run_id and tags.get(TAG_RUN) == run_id):
                 left.append(rid.rsplit("/providers/", 1)[-1])
-    _settle_vault(t, plan, reporter, clock, step)
+    _settle_vault(t, plan, managed, run_id, reporter, clock, step)
     return ", ".join(removed) or "nothing", "; ".join(left)
 
 
-def _settle_vault(t: Target, plan: InstallPlan, reporter: Reporter, clock: Clock, step: str) -> None:
+def _vault_names(plan: InstallPlan, managed: list[str]) -> list[str]:
+    """The vaults the stack managed (by id: right for every naming), else the plan's vault name."""
     from installer.render.workload import azure_names
 
-    name = azure_names(plan).key_vault
-    deleted = arm.deleted_vault(t, name)
-    if deleted is None:
-        return
-    props = getattr(deleted, "properties", None)
-    if not bool(getattr(props, "purge_protection_enabled", True)):
-        try:
-            arm.purge_vault(t, name)
-            reporter(ProgressEvent(step=step, state=State.rolling_back, elapsed=clock.elapsed(),
-                                   message=f"purged the soft-deleted Key Vault {name}"))
-            return
-        except HttpResponseError:
-            pass
-    reporter(ProgressEvent(step=step, state=State.log, elapsed=clock.elapsed(),
-                           message=f"Key Vault {name} is soft-deleted (purge protection keeps it up to 90 days); "
-                                   f"recover it before the next install (`az keyvault recover --name {name}`) or use another azure.name_prefix"))
+    marker = "/providers/microsoft.keyvault/vaults/"
+    found = [rid.rsplit("/", 1)[-1] for rid in managed if marker in rid.lower() and "/" not in rid.lower().split(marker, 1)[1]]
+    return found or [azure_names(plan).key_vault]
+
+
+def _settle_vault(t: Target, plan: InstallPlan, managed: list[str], run_id: str | None,
+                  reporter: Reporter, clock: Clock, step: str) -> None:
+    """A removed vault is soft-deleted and keeps its name: purge it when purge protection is off;
+    otherwise record it and move the install to the next vault name (``vault_names.retire``), so
+    the next install's name check passes instead of waiting up to 90 days."""
+    from installer.azure.vault_names import LeftVault, retire
+    from installer.render.workload import azure_names
+
+    for name in _vault_names(plan, managed):
+        deleted = arm.deleted_vault(t, name)
+        if deleted is None:
+            continue
+        props = getattr(deleted, "properties", None)
+        if not bool(getattr(props, "purge_protection_enabled", True)):
+            try:
+                arm.purge_vault(t, name)
+                reporter(ProgressEvent(step=step, state=State.rolling_back, elapsed=clock.elapsed(),
+                                       message=f"purged the soft-deleted Key Vault {name}"))
+                continue
+            except HttpResponseError:
+                pass  # purge not allowed for this principal: the name is kept by Azure, handled below
+        left = LeftVault(name=name, location=str(getattr(props, "location", "") or t.location),
+                         deletion_date=_iso(getattr(props, "deletion_date", None)),
+                         scheduled_purge_date=_iso(getattr(props, "scheduled_purge_date", None)),
+                         run=run_id or "down")
+        retire(plan.name, left)
+        reporter(ProgressEvent(step=step, state=State.log, elapsed=clock.elapsed(),
+                               message=f"{left.describe()}. The next install of {plan.name} uses the Key Vault name "
+                                       f"{azure_names(plan).key_vault} instead; to keep the old vault and its secrets, "
+                                       f"recover it before then (`az keyvault recover --name {name} --location {left.location}`)"))
+
+
+def _iso(value: object) -> str:
+    if value is None:
+        return ""
+    iso = getattr(value, "isoformat", None)
+    return str(iso()) if callable(iso) else str(value)
 
 
 def rollback_run(plan: InstallPlan, journal: Journal, run_id: str, reporter: Reporter, session: Any = None) -> RollbackResult:
@@ -149,7 +178,12 @@ def rollback_run(plan: InstallPlan, journal: Journal, run_id: str, reporter: Rep
             leftovers = f"ARM error during rollback: {code}: {message}"
         except OperationFailed as exc:
             leftovers = exc.message
-    journal.append(run_id, "rollback", Phase.failed if leftovers else Phase.end, removed=removed, leftovers=leftovers)
+    from installer.azure.vault_names import left_behind
+
+    vaults = [v for v in left_behind(plan.name) if v.run == run_id]
+    journal.append(run_id, "rollback", Phase.failed if leftovers else Phase.end, removed=removed, leftovers=leftovers,
+                   **({"key_vaults_left": [{"name": v.name, "scheduled_purge_date": v.scheduled_purge_date}
+                                           for v in vaults]} if vaults else {}))
     if not leftovers:
         journal.append(run_id, "run", Phase.end, outcome=OUTCOME_ROLLBACK_INCOMPLETE if leftovers else OUTCOME_ROLLED_BACK)
     if not touched:
@@ -158,6 +192,11 @@ def rollback_run(plan: InstallPlan, journal: Journal, run_id: str, reporter: Rep
         message = f"Rollback is incomplete; still there: {leftovers}. Run `fabrix rollback --name {plan.name}` again."
     else:
         message = f"Rolled back: removed {removed}. Resources that were in the group before were not touched."
+    if vaults:
+        from installer.render.workload import azure_names
+
+        message += (" " + "; ".join(v.describe() for v in vaults)
+                    + f"; the next install uses the Key Vault name {azure_names(plan).key_vault}.")
     reporter(ProgressEvent(step="rollback", state=State.failed if leftovers else State.rolled_back,
                            message=message, elapsed=clock.elapsed()))
     return RollbackResult(name=plan.name, run_id=run_id, removed=removed, leftovers=leftovers, message=message)
@@ -210,6 +249,12 @@ def status(plan: InstallPlan, session: Any = None) -> dict[str, Any]:
     stack, _ = arm.stack_get(t)
     out: dict[str, Any] = {"resource_group": t.resource_group, "stack": t.stack,
                            "group_exists": arm.group_get(t) is not None}
+    from installer.azure.vault_names import left_behind
+
+    left = left_behind(plan.name)
+    if left:
+        out["key_vaults_left"] = [{"name": v.name, "location": v.location, "deletion_date": v.deletion_date,
+                                   "scheduled_purge_date": v.scheduled_purge_date, "run": v.run} for v in left]
     if stack is None:
         out["stack_state"] = None
         return out

@@ -59,8 +59,8 @@ class VaultProtection:
 
 # Key Vault names are deterministic (one install, one name), and a deleted vault keeps its name for
 # the soft-delete retention; with purge protection nobody can free it earlier. Production keeps
-# both (90 days, irreversible purge protection): re-installing it after a rollback means recovering
-# the vault (`az keyvault recover`, then deploy again; the preflight check says so). Dev, test and
+# both (90 days, irreversible purge protection): after a rollback or `fabrix down` the install moves
+# to its next vault name (installer/azure/vault_names.py), so it is not blocked. Dev, test and
 # evaluation installs are rolled back and re-installed often: 7 days' soft delete (the minimum) and
 # no purge protection, so `az keyvault purge` frees the name at once (learn key-vault/general/soft-delete-overview).
 VAULT_PROTECTION: dict[Tier, VaultProtection] = {

@@ -22,6 +22,7 @@ from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential
 from azure.core.exceptions import ClientAuthenticationError
 
 from installer.azure.clouds import Cloud, cloud_for
+from installer.azure.signin_advice import Attempt, Outcome, advise, classify
 from installer.errors import FabrixError, OperationFailed
 
 # azure-identity logs a WARNING when a credential fails outside its own chain. With no handler
@@ -36,7 +37,15 @@ PromptCallback = Callable[[str, str, datetime], None]
 
 
 class AzureSignInError(OperationFailed):
-    """No credential could get a token; ``hint`` says how to sign in."""
+    """No credential could get a token. ``message`` names the one cause, ``hint`` the one fix
+    (``signin_advice.advise``); ``attempts`` keeps what each way said, for the JSON report."""
+
+    def __init__(self, message: str, hint: str | None = None, attempts: list[Attempt] | None = None,
+                 unverified: bool = False) -> None:
+        super().__init__(message, hint)
+        self.attempts = list(attempts or [])
+        # True when the sign-in service could not be reached: sign-in was not refused, only not tried.
+        self.unverified = unverified
 
 
 @dataclass(frozen=True)
@@ -202,9 +211,13 @@ def _candidates(options: SignInOptions, cloud: Cloud, prompt_callback: PromptCal
     return order
 
 
-def sign_in(options: SignInOptions | None = None, prompt_callback: PromptCallback | None = None) -> AzureSession:
+def sign_in(options: SignInOptions | None = None, prompt_callback: PromptCallback | None = None,
+            device_code_elsewhere: str | None = None) -> AzureSession:
     """Sign in and find out who we are. Blocking (device code waits for the person): call it
-    from a thread worker. Raises ``AzureSignInError`` (exit code 1) with what each way said."""
+    from a thread worker. Raises ``AzureSignInError`` (exit code 1) with one cause and one fix.
+
+    ``device_code_elsewhere``: where the person can get a device code when this call offers none
+    (the wizard's checks say "go Back to Target…"); it joins the fix when nothing else is set up."""
     from azure.identity import CredentialUnavailableError
 
     options = options or SignInOptions()
@@ -214,32 +227,34 @@ def sign_in(options: SignInOptions | None = None, prompt_callback: PromptCallbac
             "device-code sign-in needs somewhere to show the code",
             "pass prompt_callback (the TUI does), or sign in with `az login` first",
         )
-    tried: list[str] = []
+    tried: list[Attempt] = []
     for name, make in _candidates(options, cloud, prompt_callback):
         credential = CachingCredential(make())
         try:
             token = credential.get_token(cloud.scope)
         except CredentialUnavailableError as exc:
-            tried.append(f"{name}: {_first_line(exc)}")
+            tried.append(classify(name, True, _message(exc)))
             continue
         except ClientAuthenticationError as exc:
-            tried.append(f"{name}: {_first_line(exc)}")
+            tried.append(classify(name, False, _message(exc)))
             if options.method != "auto":
                 break
             continue
         principal = principal_from_claims(decode_claims(token.token), name)
         if options.tenant_id and principal.tenant_id and principal.tenant_id.lower() != options.tenant_id.lower():
-            tried.append(f"{name}: signed in to tenant {principal.tenant_id}, not {options.tenant_id}")
+            tried.append(Attempt(name, Outcome.wrong_tenant, f"the {name} sign-in is for tenant {principal.tenant_id}, not {options.tenant_id}"))
             continue
         return AzureSession(cloud=cloud, credential=credential, principal=principal)
-    tenant_flag = f" --tenant {options.tenant_id}" if options.tenant_id else ""
-    raise AzureSignInError(
-        "could not sign in to Azure (" + "; ".join(tried) + ")",
-        f"run `az login{tenant_flag}` (or `az cloud set` for a sovereign cloud first), or set AZURE_TENANT_ID, "
-        "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for a service principal, or use device-code sign-in in the wizard",
+    advice = advise(
+        tried,
+        authority_host=cloud.authority_host,
+        tenant_id=options.tenant_id,
+        cloud=options.cloud,
+        device_code_elsewhere=device_code_elsewhere,
+        device_code_minutes=max(1, options.timeout // 60),
     )
+    raise AzureSignInError(f"could not sign in to Azure: {advice.cause}", advice.fix, tried, advice.unverified)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "message", None) or exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
+def _message(exc: BaseException) -> str:
+    return str(getattr(exc, "message", None) or exc).strip() or type(exc).__name__

@@ -40,14 +40,33 @@ def run(args: argparse.Namespace, out: Output) -> int:
     where = "Azure" if plan.is_azure() else "this machine"
     out.rich(f"[bold]Prerequisites for {escape(plan.name)}[/] ({escape(plan.model.value)}/"
              f"{escape(plan.target.value)}, size {plan.size.value}) on {where}")
+    blocked = group_blocked(results)
     for r in results:
+        if r.details.get("blocked_by") in blocked:
+            continue  # listed once, under the check that is their cause
         out.rich(f"{_GLYPH[r.status]} [bold]{escape(r.title)}[/]: {escape(r.found)}")
         if r.status is not Status.passed and r.remedy:
             out.rich(f"          [cyan]fix:[/] {escape(r.remedy)}")
+        dependents = blocked.get(r.id)
+        if dependents:
+            out.rich(f"          [magenta]not verified until this is fixed ({len(dependents)}):[/] "
+                     + escape(", ".join(d.title for d in dependents)))
     counts = summarize(results)
     tally = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no checks apply"
     out.info(f"{tally} · {_footer(code, counts)}")
     return code
+
+
+def group_blocked(results: list[CheckResult]) -> dict[str, list[CheckResult]]:
+    """Checks that could not run because another failed (``details["blocked_by"]``), by that
+    check's id — only where the cause is itself in the report, so nothing is ever hidden."""
+    present = {r.id for r in results}
+    groups: dict[str, list[CheckResult]] = {}
+    for r in results:
+        cause = r.details.get("blocked_by")
+        if cause in present and cause != r.id:
+            groups.setdefault(cause, []).append(r)
+    return groups
 
 
 def _footer(code: int, counts: dict[str, int]) -> str:

@@ -60,10 +60,16 @@ class PrerequisitesScreen(StepScreen):
     def _reused_sign_in(self) -> dict[str, Any]:
         """The Target step's Azure sign-in for the checks (``installer.checks.azure`` reads the
         ``azure.session`` cache key), when it is for this plan's cloud and tenant."""
-        session = self.wizard.azure_session
-        if session is None or not self.plan.is_azure() or not session.serves(self.plan):
+        if not self.plan.is_azure():
             return {}
-        return {"azure.session": session}
+        cache: dict[str, Any] = {}
+        if self.wizard.deps.azure_device_code:
+            # Where a person without `az` or a service principal gets a token in the wizard.
+            cache["azure.signin_elsewhere"] = "go Back to Target and press “Sign in to Azure” to sign in with a device code"
+        session = self.wizard.azure_session
+        if session is not None and session.serves(self.plan):
+            cache["azure.session"] = session
+        return cache
 
     async def on_checks_planned(self, message: ChecksPlanned) -> None:
         box = self.query_one("#checks", Vertical)
@@ -76,9 +82,16 @@ class PrerequisitesScreen(StepScreen):
         if self.wizard.check_results is None:
             self.wizard.check_results = {}
         self.wizard.check_results[result.id] = result
-        for row in self.query(CheckRow):
-            if row.check_id == result.id:
-                row.show(result)
+        rows = {row.check_id: row for row in self.query(CheckRow)}
+        cause = rows.get(str(result.details.get("blocked_by") or ""))
+        row = rows.get(result.id)
+        if cause is not None and row is not None and cause is not row:
+            # Not verified because another check failed: named once, under that check.
+            row.display = False
+            cause.add_dependent(result.title)
+        elif row is not None:
+            row.display = True
+            row.show(result)
 
     def on_checks_done(self, message: ChecksDone) -> None:
         summary = self.query_one("#checks-summary", Static)

@@ -27,8 +27,18 @@ class CheckRow(Static):
         super().__init__(f"[b]… ....[/b]  {title}  [dim]checking…[/]", classes="-running")
         self.check_id = check_id
         self.title = title
+        self.result: CheckResult | None = None
+        # Checks that could not run because this one failed: listed here, once, not as rows.
+        self.dependents: list[str] = []
+
+    def add_dependent(self, title: str) -> None:
+        if title not in self.dependents:
+            self.dependents.append(title)
+        if self.result is not None:
+            self.show(self.result)
 
     def show(self, result: CheckResult) -> None:
+        self.result = result
         self.remove_class("-running")
         for status in Status:
             self.set_class(result.status is status, f"-{status.value}")
@@ -37,6 +47,9 @@ class CheckRow(Static):
         body.append("\nfound: ", style="dim").append(result.found)
         if result.remedy and result.status is not Status.passed:
             body.append("\nfix:   ", style="dim").append(result.remedy)
+        if self.dependents:
+            body.append(f"\nnot verified until this is fixed ({len(self.dependents)}): ", style="dim")
+            body.append(", ".join(self.dependents))
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=6, no_wrap=True)
         grid.add_column(ratio=1)

@@ -38,6 +38,14 @@ here = Path(__file__).resolve().parent
 with open(here / "calls.log", "a") as fh:
     fh.write(" ".join(sys.argv[1:]) + "\\n")
 state = json.loads((here / "az-state.json").read_text())
+if state.get("offline"):
+    # What az prints when it must refresh its token and the network is down: its "ERROR: "
+    # prefix and the requests/urllib3 connection error text.
+    sys.stderr.write("ERROR: HTTPSConnectionPool(host='login.microsoftonline.com', port=443): Max retries exceeded "
+                     "with url: /organizations/oauth2/v2.0/token (Caused by NewConnectionError('<urllib3.connection."
+                     "HTTPSConnection object at 0x7f00>: Failed to establish a new connection: [Errno -3] "
+                     "Temporary failure in name resolution'))\\n")
+    sys.exit(1)
 if not state["logged_in"]:
     sys.stderr.write("ERROR: Please run 'az login' to setup account.\\n")
     sys.exit(1)
@@ -66,8 +74,9 @@ class StubAz:
         self.path.chmod(self.path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         self.set(claims, logged_in)
 
-    def set(self, claims: dict[str, Any], logged_in: bool = True) -> None:
-        state = {"token": make_jwt(claims), "tenant": claims.get("tid", ""), "logged_in": logged_in}
+    def set(self, claims: dict[str, Any], logged_in: bool = True, offline: bool = False) -> None:
+        """``offline``: az is signed in but cannot refresh its token (the network is down)."""
+        state = {"token": make_jwt(claims), "tenant": claims.get("tid", ""), "logged_in": logged_in, "offline": offline}
         (self.folder / "az-state.json").write_text(json.dumps(state))
 
     def calls(self) -> list[str]:

@@ -105,3 +105,46 @@ def test_check_exits_4_when_nothing_could_be_verified(fake_arm, tmp_path: Path) 
     assert proc.returncode == 4 and _lines(proc.stdout)[-1]["exit_code"] == 4
     helptext = _fabrix("check", "--help").stdout
     assert "4 nothing failed, but a check could not be verified" in " ".join(helptext.split())
+
+
+def test_failed_sign_in_is_said_once_and_the_rest_grouped_under_it(fake_arm, tmp_path: Path, monkeypatch) -> None:
+    """No `az`, no service principal: one ✖ with one cause and one fix, and the checks that need
+    ARM listed once under it (not twelve copies of the same error)."""
+    arm = fake_arm()
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", f"{empty}:/usr/bin:/bin")
+    answers = _answers(tmp_path, arm.url)
+    proc = _fabrix("check", "--answers", str(answers))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert out.count("nothing to sign in with") == 1 and out.count("fix:") == 1
+    assert "device" not in out.lower()  # the CLI has no device code to offer
+    assert "? unknown" not in out
+    grouped = next(line for line in out.splitlines() if "not verified until this is fixed" in line)
+    for title in ("Azure subscription state and offer", "Region offers every resource type", "Key Vault name available"):
+        assert out.count(title) == 1 and title in grouped
+    assert "exit 1" in out
+    events = _lines(_fabrix("check", "--answers", str(answers), "--json").stdout)
+    checks = [e for e in events if e["type"] == "check"]
+    signin = next(c for c in checks if c["id"] == "azure.signin")
+    assert signin["status"] == "fail" and [a["outcome"] for a in signin["details"]["attempts"]] == ["absent", "absent"]
+    others = [c for c in checks if c["id"] != "azure.signin"]
+    assert others and all(c["status"] == "unknown" and c["details"]["blocked_by"] == "azure.signin" and c["remedy"] == ""
+                          for c in others)
+    assert events[-1]["exit_code"] == 1
+
+
+def test_sign_in_with_the_network_down_could_not_verify_exit_4(fake_arm, az_stub, tmp_path: Path) -> None:
+    arm = fake_arm()
+    az_stub.set(scenarios_claims(), offline=True)
+    proc = _fabrix("check", "--answers", str(_answers(tmp_path, arm.url)))
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "cannot reach the sign-in service" in proc.stdout and "az login" not in proc.stdout
+    assert "not verified until this is fixed" in proc.stdout
+
+
+def scenarios_claims() -> dict:
+    from tests.azure.stub_az import user_claims
+
+    return user_claims(scenarios.OID, scenarios.TENANT)

@@ -45,7 +45,9 @@ def test_not_logged_in_without_device_code_says_how_to_sign_in(fake_arm, az_stub
     az_stub.set({}, logged_in=False)
     with pytest.raises(AzureSignInError) as err:
         sign_in(SignInOptions(cloud="custom"))
-    assert "cli:" in err.value.message and "environment:" in err.value.message
+    # One cause (az is there, not signed in) and its fix; what each way said stays in attempts.
+    assert err.value.message == "could not sign in to Azure: the Azure CLI is installed but not signed in"
+    assert [a.way for a in err.value.attempts] == ["cli", "environment"]
     assert "az login" in (err.value.hint or "")
 
 

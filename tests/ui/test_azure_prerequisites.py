@@ -82,3 +82,38 @@ async def test_a_sign_in_for_another_tenant_is_not_reused(make_app: Callable[...
         assert app.azure_session is not None
         assert app.azure_session.serves(app.plan)
         assert not app.azure_session.serves(app.plan.model_copy(update={"azure": app.plan.azure.model_copy(update={"tenant_id": other_tenant})}))
+
+
+async def test_failed_sign_in_is_one_row_with_the_dependent_checks_under_it(
+    make_app: Callable[..., FabrixApp], fake_arm, tmp_path, monkeypatch  # noqa: ANN001
+) -> None:
+    """No `az`, no service principal, nobody pressed "Sign in" on Target: one row says why and
+    what to do (here: Back to Target for a device code), the checks that need ARM are named once
+    under it, not as twelve rows repeating the same error."""
+    fake_arm()
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", f"{empty}:/usr/bin:/bin")
+    app = make_app(InstallPlan(name="ui-azure-nosign", target=Target.aca,
+                               azure={"cloud": "custom", "subscription_id": scenarios.SUBSCRIPTION,
+                                      "location": scenarios.LOCATION}),
+                   checks=azure_checks, azure_device_code=True)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        for _ in range(4):
+            await next_step(pilot)
+        assert isinstance(app.screen, PrerequisitesScreen)
+        results = app.check_results or {}
+        assert results["azure.signin"].status is Status.fail
+        assert "go Back to Target" in results["azure.signin"].remedy
+        rows = {row.check_id: row for row in app.screen.query(CheckRow)}
+        shown = [cid for cid, row in rows.items() if row.display]
+        assert shown == ["azure.signin"]
+        row = rows["azure.signin"]
+        text = " ".join("".join(seg.text for seg in line) for line in row.render_lines(row.region.reset_offset))
+        text = " ".join(text.split())
+        assert "nothing to sign in with" in text
+        assert f"not verified until this is fixed ({len(results) - 1})" in text
+        assert "Azure subscription state and offer" in text and "Key Vault name available" in text
+        summary = str(app.screen.query_one("#checks-summary").render())
+        assert "1 failed" in summary and f"{len(results) - 1} not verified" in summary

@@ -69,3 +69,36 @@ async def test_sign_in_failure_says_how_to_fix_and_keeps_manual_entry(
         note = str(screen.query_one("#sign-in-note").render())
         assert "could not sign in to Azure" in note and "az login" in note
         assert screen.valid  # typing the IDs by hand still works
+
+
+async def test_no_az_and_network_down_blames_the_network_not_device_code(
+    make_app: Callable[..., FabrixApp], tmp_path, monkeypatch  # noqa: ANN001
+) -> None:
+    """The issue's case: no `az`, the network down, device code offered. The note must name the
+    network, not advise "use device-code sign-in" right after the device code failed."""
+    import socket
+
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", f"{empty}:/usr/bin:/bin")
+    for var in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "NO_PROXY", "no_proxy", "https_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    with socket.socket() as sock:  # a port nobody listens on: every HTTPS request fails to connect
+        sock.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{sock.getsockname()[1]}")
+    app = make_app(InstallPlan(name="ui-azure-offline", target=Target.aca), azure_device_code=True)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await next_step(pilot)
+        await next_step(pilot)
+        screen = app.screen
+        assert isinstance(screen, TargetScreen)
+        screen.query_one("#sign-in", Button).press()
+        for _ in range(100):  # the device-code request retries before it gives up
+            await pilot.pause(0.1)
+            note = str(screen.query_one("#sign-in-note").render())
+            if "✗" in note:
+                break
+        assert "cannot reach the sign-in service login.microsoftonline.com" in note, note
+        assert "device" not in note.lower() and "network" in note
+        assert screen.valid

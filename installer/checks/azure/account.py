@@ -14,7 +14,10 @@ SMALL_OFFERS = ("FreeTrial_", "AzurePass_", "Sponsored_", "AzureForStudents_", "
 def check_signin(run: AzureRun) -> CheckResult:
     err = run.sign_in_error()
     if err is not None:
-        return result("azure.signin", "Azure sign-in", Status.fail, f"not signed in: {err.message}", err.hint or "run `az login`")
+        # The network down is "could not verify" (exit 4), not a refusal; anything else is a fail.
+        status = Status.unknown if getattr(err, "unverified", False) else Status.fail
+        attempts = [{"way": a.way, "outcome": a.outcome.value, "detail": a.detail, "reason": a.reason} for a in getattr(err, "attempts", [])]
+        return result("azure.signin", "Azure sign-in", status, err.message, err.hint or "run `az login`", attempts=attempts)
     session = run.session()
     p = session.principal
     return result(

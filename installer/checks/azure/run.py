@@ -48,12 +48,18 @@ def _mark_worker() -> None:
     _worker.active = True
 
 
-class Unverifiable(Exception):
-    """A check cannot run (not signed in, no subscription chosen…): report ``unknown``."""
+CACHE_SIGNIN_ELSEWHERE = "azure.signin_elsewhere"  # where a device code can be had (the wizard's Target step)
+SIGNIN_CHECK = "azure.signin"
+NOT_SIGNED_IN = "not verified: Azure sign-in failed"
 
-    def __init__(self, found: str, remedy: str) -> None:
+
+class Unverifiable(Exception):
+    """A check cannot run (not signed in, no subscription chosen…): report ``unknown``.
+    ``blocked_by``: the check whose failure is the cause, so reports group this one under it."""
+
+    def __init__(self, found: str, remedy: str, blocked_by: str | None = None) -> None:
         super().__init__(found)
-        self.found, self.remedy = found, remedy
+        self.found, self.remedy, self.blocked_by = found, remedy, blocked_by
 
 
 class AzureRun:
@@ -115,7 +121,8 @@ class AzureRun:
         with self._lock:
             if self._session is None and self._sign_in_error is None:
                 try:
-                    self._session = sign_in(SignInOptions.from_plan(self.plan))
+                    self._session = sign_in(SignInOptions.from_plan(self.plan),
+                                            device_code_elsewhere=self.ctx.cache.get(CACHE_SIGNIN_ELSEWHERE))
                 except FabrixError as exc:
                     self._sign_in_error = exc
                 else:
@@ -126,11 +133,8 @@ class AzureRun:
                 self._factory = ClientFactory(self._session.cloud, self._session.credential, retry)
                 weakref.finalize(self, self._factory.close)
             if self._session is None:
-                err = self._sign_in_error
-                raise Unverifiable(
-                    f"not signed in to Azure: {err.message if err else 'unknown error'}",
-                    (err.hint if err else None) or "run `az login`, then re-run `fabrix check`",
-                )
+                # Said once, by the sign-in check; every check that needs ARM points at it.
+                raise Unverifiable(NOT_SIGNED_IN, "", blocked_by=SIGNIN_CHECK)
             return self._session
 
     def sign_in_error(self) -> FabrixError | None:
@@ -241,7 +245,8 @@ def azure_check(check_id: str, title: str) -> Callable[[Callable[[AzureRun], Che
             try:
                 return fn(run)
             except Unverifiable as exc:
-                return CheckResult(check_id, title, Status.unknown, exc.found, exc.remedy)
+                details = {"blocked_by": exc.blocked_by} if exc.blocked_by else {}
+                return CheckResult(check_id, title, Status.unknown, exc.found, exc.remedy, details=details)
             except ClientAuthenticationError as exc:
                 return CheckResult(check_id, title, Status.unknown, f"could not verify: token refused: {str(exc).splitlines()[0][:300]}", "sign in again (`az login`) and re-run `fabrix check`")
             except HttpResponseError as exc:
@@ -272,6 +277,7 @@ def result(check_id: str, title: str, status: Status, found: str, remedy: str = 
 
 __all__ = [
     "CACHE_RETRY",
+    "CACHE_SIGNIN_ELSEWHERE",
     "CACHE_SESSION",
     "CACHE_WORKERS",
     "AzureRun",

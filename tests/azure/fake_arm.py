@@ -78,6 +78,8 @@ Route = tuple[str, re.Pattern[str], Callable[..., Any]]
 
 GUID = r"[0-9a-fA-F-]{36}"
 SEG = r"[^/]+"
+# checkNameAvailability answers per resource type, from the REST API specs (bodies/SOURCES.json).
+NAME_BODIES: dict[str, dict[str, Any]] = json.loads((Path(__file__).parent / "bodies" / "name_availability.json").read_text())
 
 
 class FakeArm:
@@ -310,7 +312,8 @@ def _routes(arm: FakeArm) -> list[Route]:
         raise ArmError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
 
     def sub_json(s: dict[str, Any]) -> dict[str, Any]:
-        return {"id": f"/subscriptions/{s['subscriptionId']}", "authorizationSource": "RoleBased", **s}
+        # The scenario's subscriptions are GetSubscriptions.json items (bodies/subscriptions.json).
+        return copy.deepcopy(s)
 
     # -- metadata, tenants, subscriptions, locations --
     def metadata(query: Any, body: Any) -> Any:
@@ -449,7 +452,7 @@ def _routes(arm: FakeArm) -> list[Route]:
                 "roleName": d["roleName"],
                 "type": d.get("type", "BuiltInRole"),
                 "description": d.get("roleName", ""),
-                "assignableScopes": ["/"],
+                "assignableScopes": d.get("assignableScopes", ["/"]),
                 "permissions": [
                     {"actions": p.get("actions", []), "notActions": p.get("notActions", []), "dataActions": [], "notDataActions": []}
                     for p in d["permissions"]
@@ -511,18 +514,9 @@ def _routes(arm: FakeArm) -> list[Route]:
 
     # -- quotas and capabilities --
     def usages(kind: str) -> Callable[..., Any]:
+        # Rows are the real bodies (bodies/{compute,aca,postgres}_usages.json), served as they are.
         def handler(sub: str, loc: str, query: Any, body: Any) -> Any:
-            rows = sc.get(kind, {}).get(loc.lower(), [])
-            items = [
-                {
-                    "unit": row.get("unit", "Count"),
-                    "currentValue": row.get("currentValue", 0),
-                    "limit": row["limit"],
-                    "name": {"value": row["name"], "localizedValue": row.get("localizedName", row["name"])},
-                }
-                for row in rows
-            ]
-            return arm.page(items, f"/subscriptions/{sub}/usages/{kind}/{loc}", query)
+            return arm.page(copy.deepcopy(sc.get(kind, {}).get(loc.lower(), [])), f"/subscriptions/{sub}/usages/{kind}/{loc}", query)
 
         return handler
 
@@ -578,15 +572,16 @@ def _routes(arm: FakeArm) -> list[Route]:
     def taken(rtype: str, name: str) -> bool:
         return name.lower() in {n.lower() for n in sc.get("taken_names", {}).get(rtype, [])}
 
+    def name_check(rtype: str, name: str, also_taken: bool = False) -> dict[str, Any]:
+        """The provider's checkNameAvailability body (bodies/name_availability.json)."""
+        answer = "taken" if also_taken or taken(rtype, name) else "available"
+        return json.loads(json.dumps(NAME_BODIES[rtype][answer]).replace("{name}", name))
+
     def kv_check(sub: str, query: Any, body: Any) -> Any:
         name = body["name"]
-        if taken("Microsoft.KeyVault/vaults", name) or any(d["name"].lower() == name.lower() for d in sc.get("deleted_vaults", [])):
-            return {
-                "nameAvailable": False,
-                "reason": "AlreadyExists",
-                "message": f"The vault name '{name}' is already in use. Vault names are globally unique so it is possible that the name is already taken. If you are sure that the vault name was not taken then it is possible that a vault with the same name was recently deleted but not purged after being placed in a recoverable state. If the vault is in a recoverable state then the vault will need to be purged before reusing the name.",
-            }
-        return {"nameAvailable": True}
+        # A soft-deleted vault still holds its name: Key Vault answers AlreadyExists for it.
+        held = any(d["name"].lower() == name.lower() for d in sc.get("deleted_vaults", []))
+        return name_check("Microsoft.KeyVault/vaults", name, also_taken=held)
 
     def kv_deleted(sub: str, loc: str, name: str, query: Any, body: Any) -> Any:
         for d in sc.get("deleted_vaults", []):
@@ -606,20 +601,11 @@ def _routes(arm: FakeArm) -> list[Route]:
                 }
         raise ArmError(404, "ResourceNotFound", f"The deleted vault '{name}' was not found in location '{loc}'.")
 
-    def simple_check(rtype: str, taken_reason: str = "AlreadyExists") -> Callable[..., Any]:
+    def simple_check(rtype: str) -> Callable[..., Any]:
         def handler(sub: str, query: Any, body: Any) -> Any:
-            name = body["name"]
-            if taken(rtype, name):
-                return {"nameAvailable": False, "reason": taken_reason, "message": f"The name {name} is already taken."}
-            return {"nameAvailable": True, "reason": None, "message": None}
+            return name_check(rtype, body["name"])
 
         return handler
-
-    def pg_check(sub: str, query: Any, body: Any) -> Any:
-        name = body["name"]
-        if taken("Microsoft.DBforPostgreSQL/flexibleServers", name):
-            return {"nameAvailable": False, "reason": "AlreadyExists", "message": f"Specified server name '{name}' is already used.", "name": name, "type": body.get("type")}
-        return {"nameAvailable": True, "reason": None, "message": None, "name": name, "type": body.get("type")}
 
     # -- policy --
     def policy_assignments(sub: str, query: Any, body: Any) -> Any:
@@ -698,7 +684,7 @@ def _routes(arm: FakeArm) -> list[Route]:
             rf"{sub_prefix}/providers/Microsoft\.DBforPostgreSQL/locations/(?P<loc>{SEG})/resourceType/flexibleServers/usages",
             usages("postgres_usages"),
         ),
-        r("POST", rf"{sub_prefix}/providers/Microsoft\.DBforPostgreSQL/checkNameAvailability", pg_check),
+        r("POST", rf"{sub_prefix}/providers/Microsoft\.DBforPostgreSQL/checkNameAvailability", simple_check("Microsoft.DBforPostgreSQL/flexibleServers")),
         r("POST", rf"{sub_prefix}/providers/Microsoft\.KeyVault/checkNameAvailability", kv_check),
         r("GET", rf"{sub_prefix}/providers/Microsoft\.KeyVault/locations/(?P<loc>{SEG})/deletedVaults/(?P<name>{SEG})", kv_deleted),
         r("POST", rf"{sub_prefix}/providers/Microsoft\.Storage/checkNameAvailability", simple_check("Microsoft.Storage/storageAccounts")),

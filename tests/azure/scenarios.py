@@ -38,7 +38,6 @@ READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 USER_ACCESS_ADMIN = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
 RBAC_ADMIN = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
-APP_OWNERS = "0b3ec4a2-5d35-4c0e-9f6b-3a1a8c5e7d21"  # a custom role: its id is the tenant's own
 RESOURCES_ONLY = "7e1f3c11-2b7a-4f0a-8d55-6f2c0a9b1e43"
 
 ALLOWED_LOCATIONS_POLICY = "/providers/Microsoft.Authorization/policyDefinitions/e56962a6-4747-49cd-b67b-bf8b01975c4c"
@@ -105,23 +104,18 @@ BUILTIN_ROLES: dict[str, dict[str, Any]] = {
     },
 }
 
-# The Azure landing zone's "Application Owners" custom role (Azure/Enterprise-Scale, custom RBAC
-# roles: Actions * with these NotActions) — paired with RBAC Administrator in many landing zones.
+# The Azure landing zone's "Application Owners" custom role, as Azure/Enterprise-Scale defines it
+# (src/resources/Microsoft.Authorization/roleDefinitions/Application-Owners.json, bodies/SOURCES.json):
+# Actions * with NotActions that include virtualNetworks/write — paired with RBAC Administrator in
+# many landing zones. Its name is the fixed GUID of that file.
+_APP_OWNERS_BODY = body("role_application_owners.json")
 APPLICATION_OWNERS_ROLE: dict[str, Any] = {
-    "roleName": "Application Owners (DevOps/AppOps)",
-    "type": "CustomRole",
-    "permissions": [
-        {
-            "actions": ["*"],
-            "notActions": [
-                "Microsoft.Authorization/*/write",
-                "Microsoft.Network/publicIPAddresses/write",
-                "Microsoft.Network/virtualNetworks/write",
-                "Microsoft.KeyVault/locations/deletedVaults/purge/action",
-            ],
-        }
-    ],
+    "roleName": _APP_OWNERS_BODY["properties"]["roleName"],
+    "type": _APP_OWNERS_BODY["properties"]["type"],
+    "permissions": _APP_OWNERS_BODY["properties"]["permissions"],
+    "assignableScopes": _APP_OWNERS_BODY["properties"]["assignableScopes"],
 }
+APP_OWNERS = _APP_OWNERS_BODY["name"]
 # A custom role a tenant writes thinking "deployments and role assignments are what a deployment needs".
 RESOURCES_ONLY_ROLE: dict[str, Any] = {
     "roleName": "Deployment Operator (custom)",
@@ -168,22 +162,7 @@ def healthy() -> dict[str, Any]:
         "tenant_id": TENANT,
         "principal": {"oid": OID, "kind": "user", "upn": "consultant@contoso.example"},
         "location": LOCATION,
-        "subscriptions": [
-            {
-                "subscriptionId": SUBSCRIPTION,
-                "displayName": "Contoso Production",
-                "tenantId": TENANT,
-                "state": "Enabled",
-                "subscriptionPolicies": {"quotaId": "EnterpriseAgreement_2014-09-01", "spendingLimit": "Off", "locationPlacementId": "Public_2014-09-01"},
-            },
-            {
-                "subscriptionId": OTHER_SUBSCRIPTION,
-                "displayName": "Contoso Dev",
-                "tenantId": TENANT,
-                "state": "Enabled",
-                "subscriptionPolicies": {"quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off", "locationPlacementId": "Public_2014-09-01"},
-            },
-        ],
+        "subscriptions": body("subscriptions.json")["value"],
         "locations": copy.deepcopy(LOCATIONS),
         "providers": _providers(),
         "resource_groups": [RG],
@@ -194,27 +173,11 @@ def healthy() -> dict[str, Any]:
             # An assignment elsewhere must not count for our subscription's resource group.
             {"scope": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/other-rg", "role": READER, "principalId": OID},
         ],
-        "compute_usages": {
-            LOCATION: [
-                {"name": "cores", "localizedName": "Total Regional vCPUs", "limit": 100, "currentValue": 8},
-                {"name": "standardDDSv5Family", "localizedName": "Standard DDSv5 Family vCPUs", "limit": 100, "currentValue": 0},
-            ]
-        },
+        "compute_usages": {LOCATION: body("compute_usages.json")["value"]},
         "compute_skus": body("compute_skus.json")["value"],
-        "aca_usages": {
-            LOCATION: [
-                {"name": "ManagedEnvironmentCount", "localizedName": "Managed Environment Count", "limit": 15, "currentValue": 1},
-                {"name": "ManagedEnvironmentConsumptionCores", "localizedName": "Managed Environment Consumption Cores", "limit": 100, "currentValue": 0},
-            ]
-        },
+        "aca_usages": {LOCATION: body("aca_usages.json")["value"]},
         "postgres_capabilities": {LOCATION: body("postgres_capabilities.json")},
-        "postgres_usages": {
-            LOCATION: [
-                {"name": "cores", "localizedName": "cores", "limit": 50, "currentValue": 4},
-                {"name": "standardBSFamily", "localizedName": "standardBSFamily", "limit": 20, "currentValue": 0},
-                {"name": "standardDDSv5Family", "localizedName": "standardDDSv5Family", "limit": 50, "currentValue": 4},
-            ]
-        },
+        "postgres_usages": {LOCATION: body("postgres_usages.json")["value"]},
         "policy_assignments": [
             # Audit-only assignments exist everywhere; they restrict nothing.
             {"policyDefinitionId": "/providers/Microsoft.Authorization/policySetDefinitions/1f3afdf9-d0c9-4c3d-847f-89da613e70a8", "displayName": "Azure Security Benchmark"},
@@ -230,6 +193,13 @@ def healthy() -> dict[str, Any]:
 def disabled_subscription() -> dict[str, Any]:
     sc = healthy()
     sc["subscriptions"][0]["state"] = "Disabled"
+    return sc
+
+
+def subscription_in_state(state: str) -> dict[str, Any]:
+    """A SubscriptionState of the 2022-12-01 enum: Enabled, Warned, PastDue, Disabled, Deleted."""
+    sc = healthy()
+    sc["subscriptions"][0]["state"] = state
     return sc
 
 

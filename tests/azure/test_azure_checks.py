@@ -20,7 +20,7 @@ from tests.azure.fake_arm import FakeArm, Fault
 FAST_RETRY = RetrySettings(total=2, backoff_factor=0.01, backoff_max=0.05, max_retry_after=5)
 
 
-def make_plan(arm: FakeArm, target: str = "aca", model: str = "container", **azure: Any) -> InstallPlan:
+def make_plan(arm: FakeArm, target: str = "aca", model: str = "container", size: str | None = None, **azure: Any) -> InstallPlan:
     values = {
         "cloud": "custom",
         "arm_endpoint": arm.url,
@@ -29,7 +29,8 @@ def make_plan(arm: FakeArm, target: str = "aca", model: str = "container", **azu
         "resource_group": scenarios.RG,
     }
     values.update(azure)
-    return InstallPlan(name="demo", model=model, target=target, azure={k: v for k, v in values.items() if v is not None})
+    extra = {"size": size} if size else {}
+    return InstallPlan(name="demo", model=model, target=target, azure={k: v for k, v in values.items() if v is not None}, **extra)
 
 
 Runner = Callable[..., tuple[dict[str, CheckResult], FakeArm]]
@@ -84,6 +85,16 @@ def test_disabled_subscription_fails_with_remedy(run_azure) -> None:
     assert sub.status is Status.fail
     assert "state Disabled" in sub.found
     assert "Reactivate" in sub.remedy and "Account Administrator" in sub.remedy
+
+
+@pytest.mark.parametrize(("state", "status"), [("Warned", Status.warn), ("PastDue", Status.warn), ("Disabled", Status.fail), ("Deleted", Status.fail)])
+def test_subscription_states_of_the_real_enum(run_azure, state: str, status: Status) -> None:
+    """The Microsoft.Resources 2022-12-01 SubscriptionState enum (GetSubscriptions.json body):
+    Warned and PastDue still deploy but will be disabled; Disabled and Deleted cannot deploy."""
+    results, _ = run_azure(scenarios.subscription_in_state(state))
+    sub = results["azure.subscription"]
+    assert sub.status is status
+    assert f"state {state}" in sub.found
 
 
 def test_free_trial_warns_about_small_quotas(run_azure) -> None:
@@ -217,7 +228,7 @@ def test_exhausted_vcpu_quota_fails_aks(run_azure) -> None:
     results, _ = run_azure(scenarios.exhausted_vcpu(), target="aks")
     quota = results["azure.quota.compute"]
     assert quota.status is Status.fail
-    assert "Total Regional vCPUs: 2 free of 100, need 12" in quota.found
+    assert "Total Regional vCPUs: 2 free of 260, need 12" in quota.found
     assert "az quota update --resource-name standardDDSv5Family" in quota.remedy
     assert exit_code_for(list(results.values())) == 1
 
@@ -274,6 +285,21 @@ def test_taken_global_name_fails_and_own_resource_passes(run_azure, fake_arm) ->
     assert names.storage_account in st.found and "azure.name_prefix" in st.remedy
     assert results["azure.name.registry"].status is Status.passed  # ours, from an earlier run
     assert "exists in" in results["azure.name.registry"].found
+
+
+def test_taken_key_vault_and_postgres_names_fail_with_the_service_message(run_azure, fake_arm) -> None:
+    """checkNameAvailability answers nameAvailable false, reason AlreadyExists (bodies/name_availability.json)."""
+    from installer.azure.naming import names_for
+
+    names = names_for(make_plan(fake_arm(), "aca"))
+    sc = scenarios.healthy()
+    sc["taken_names"] = {"Microsoft.KeyVault/vaults": [names.key_vault], "Microsoft.DBforPostgreSQL/flexibleServers": [names.postgres]}
+    results, _ = run_azure(sc)
+    kv, pg = results["azure.name.keyvault"], results["azure.name.postgres"]
+    assert kv.status is Status.fail and f"The vault name '{names.key_vault}' is already in use" in kv.found
+    assert kv.details["reason"] == "AlreadyExists"
+    assert pg.status is Status.fail and f"Specified server name '{names.postgres}' is already used." in pg.found
+    assert results["azure.name.storage"].status is Status.passed  # {"nameAvailable": true} and nothing else
 
 
 def test_throttling_is_honoured_and_a_500_is_unknown_never_pass(run_azure) -> None:
@@ -356,25 +382,50 @@ def test_postgres_sku_not_offered_and_family_quota_exhausted(run_azure) -> None:
     assert "Burstable Standard_B2ms is not offered in swedencentral (offered: Standard_B1ms)" in pg.found
     sc = scenarios.healthy()
     for row in sc["postgres_usages"][scenarios.LOCATION]:
-        if row["name"] == "standardBSFamily":
+        if row["name"]["value"] == "standardBSFamily":
             row["currentValue"] = row["limit"] - 1
     results, _ = run_azure(sc)
     pg = results["azure.quota.postgres"]
     assert pg.status is Status.fail
-    assert "standardBSFamily: 1 free of 20" in pg.found and "needs 2 vCores" in pg.found
+    assert "standardBSFamily: 1 free of 10000" in pg.found and "needs 2 vCores" in pg.found
     assert "--resource-name standardBSFamily" in pg.remedy
 
 
 def test_container_apps_environment_quota_used_up(run_azure) -> None:
     sc = scenarios.healthy()
-    sc["aca_usages"][scenarios.LOCATION][0]["currentValue"] = 15
+    sc["aca_usages"][scenarios.LOCATION][0]["currentValue"] = 10  # Usages_List.json: ManagedEnvironmentCount limit 10
     results, _ = run_azure(sc)
     aca = results["azure.quota.containerapps"]
     assert aca.status is Status.fail
-    assert "15 of 15 used, need 1 more" in aca.found
+    assert "ManagedEnvironmentCount: 10 of 10 used, need 1 more" in aca.found
 
 
 # ---- issue 9: verdicts on the bodies Azure really returns (tests/azure/bodies, SOURCES.json) ----
+
+
+def test_container_apps_cores_row_named_as_in_the_spec_example(run_azure, fake_arm) -> None:
+    """Usages_List.json (Microsoft.App 2025-01-01) lists the regional cores as
+    ``ManagedEnvironmentCores`` (3 of 20 used). The check read only a row named
+    ...ConsumptionCores and fell back to the default 100 cores: an XL preset (24 cores) passed."""
+    arm = fake_arm(scenarios.healthy())
+    plan = make_plan(arm, "aca", size="xl")
+    ctx = CheckContext(plan=plan, cache={CACHE_RETRY: FAST_RETRY})
+    results = {r.id: r for r in run_checks(azure_checks(plan), ctx)}
+    aca = results["azure.quota.containerapps"]
+    assert aca.status is Status.fail
+    assert "ManagedEnvironmentCores (3 of 20 used): 17 cores free, the apps may scale to 24" in aca.found
+    assert "--resource-name ManagedEnvironmentCores" in aca.remedy and "value=27" in aca.remedy
+
+
+def test_postgres_usage_list_without_the_family_row_is_unverified(run_azure) -> None:
+    """QuotaUsagesForFlexibleServers.json has family rows only, no regional "cores" row: when the
+    preset's family is not listed either, the vCore quota is unknown — never a pass."""
+    sc = scenarios.healthy()
+    sc["postgres_usages"][scenarios.LOCATION] = [r for r in sc["postgres_usages"][scenarios.LOCATION] if r["name"]["value"] != "standardBSFamily"]
+    results, _ = run_azure(sc)
+    pg = results["azure.quota.postgres"]
+    assert pg.status is Status.unknown
+    assert "could not verify vCore quota" in pg.found
 
 
 def test_postgres_offer_restricted_fails(run_azure) -> None:
@@ -569,7 +620,7 @@ def test_custom_role_from_a_management_group_is_read_and_evaluated(run_azure) ->
     perm = results["azure.permissions"]
     assert perm.status is Status.fail
     assert perm.details["missing"] == ["Microsoft.Network/virtualNetworks/write"]
-    assert "Application Owners (DevOps/AppOps)" in perm.details["roles"]
+    assert "[contoso] Application-Owners" in perm.details["roles"]  # the roleName of Enterprise-Scale's definition
     assert arm.calls(rf"^{scenarios.MG}/providers/Microsoft\.Authorization/roleDefinitions/{scenarios.APP_OWNERS}$")
 
 

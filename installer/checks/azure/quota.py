@@ -104,6 +104,15 @@ def check_compute_quota(run: AzureRun) -> CheckResult:
     return result(cid, title, Status.passed, f"{what} fit in the regional and {family} quotas", **details)
 
 
+def _aca_core_row(rows: list[tuple[str, str, float, float]]) -> tuple[str, str, float, float] | None:
+    """The regional cores row of Microsoft.App usages. The REST API example (Usages_List.json,
+    2025-01-01) names it ``ManagedEnvironmentCores``; recorded answers also show
+    ``ManagedEnvironmentConsumptionCores`` (the consumption plan the apps run on), preferred when both
+    are listed. GPU and dedicated-profile rows (``...GeneralPurposeCores``, ``...Gpus``) are other pools."""
+    by_name = {r[0].lower(): r for r in rows}
+    return by_name.get("managedenvironmentconsumptioncores") or by_name.get("managedenvironmentcores")
+
+
 @azure_check("azure.quota.containerapps", "Container Apps environment and cores")
 def check_aca_quota(run: AzureRun) -> CheckResult:
     cid, title = "azure.quota.containerapps", "Container Apps environment and cores"
@@ -121,20 +130,22 @@ def check_aca_quota(run: AzureRun) -> CheckResult:
         details["environments"] = {"current": cur, "limit": lim}
         if lim - cur < 1:
             problems.append(f"{local}: {cur:g} of {lim:g} used, need 1 more")
-    core_row = next((r for r in rows if "cores" in r[0].lower() and "consumption" in r[0].lower()), None)
+    core_row = _aca_core_row(rows)
+    core_quota = "ManagedEnvironmentConsumptionCores"
     if core_row is not None:
-        _, local, _cur, lim = core_row
-        limit, source = lim, local
+        core_quota, local, cur, lim = core_row
+        limit, source = lim - cur, f"{local} ({cur:g} of {lim:g} used)"
+        details["cores"] = {"current": cur, "limit": lim}
     else:  # documented defaults (learn container-apps/quotas): 100 cores per environment, 10 on trials
         limit = 10.0 if subinfo.quota_id.startswith(SMALL_OFFERS) else 100.0
         source = "default per-environment core limit"
     details["core_limit"] = limit
     if need_cores > limit:
-        problems.append(f"{source}: {limit:g} cores, the apps may scale to {need_cores:g}")
+        problems.append(f"{source}: {limit:g} cores free, the apps may scale to {need_cores:g}")
     if problems:
         return result(cid, title, Status.fail, "; ".join(problems),
-                      _quota_remedy(run, "Microsoft.App", "ManagedEnvironmentConsumptionCores" if need_cores > limit else "ManagedEnvironmentCount",
-                                    max(need_cores, (env_row[2] + 1) if env_row else 1)), **details)
+                      _quota_remedy(run, "Microsoft.App", core_quota, (core_row[2] if core_row else 0) + need_cores) if need_cores > limit
+                      else _quota_remedy(run, "Microsoft.App", "ManagedEnvironmentCount", (env_row[2] + 1) if env_row else 1), **details)
     env_text = f"{env_row[2]:g} of {env_row[3]:g} environments used" if env_row else "environment count not listed"
     return result(cid, title, Status.passed, f"{env_text}; apps need up to {need_cores:g} of {limit:g} cores ({source})", **details)
 

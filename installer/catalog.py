@@ -6,9 +6,9 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from installer import yamlread
 from installer.resources import asset
 
 SizeName = Literal["s", "m", "l", "xl"]
@@ -197,7 +197,7 @@ def _with_names(raw: dict) -> dict:
 
 def load_catalog_file(path: Path) -> Catalog:
     with path.open(encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
+        raw = yamlread.safe_load(fh)
     return Catalog.model_validate(_with_names(raw))
 
 

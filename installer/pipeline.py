@@ -15,6 +15,7 @@ from installer.render import Bundle, RenderInput, render_plan, renderer_keys
 from installer.secrets import SecretStore, secrets_for
 from installer.state import install_dir
 from installer.validate import Finding, validate_bundle
+from installer.validate.memo import validation_run
 
 
 def install_secrets(plan: InstallPlan, create: bool = True) -> SecretStore:
@@ -42,13 +43,14 @@ def render_checked(plan: InstallPlan, keys: list[str] | None = None) -> Rendered
     keys = keys or renderer_keys(plan)
     bundle = render_plan(inp, keys)
     findings: list[Finding] = []
-    for key in keys:
-        part = bundle if len(keys) == 1 else bundle.subtree(f"{key}/")
-        prefix = "" if len(keys) == 1 else f"{key}/"
-        findings += [
-            Finding(f.validator, prefix + f.path, f.message, f.severity)
-            for f in validate_bundle(part, inp, key)
-        ]
+    with validation_run():  # targets that carry the same files have them checked once
+        for key in keys:
+            part = bundle if len(keys) == 1 else bundle.subtree(f"{key}/")
+            prefix = "" if len(keys) == 1 else f"{key}/"
+            findings += [
+                Finding(f.validator, prefix + f.path, f.message, f.severity)
+                for f in validate_bundle(part, inp, key)
+            ]
     problems = [f for f in findings if f.severity == "error"]
     if problems:
         listing = "\n  ".join(str(p) for p in problems[:20])

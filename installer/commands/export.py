@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
+from installer import yamlread
 from installer.commands.common import load_plan
 from installer.pipeline import install_secrets
 from installer.errors import OperationFailed, UsageError
@@ -93,7 +93,7 @@ def review_context(rv: Review, inp: RenderInput) -> dict[str, Any]:
         apps = azure_apps(inp, "aks" if "k8s/namespace.yaml" in rv.bundle.files else "aca")
         # Exposure and identities as the rendered resources state them (installer/review_facts.py).
         manifests = [d for path in rv.bundle if path.startswith("k8s/") and path.endswith(".yaml")
-                     for d in yaml.safe_load_all(rv.bundle.text(path)) if isinstance(d, dict)]
+                     for d in yamlread.safe_load_all(rv.bundle.text(path)) if isinstance(d, dict)]
         exposure = aks_exposure(manifests) if manifests else app_exposure(arm)
         ctx.update({
             "azure": True, "names": names, "resource_types": sorted(types.items()), "roles": roles,

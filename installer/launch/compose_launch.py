@@ -17,8 +17,8 @@ import urllib.request
 from collections.abc import Iterable
 from typing import Any
 
-import yaml
 
+from installer import yamlread
 from installer.errors import FabrixError, UsageError
 from installer.labels import COMPOSE_PROJECT_LABEL, LABEL_COMPONENT, LABEL_RUN, project_name
 from installer.launch import recovery, registry_auth
@@ -268,7 +268,7 @@ class ComposeBackend:
         # render_and_validate already ran `docker compose config` (and the schema) on these
         # bytes; the services, images and ports we need are literal in our own file, so read it
         # rather than pay for a second `compose config` on every launch.
-        self.config = yaml.safe_load(bundle.files["compose.yaml"]) or {}
+        self.config = yamlread.safe_load(bundle.files["compose.yaml"]) or {}
         self.services = sorted((self.config.get("services") or {}).keys())
         self.journal_step("validate", Phase.end, services=self.services)
         self.emit("validate", State.done, f"{len(self.services)} service(s): {', '.join(self.services)}")

@@ -9,12 +9,14 @@ from typing import Any
 import jsonschema
 import yaml
 
+from installer import yamlread
 from installer.render import Bundle, RenderInput
 from installer.render.workload import azure_apps
 from installer.resources import blueprints_dir
 from installer.validate import Finding
 from installer.validate.postdeploy import postdeploy_findings
 from installer.validate.foundation_link import foundation_findings
+from installer.validate.memo import files_digest, identity, remembered
 from installer.validate.secretscan import scan_bundle
 
 V = "aca"
@@ -98,6 +100,13 @@ def _volume_findings(path: str, container: dict[str, Any], tmpl: dict[str, Any],
 
 
 def validate_aca_apps(bundle: Bundle, inp: RenderInput) -> list[Finding]:
+    """Every enabled app has its Container App file and each file is right (once per distinct set
+    of files in a render: ACA, hybrid and multi-cloud carry the same)."""
+    key = ("aca-apps", files_digest(bundle, ("aca/",)), identity(inp))
+    return remembered(key, lambda: _aca_app_findings(bundle, inp))
+
+
+def _aca_app_findings(bundle: Bundle, inp: RenderInput) -> list[Finding]:
     apps = {a.name: a for a in azure_apps(inp, "aca")}
     findings: list[Finding] = []
     seen = set()
@@ -106,7 +115,7 @@ def validate_aca_apps(bundle: Bundle, inp: RenderInput) -> list[Finding]:
             continue
         name = path.removeprefix("aca/").removesuffix(".yaml")
         try:
-            doc = yaml.safe_load(bundle.text(path))
+            doc = yamlread.safe_load(bundle.text(path))
         except yaml.YAMLError as exc:
             findings.append(Finding("yaml", path, f"not valid YAML: {exc}"))
             continue

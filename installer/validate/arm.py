@@ -28,6 +28,7 @@ from installer.validate.bicep import (
     parse_bicep,
 )
 from installer.validate.checkov import checkov_findings
+from installer.validate.memo import files_digest, remembered
 from installer.validate.uidef import check_uidef
 
 __all__ = ["validate_foundation", "validate_marketplace", "scan_secrets", "PACKAGE_PATH", "PACKAGE_FILES"]
@@ -35,6 +36,7 @@ __all__ = ["validate_foundation", "validate_marketplace", "scan_secrets", "PACKA
 PACKAGE_PATH = "marketplace/app.zip"
 PACKAGE_FILES = ("createUiDefinition.json", "mainTemplate.json")
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+FOUNDATION_FOLDERS = ("arm/", "bicep/")
 
 
 def _json(bundle: Bundle, path: str, validator: str, findings: list[Finding]) -> dict[str, Any] | None:
@@ -112,20 +114,31 @@ def _sub(bundle: Bundle, prefix: str, folders: tuple[str, ...]) -> Bundle:
     return part
 
 
+def _foundation_checks(part: Bundle, today: date) -> list[Finding]:
+    """ARM rules and Bicep checks over a foundation's ``arm/`` and ``bicep/`` (paths relative)."""
+    findings: list[Finding] = []
+    arm_path = "arm/mainTemplate.json"
+    template = _json(part, arm_path, "arm", findings)
+    if template is not None:
+        findings += [Finding("arm-rules", arm_path, m) for m in check_template(template)]
+        findings += [Finding("arm-rules", arm_path, m, "warning") for m in rule_api_age(template, today)]
+    findings += validate_bicep(part, template)
+    return findings
+
+
 def validate_foundation(
     bundle: Bundle, inp: RenderInput, prefix: str = "", today: date | None = None, checkov: bool = True,
 ) -> list[Finding]:
     """All foundation checks over ``{prefix}bicep/**`` and ``{prefix}arm/mainTemplate.json``."""
-    findings: list[Finding] = []
-    arm_path = f"{prefix}arm/mainTemplate.json"
-    template = _json(bundle, arm_path, "arm", findings)
-    if template is not None:
-        findings += [Finding("arm-rules", arm_path, m) for m in check_template(template)]
-        findings += [Finding("arm-rules", arm_path, m, "warning") for m in rule_api_age(template, today)]
-    findings += validate_bicep(bundle, template, prefix)
+    today = today or date.today()
+    part = _sub(bundle, prefix, FOUNDATION_FOLDERS)
+    # Several targets carry the same foundation: its checks run once per distinct content.
+    key = ("foundation", files_digest(part, FOUNDATION_FOLDERS), today)
+    findings = [Finding(f.validator, prefix + f.path, f.message, f.severity)
+                for f in remembered(key, lambda: _foundation_checks(part, today))]
     findings += scan_secrets(bundle, inp, prefix)
     if checkov:
-        findings += checkov_findings(_sub(bundle, prefix, ("arm/", "bicep/")), ["arm", "bicep"], prefix=prefix)
+        findings += checkov_findings(part, ["arm", "bicep"], prefix=prefix)
     return findings
 
 

@@ -9,9 +9,10 @@ is applied; ``resourceId(type, a, b)`` and ``symbol.id`` both become ``id(type/a
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from pycep import BicepParser
@@ -139,10 +140,21 @@ class Declared:
         return (self.type.lower(), self.api, self.name)
 
 
+_PARSE_LOCK = threading.Lock()
+
+
+@cache
+def _parser() -> BicepParser:
+    """pycep's parser, built once per process: building it (Lark loading the grammar) used to cost
+    as much as parsing, and it was built again for every file."""
+    return BicepParser()
+
+
 @lru_cache(maxsize=256)
 def parse_bicep(text: str) -> dict[str, Any]:
     """pycep's JSON for one Bicep file (cached by text: parsing is the slow part; treat as read-only)."""
-    return dict(BicepParser().parse(text=text))
+    with _PARSE_LOCK:  # one shared parser; the TUI may validate from more than one worker thread
+        return dict(_parser().parse(text=text))
 
 
 def bicep_resources(parsed: dict[str, Any], where: str) -> list[Declared]:

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft7Validator
 
+from installer import yamlread
 from installer.labels import LABEL_COMPONENT, LABEL_INSTALL, LABEL_MANAGED, LABEL_RUN, project_name
 from installer.render import Bundle, RenderInput
 from installer.resources import asset
@@ -110,20 +111,35 @@ def rule_findings(doc: dict[str, Any], bundle: Bundle, inp: RenderInput) -> list
 
 
 def _compose_cmd() -> list[str] | None:
-    """The ``docker compose`` command prefix, or None when Compose v2 is not available here."""
-    if shutil.which("docker") is None:
-        return None
-    try:
-        from installer.dockerenv import docker_client
+    """The ``docker compose`` command prefix, or None when Compose v2 is not available here.
 
-        cmd = list(docker_client().client_config.docker_compose_cmd)
-    except Exception:  # noqa: BLE001 - any trouble building the client: use the plain CLI
-        cmd = ["docker", "compose"]
-    try:
-        probe = subprocess.run([*cmd, "version", "--short"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
+    The same command python-on-whales builds for a default client (the docker CLI found on PATH,
+    then ``compose``), without importing it: that import alone cost a tenth of a render.
+    """
+    docker = shutil.which("docker")
+    if docker is None:
         return None
-    return cmd if probe.returncode == 0 else None
+    try:
+        stat = os.stat(docker)
+    except OSError:
+        return None
+    key = (docker, stat.st_mtime_ns, stat.st_size)
+    if key not in _COMPOSE_ANSWERED:
+        cmd = [docker, "compose"]
+        try:
+            probe = subprocess.run([*cmd, "version", "--short"], capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if probe.returncode != 0:
+            return None  # not remembered: Compose installed later is found at the next render
+        _COMPOSE_ANSWERED[key] = cmd
+    return list(_COMPOSE_ANSWERED[key])
+
+
+# docker CLI (path, mtime, size) → the command that answered. Keyed by the CLI's file, so a CLI
+# replaced or removed since is asked again; a Compose plugin removed since makes `docker compose
+# config` fail with its own message (an error finding), never pass unseen.
+_COMPOSE_ANSWERED: dict[tuple[str, int, int], list[str]] = {}
 
 
 def _env_values(text: str) -> dict[str, str]:
@@ -186,7 +202,7 @@ def validate_compose(bundle: Bundle, inp: RenderInput, use_docker: bool = True) 
     if COMPOSE_FILE not in bundle.files:
         return [Finding(RULES, COMPOSE_FILE, "missing from the bundle")]
     try:
-        doc = yaml.safe_load(bundle.files[COMPOSE_FILE])
+        doc = yamlread.safe_load(bundle.files[COMPOSE_FILE])
     except yaml.YAMLError as exc:
         return [Finding(SCHEMA, COMPOSE_FILE, f"not valid YAML: {exc}")]
     if not isinstance(doc, dict):

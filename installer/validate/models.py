@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from installer import yamlread
 from installer.render import Bundle, RenderInput
 from installer.render.hybrid import CONTROL_PLANE, ONPREM_DATA, RUNNER, hybrid_apps
 from installer.render.workload import azure_apps
@@ -29,7 +30,7 @@ def _yaml(bundle: Bundle, path: str, validator: str) -> tuple[Any, list[Finding]
     if path not in bundle.files:
         return None, [Finding(validator, path, "missing from the bundle")]
     try:
-        return yaml.safe_load(bundle.text(path)), []
+        return yamlread.safe_load(bundle.text(path)), []
     except yaml.YAMLError as exc:
         return None, [Finding(validator, path, f"not valid YAML: {exc}")]
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
+from installer import yamlread
 from installer.labels import TAG_INSTALL, TAG_RUN
 from installer.launch.azure import arm
 from installer.launch.azure.arm import Target
@@ -254,11 +255,9 @@ spec:
 
 def _deployments(files: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """(namespace, name) of every Deployment in the manifests."""
-    import yaml
-
     out = []
     for _, text in files:
-        for doc in yaml.safe_load_all(text):
+        for doc in yamlread.safe_load_all(text):
             if isinstance(doc, dict) and doc.get("kind") == "Deployment":
                 meta = doc.get("metadata") or {}
                 out.append((str(meta.get("namespace") or ""), str(meta.get("name"))))

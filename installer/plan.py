@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Collection
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -288,6 +289,14 @@ class AzureOptions(_Section):
         return value
 
 
+def default_components(catalog: Catalog, *, registry: bool, overrides: Collection[str] = ()) -> list[str]:
+    """The default profile's components: every catalog default, where a private image (the AI Fabrix
+    core) counts only with a registry set or with an image override for it (a mirror). One rule for
+    ``fabrix render`` (``InstallPlan.enabled_components``) and the wizard's Options step."""
+    return [c.name for c in catalog.components.values()
+            if c.default and (not c.private or registry or c.name in overrides)]
+
+
 class InstallPlan(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
 
@@ -367,12 +376,7 @@ class InstallPlan(BaseModel):
         if self.components is not None:
             chosen = list(self.components)
         else:
-            chosen = [
-                c.name
-                for c in catalog.components.values()
-                # A private image runs with a registry, or with an image override (a mirror).
-                if c.default and (not c.private or self.private_images_enabled() or c.name in self.images.overrides)
-            ]
+            chosen = default_components(catalog, registry=self.private_images_enabled(), overrides=self.images.overrides)
         if self.is_azure():
             chosen = [n for n in chosen if not catalog.components[n].compose_only]
         return catalog.dependency_closure(chosen)

@@ -6,10 +6,10 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Collapsible, Label, RadioButton, RadioSet, Select, SelectionList, Static
+from textual.widgets import Collapsible, Input, Label, RadioButton, RadioSet, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from installer.catalog import load_catalog
+from installer.catalog import Catalog, load_catalog
 from installer.flow import Step
 from installer.plan import PullPolicy, Size, Tier
 from installer.secrets import SecretStore
@@ -34,6 +34,8 @@ class OptionsScreen(FormStep):
 
     # The defaults usually fit: Enter on Next moves on; Tab reaches the components list first.
     DEFAULT_FOCUS = ("#nav-next", "#body")
+    # The default profile the components list was last set to (None until mounted).
+    _default_shown: list[str] | None = None
 
     def compose_body(self) -> ComposeResult:
         plan = self.plan
@@ -46,7 +48,7 @@ class OptionsScreen(FormStep):
                     f"{comp.title}" + (" (private registry)" if comp.private else ""), name, name in enabled
                 )
                 for name, comp in catalog.components.items()
-                if not (plan.is_azure() and comp.compose_only)
+                if name in self._listed(catalog)
             ],
             id="components",
         )
@@ -77,13 +79,46 @@ class OptionsScreen(FormStep):
             yield Select([(p.value, p) for p in PullPolicy], value=plan.images.pull, allow_blank=False, id="pull",
                          compact=True)
             yield Static("", classes="spacer")
-            for name in sorted(enabled):
+            # Every component listed, not only the enabled ones: an override (a mirror) is how a
+            # private component runs without the vendor's registry, as in `fabrix render`.
+            for name in sorted(self._listed(catalog)):
                 yield Field(f"Image for {name}", f"images.overrides.{name}",
                             plan.images.overrides.get(name, ""), placeholder=plan.image_for(name, catalog))
+
+    def _listed(self, catalog: Catalog) -> list[str]:
+        return [name for name, comp in catalog.components.items() if not (self.plan.is_azure() and comp.compose_only)]
 
     def on_mount(self) -> None:
         self._show_size()
         super().on_mount()
+        self._default_shown = self._default_profile()
+
+    def _overrides(self) -> dict[str, str]:
+        return {f.path.rsplit(".", 1)[1]: f.value for f in self.query(Field)
+                if f.path.startswith("images.overrides.") and f.value}
+
+    def _default_profile(self) -> list[str]:
+        """What ``fabrix render`` would run with no component list, given the registry and image
+        overrides as typed here (the engine's rule, so the wizard and the CLI agree)."""
+        images = self.plan.images.model_copy(update={"registry": self._value("images.registry") or None,
+                                                     "overrides": self._overrides()})
+        return self.plan.model_copy(update={"components": None, "images": images}).enabled_components(load_catalog())
+
+    @on(Input.Changed)
+    def _follow_default_profile(self, _event: Input.Changed) -> None:
+        # Still on the default profile? Then a registry or a mirror typed here brings the core in
+        # (and taking it away takes it out), as the same answers would in `fabrix render`.
+        previous = self._default_shown
+        default = self._default_profile()
+        if previous is None or default == previous:
+            return
+        self._default_shown = default
+        components = self.query_one("#components", SelectionList)
+        if sorted(components.selected) == sorted(previous):
+            with components.prevent(SelectionList.SelectedChanged):
+                components.deselect_all()
+                for name in default:
+                    components.select(name)
 
     def _show_size(self) -> None:
         pressed = self.query_one("#size", RadioSet).pressed_button
@@ -97,20 +132,14 @@ class OptionsScreen(FormStep):
         return ""
 
     def updates(self) -> dict[str, Any]:
-        catalog = load_catalog()
         chosen = list(self.query_one("#components", SelectionList).selected)
-        default = [c.name for c in catalog.components.values()
-                   if c.default and (not c.private or bool(self._value("images.registry")))]
         pressed = self.query_one("#size", RadioSet).pressed_button
         tier = self.query_one("#tier", Select).value
         pull = self.query_one("#pull", Select).value
-        overrides = {
-            f.path.rsplit(".", 1)[1]: f.value for f in self.query(Field)
-            if f.path.startswith("images.overrides.") and f.value
-        }
+        overrides = self._overrides()
         return {
             # Keep "the default profile" as no list at all, so the answers file stays short.
-            "components": None if sorted(chosen) == sorted(catalog.dependency_closure(default)) else chosen,
+            "components": None if sorted(chosen) == sorted(self._default_profile()) else chosen,
             "size": (pressed.id or "size-s").removeprefix("size-") if pressed else self.plan.size.value,
             "tier": tier if isinstance(tier, str) else self.plan.tier.value,
             "identity": {"admin_email": self._value("identity.admin_email")},

@@ -149,3 +149,60 @@ def app_identity_facts(arm: dict[str, Any]) -> dict[str, int]:
         for r in conf.get("registries", []) or []:
             facts["registry_password" if "passwordSecretRef" in r else "registry_identity"] += 1
     return facts
+
+
+FEDERATED_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"
+WI_CLIENT_ID = "azure.workload.identity/client-id"
+WI_USE = "azure.workload.identity/use"
+CSI_DRIVER = "secrets-store.csi.k8s.io"
+
+
+@dataclass(frozen=True)
+class AksIdentity:
+    """How AKS pods get their identity and secrets, counted from the manifests and the template."""
+
+    deployments: int
+    workload_identity: int  # pods labelled for workload identity, under an annotated ServiceAccount
+    federated: int  # of those ServiceAccounts, how many have a federated credential in the template
+    key_vault_values: int  # env values from a Secret a SecretProviderClass syncs from Key Vault
+    other_secret_values: tuple[str, ...]  # "<deployment>: <ENV> from Secret <name>" (not from Key Vault)
+    secret_volumes: tuple[str, ...]  # "<deployment>: Secret <name>" mounted as a volume
+
+
+def aks_identity_facts(manifests: list[dict[str, Any]], arm: dict[str, Any]) -> AksIdentity:
+    """Workload identity and secret sources of every Deployment: its pod label, its ServiceAccount's
+    client-id annotation, the federated credential whose subject names that ServiceAccount, and
+    where each secret env value or mounted Secret comes from (a SecretProviderClass's secretObjects
+    are synced from Key Vault by the CSI driver; any other Secret is not)."""
+    accounts = {(d["metadata"].get("namespace", ""), d["metadata"]["name"]) for d in manifests
+                if d.get("kind") == "ServiceAccount" and WI_CLIENT_ID in (d["metadata"].get("annotations") or {})}
+    synced = {o["secretName"] for d in manifests if d.get("kind") == "SecretProviderClass"
+              for o in (d.get("spec", {}).get("secretObjects") or [])}
+    subjects = {str(r.get("properties", {}).get("subject", "")) for r in _of_type(arm, FEDERATED_TYPE)}
+    deployments = [d for d in manifests if d.get("kind") == "Deployment"]
+    wi = federated = kv_values = 0
+    others: list[str] = []
+    volumes: list[str] = []
+    for dep in deployments:
+        name, ns = dep["metadata"]["name"], dep["metadata"].get("namespace", "")
+        pod = dep["spec"]["template"]
+        spec = pod.get("spec", {})
+        account = spec.get("serviceAccountName", "default")
+        if str((pod.get("metadata", {}).get("labels") or {}).get(WI_USE, "")).lower() == "true" and (ns, account) in accounts:
+            wi += 1
+            federated += f"system:serviceaccount:{ns}:{account}" in subjects
+        for container in spec.get("containers", []) + spec.get("initContainers", []):
+            for env in container.get("env", []) or []:
+                ref = (env.get("valueFrom") or {}).get("secretKeyRef")
+                if ref:
+                    if ref.get("name") in synced:
+                        kv_values += 1
+                    else:
+                        others.append(f"{name}: {env['name']} from Secret {ref.get('name')}")
+            for source in container.get("envFrom", []) or []:
+                if "secretRef" in source and source["secretRef"].get("name") not in synced:
+                    others.append(f"{name}: every key of Secret {source['secretRef'].get('name')}")
+        for vol in spec.get("volumes", []) or []:
+            if "secret" in vol:
+                volumes.append(f"{name}: Secret {vol['secret'].get('secretName')}")
+    return AksIdentity(len(deployments), wi, federated, kv_values, tuple(others), tuple(volumes))

@@ -30,7 +30,7 @@ from installer.plan import InstallPlan
 from installer.render import Bundle, RenderInput, render_plan, renderer_keys
 from installer.render.templating import render_template
 from installer.render.workload import azure_apps, azure_names, data_services
-from installer.review_facts import aks_exposure, app_exposure, app_identity_facts, service_exposure
+from installer.review_facts import aks_exposure, aks_identity_facts, app_exposure, app_identity_facts, service_exposure
 from installer.secrets import env_name
 from installer.validate import Finding, validate_bundle
 
@@ -98,6 +98,7 @@ def review_context(rv: Review, inp: RenderInput) -> dict[str, Any]:
         ctx.update({
             "azure": True, "names": names, "resource_types": sorted(types.items()), "roles": roles,
             "exposure": exposure, "service_exposure": service_exposure(arm), "identity": app_identity_facts(arm),
+            "aks_identity": aks_identity_facts(manifests, arm) if manifests else None,
             "apps": apps, "data": data_services(inp),
             "secrets": [(s, f"Key Vault {names.key_vault}, secret {s.replace('_', '-')}") for s in secrets],
             "secure_params": sorted(k for k, v in arm.get("parameters", {}).items() if v.get("type") == "secureString"),

@@ -103,3 +103,45 @@ def test_the_review_follows_the_template_not_the_catalog() -> None:
     (kv,) = [v for k, v in rows.items() if k.startswith("Key Vault")]
     assert "public network access enabled" in kv[1]
     assert re.search(r"\b1 with a registry password", text)
+
+
+def _aks_identity_paragraph(text: str) -> str:
+    section = text.split("## Identities and their roles", 1)[1].split("## Images", 1)[0]
+    return " ".join(section.split("Read back from the Kubernetes manifests", 1)[1].split())
+
+
+def test_aks_identity_statement_is_read_back_from_the_manifests() -> None:
+    """The AKS identity paragraph counts what the manifests and template hold; change them and it
+    changes (it was fixed text that stayed true whatever the templates said)."""
+    p = PLANS["aks"]()
+    inp = RenderInput(plan=p, secrets={})
+    bundle = render_plan(inp, renderer_keys(p))
+    docs = {path: [d for d in yaml.safe_load_all(bundle.text(path)) if d] for path in bundle
+            if path.startswith("k8s/") and path.endswith(".yaml")}
+    deployments = sum(1 for ds in docs.values() for d in ds if d["kind"] == "Deployment")
+    before = _aks_identity_paragraph(render_template("runbook/REVIEW.md.j2", **review_context(Review(p, bundle, [], None), inp)))
+    assert f"{deployments} of {deployments} Deployment(s) use the identity through Kubernetes workload identity" in before
+    assert f"{deployments} of them with a federated credential" in before
+    assert "no other Secret is read or mounted" in before
+
+    # Flowise loses its workload-identity label and reads a password from a hand-made Secret,
+    # keycloak mounts a Secret, and the template loses dataplane's federated credential.
+    for d in docs["k8s/flowise.yaml"]:
+        if d["kind"] == "Deployment":
+            del d["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"]
+            d["spec"]["template"]["spec"]["containers"][0]["env"].append(
+                {"name": "EXTRA_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "hand-made", "key": "pw"}}})
+    for d in docs["k8s/keycloak.yaml"]:
+        if d["kind"] == "Deployment":
+            d["spec"]["template"]["spec"]["volumes"].append({"name": "tls", "secret": {"secretName": "keycloak-tls"}})
+    for path, ds in docs.items():
+        bundle.add(path, yaml.safe_dump_all(ds))
+    arm = json.loads(bundle.text("arm/mainTemplate.json"))
+    arm["resources"] = [r for r in arm["resources"] if not r["name"].endswith("/fc-dataplane")]
+    bundle.add("arm/mainTemplate.json", json.dumps(arm))
+    after = _aks_identity_paragraph(render_template("runbook/REVIEW.md.j2", **review_context(Review(p, bundle, [], None), inp)))
+    assert f"{deployments - 1} of {deployments} Deployment(s) use the identity" in after
+    assert f"{deployments - 2} of them with a federated credential" in after
+    assert "flowise: EXTRA_PASSWORD from Secret hand-made" in after
+    assert "mounted keycloak: Secret keycloak-tls" in after
+    assert "no other Secret" not in after

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -175,4 +176,21 @@ def run_wizard(args: argparse.Namespace, out: Output) -> int:
         )
     saved = None if plan else load_progress()
     result = FabrixApp(plan, saved=saved).run()
-    return int(result or 0)
+    leave_now(int(result or 0))
+
+
+def leave_now(code: int) -> NoReturn:
+    """End the process as soon as the wizard has given the terminal back.
+
+    A normal interpreter exit tears down ~100k objects and ~800 modules (Textual, Rich, pydantic,
+    the engine): 0.5 s on a quiet machine, 1–1.6 s on a busy one, while the terminal sits blank
+    after Ctrl+Q. Nothing needs that teardown: the wizard saved its progress at every step, the
+    workers were joined before ``App.run`` returned, and the exit handlers (``atexit``) still run here.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    atexit._run_exitfuncs()  # e.g. the launcher's empty working folder is removed
+    os._exit(code)

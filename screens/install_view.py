@@ -67,7 +67,7 @@ class InstallScreen(Screen[None]):
             yield Button("Stop", id="btn-stop", compact=True)
             yield Button("Remove", id="btn-remove", compact=True, variant="error")
             yield Button("Roll back", id="btn-rollback", compact=True, variant="warning")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._show(self.info, log_tail(self.info.name))

@@ -27,7 +27,9 @@ def describe_plan(plan: InstallPlan) -> str:
         comp = catalog.components[name]
         port = plan.host_port(name, catalog) if not plan.is_azure() else None
         at = f" on {plan.compose.bind_address}:{port}" if port else ""
-        lines.append(f"  • {comp.title}{at}  [dim]{plan.image_for(name, catalog)}[/]")
+        # The image on a line of its own: a registry path beside a long title would wrap mid-name
+        # at 80 columns (issue 11); indented under its component it stays whole and readable.
+        lines += [f"  • {comp.title}{at}", f"      [dim]{plan.image_for(name, catalog)}[/]"]
     if plan.is_azure():
         az = plan.azure
         lines += [

@@ -67,7 +67,7 @@ class StepScreen(Screen[None]):
             yield Static("", id="problem")
             yield Button("Next ▶", id="nav-next", variant="primary", compact=True,
                          disabled=next_step(self.plan, self.STEP) is None)
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

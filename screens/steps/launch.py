@@ -10,7 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Log, Static
+from textual.widgets import RichLog, Static
 
 from installer.errors import FabrixError
 from installer.flow import Step
@@ -51,7 +51,10 @@ class LaunchScreen(StepScreen):
         yield Vertical(id="launch-steps")
         yield Static("Services", classes="section")
         yield Vertical(id="launch-services")
-        yield Log(id="launch-log", max_lines=5000, auto_scroll=True)
+        # Long events wrap inside the box: a line cut at the edge lost its end, and the
+        # horizontal scrollbar it brought showed as a stray glyph at 80×24 (issue 11).
+        yield RichLog(id="launch-log", max_lines=5000, auto_scroll=True, wrap=True, markup=False, highlight=False,
+                      min_width=20)  # RichLog renders at least 78 wide by default: wider than the box at 80×24
 
     def on_mount(self) -> None:
         self._started = self.wizard.deps.clock()
@@ -110,7 +113,7 @@ class LaunchScreen(StepScreen):
         if event.service:
             text += f" {event.service}"
         text += f": {event.state.value}" + (f" — {event.message}" if event.message else "")
-        self.query_one("#launch-log", Log).write_line(text)
+        self.query_one("#launch-log", RichLog).write(text)
         if event.state is State.log:
             return
         if event.service:
@@ -128,7 +131,7 @@ class LaunchScreen(StepScreen):
             if answer == "keep":
                 self.keep_event.set()  # before cancel: the engine reads it when it stops
             self.cancel_event.set()
-            self.query_one("#launch-log", Log).write_line(
+            self.query_one("#launch-log", RichLog).write(
                 "Cancel requested: stopping Compose, then rolling back what this run created."
                 if answer == "rollback"
                 else "Cancel requested: stopping Compose and keeping everything for debugging."

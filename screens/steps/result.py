@@ -96,7 +96,7 @@ class DoneScreen(Screen[None]):
         yield Static("fabrix · done", id="stepbar")
         with VerticalScroll(id="body"):
             yield Static("\n".join(lines), id="done-text")
-        yield Footer()
+        yield Footer(compact=True)
 
     def action_quit_app(self) -> None:
         self.app.exit(0)
@@ -148,7 +148,7 @@ class FailedScreen(Screen[None]):
             yield Button("Retry", id="btn-retry", compact=True, variant="primary")
             yield Button("Roll back", id="btn-rollback", compact=True, variant="warning")
             yield Button("Quit", id="btn-keep", compact=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def _text(self) -> str:
         result = self.result

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
 from installer.flow import STEP_TITLES, Step
@@ -15,7 +16,7 @@ from screens.steps.base import StepScreen
 
 INTRO = """\
 [b]fabrix installs the AI Fabrix platform.[/b] It will:
-  1. ask which deployment model you want (Compose on this machine, or Azure);
+  1. ask which deployment model you want (Compose here, or Azure);
   2. ask where it goes and which options you need;
   3. check this machine (and Azure) for what the install needs;
   4. show every file it will generate, for you to review, save or export;
@@ -41,9 +42,11 @@ class WelcomeScreen(StepScreen):
     unfinished_launch = False
 
     def compose_body(self) -> ComposeResult:
-        yield Static(INTRO, id="intro")
-        yield Static("Found on this machine:", classes="section")
-        yield Static("  looking…", id="facts")
+        # What needs a decision comes first — an unfinished launch, an unfinished wizard — so it is
+        # in view at 80×24 without scrolling (issue 11); the introduction follows.
+        launch_note = Static("", id="launch-note", classes="notice")
+        launch_note.display = False  # shown when the engine finds an unfinished launch
+        yield launch_note
         saved = self.wizard.saved
         if saved is not None and saved.step is not Step.welcome:
             yield Static(
@@ -52,9 +55,12 @@ class WelcomeScreen(StepScreen):
                 id="resume-note",
                 classes="section",
             )
-            yield Button(f"Resume at {STEP_TITLES[saved.step]}", id="resume", variant="primary", compact=True)
-            yield Button("Start over", id="start-over", compact=True)
-        yield Static("", id="launch-note")
+            with Horizontal(id="resume-row"):
+                yield Button(f"Resume at {STEP_TITLES[saved.step]}", id="resume", variant="primary", compact=True)
+                yield Button("Start over", id="start-over", compact=True)
+        yield Static(INTRO, id="intro")
+        yield Static("Found on this machine:", classes="section")
+        yield Static("  looking…", id="facts")
         installs = Static("Installs on this machine", id="installs-title", classes="section")
         installs.display = False  # shown once the survey finds any
         yield installs
@@ -83,14 +89,18 @@ class WelcomeScreen(StepScreen):
     async def _show_unfinished_launch(self, unfinished: object) -> None:
         describe = getattr(unfinished, "describe", None)
         what = describe() if callable(describe) else str(unfinished)
-        self.query_one("#launch-note", Static).update(
+        note = self.query_one("#launch-note", Static)
+        note.update(
             f"An unfinished launch was found: {what}. Resume it here (its journal says where it"
             f" stopped), or undo it with `fabrix rollback --name {self.plan.name}`."
         )
+        note.display = True
         self.unfinished_launch = True
         await self.query_one("#body").mount(
-            Button("Resume the unfinished launch", id="resume-launch", variant="warning", compact=True)
+            Button("Resume the unfinished launch", id="resume-launch", variant="warning", compact=True),
+            after=note,
         )
+        self.query_one("#body").scroll_home(animate=False)
         self.refresh_bindings()
 
     async def on_installs_found(self, message: InstallsFound) -> None:

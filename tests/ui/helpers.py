@@ -16,3 +16,30 @@ async def settle(pilot: Pilot[object]) -> None:
 async def next_step(pilot: Pilot[object]) -> None:
     await pilot.press("ctrl+n")
     await settle(pilot)
+
+
+def screen_lines(app: object) -> list[str]:
+    """The terminal as the person sees it, one string per row (dialogs over their background)."""
+    from textual.app import App
+
+    assert isinstance(app, App)
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    return ["".join(strip.text for strip in row) for row in update.strips]  # type: ignore[union-attr]
+
+
+def within(inner: object, outer: object) -> bool:
+    """True when region ``inner`` lies wholly inside region ``outer`` (nothing cut off)."""
+    from textual.geometry import Region
+
+    assert isinstance(inner, Region) and isinstance(outer, Region)
+    return inner.area > 0 and outer.contains_region(inner)
+
+
+def widget_lines(widget: object) -> list[str]:
+    """The rows a widget renders at its current size (also the parts scrolled out of view)."""
+    from textual.geometry import Region
+    from textual.widget import Widget
+
+    assert isinstance(widget, Widget)
+    width, height = widget.size
+    return [strip.text for strip in widget.render_lines(Region(0, 0, width, height))]

@@ -19,7 +19,7 @@ from installer.render.azure.api import API, MODULES, PRIVATE_LINK, ROLES, SUBNET
 from installer.render.azure.compute import aca, aks
 from installer.render.azure.expr import Call, Fmt, Param, Prop, Raw, ResId, ResName
 from installer.render.azure.frontdoor import PRIVATE_LINK_READY, aca_origins, aks_origins, aks_private_link_service, frontdoor
-from installer.render.azure.hybrid_ingress import ACA_PRIVATE_DNS, ONPREM_CIDR_PARAM, RUNNER
+from installer.render.azure.hybrid_ingress import ACA_PRIVATE_DNS, ONPREM_CIDR_PARAM, azure_components
 from installer.render.azure.model import Foundation, OutputSpec, ParamSpec, Resource, VarSpec
 from installer.render.azure.names import Compute, Names, Naming, SecretParam, derived, secret_param, secret_params, short
 from installer.render.azure.parts import Ctx, zone_name
@@ -48,8 +48,8 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
     apps = azure_apps(inp, compute)
     # Hybrid: the runner (dataplane) runs on-prem; the controller takes it over a private path.
     hybrid = plan.model == DeploymentModel.hybrid and compute == "aca"
-    if hybrid:
-        apps = [a for a in apps if a.name != RUNNER]
+    in_azure = set(azure_components(plan, compute, cat))
+    apps = [a for a in apps if a.name in in_azure]
     # ACA mounts each app data volume from an Azure Files share in our storage account; AKS claims
     # its volumes from the cluster's Azure Files CSI class instead (k8s/<app>.yaml).
     shares = [data_volume_name(a.name, i) for a in apps for i, _ in enumerate(a.volumes)] if compute == "aca" else []
@@ -60,7 +60,7 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
         )
     f = Foundation(install=plan.name, compute=compute, modules=modules)
     skus = sizing.SKUS[plan.size]
-    enabled = plan.enabled_components(cat)
+    enabled = [n for n in plan.enabled_components(cat) if n in in_azure]
     has_pg = any(cat.components[n].azure_service == "postgresql_flexible_server" for n in enabled)
     has_redis = any(cat.components[n].azure_service == "managed_redis" for n in enabled)
     secrets = secret_params(inp, compute)

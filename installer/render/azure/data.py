@@ -11,6 +11,7 @@ from installer.connections import POSTGRES_PORT
 from installer.connections import database_urls as database_urls_of
 from installer.render.azure.api import API
 from installer.render.azure.expr import Call, Fmt, ListKeys, Param, Prop, Raw, ResId, TrueOrNull
+from installer.render.azure.hybrid_ingress import azure_components
 from installer.render.azure.model import Resource
 from installer.render.azure.names import SecretParam, secret_param
 from installer.render.azure.parts import Ctx, role
@@ -164,7 +165,7 @@ def postgres_version(c: Ctx) -> str:
 
 def postgres(c: Ctx) -> Resource:
     f, names, loc, cat = c.f, c.names, c.loc, c.inp.catalog
-    enabled = c.inp.plan.enabled_components(cat)
+    enabled = azure_components(c.inp.plan, c.f.compute, cat)
     pg = f.add(Resource(
         "postgres", "Microsoft.DBforPostgreSQL/flexibleServers", API["Microsoft.DBforPostgreSQL/flexibleServers"],
         names.value("pg"), "postgres", location=loc,
@@ -211,7 +212,7 @@ def database_urls(c: Ctx, kv: Resource, pg: Resource, vault_secrets: dict[str, R
     to Key Vault; the apps get Key Vault references. ``sslmode=require``: the server enforces TLS
     (require_secure_transport). The roles themselves come from postdeploy/10-databases.sh."""
     cat = c.inp.catalog
-    for app in c.inp.plan.enabled_components(cat):
+    for app in azure_components(c.inp.plan, c.f.compute, cat):
         comp = cat.components[app]
         for _key, database in database_urls_of(comp):
             db = comp.database(database)

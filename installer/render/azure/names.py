@@ -16,6 +16,7 @@ from installer.azure import naming
 from installer.plan import InstallPlan
 from installer.render import RenderInput
 from installer.render.azure.expr import Fmt, Param, Var
+from installer.render.azure.hybrid_ingress import azure_components
 from installer.render.workload import azure_apps, azure_names, kv_secret_name
 from installer.secrets import env_name
 
@@ -42,7 +43,8 @@ class SecretParam:
 def secret_params(inp: RenderInput, compute: Compute) -> list[SecretParam]:
     """Every generated secret the Azure workloads read, plus the Postgres administrator password."""
     names = {"postgres_password"}
-    for app in azure_apps(inp, compute):
+    in_azure = set(azure_components(inp.plan, compute, inp.catalog))
+    for app in (a for a in azure_apps(inp, compute) if a.name in in_azure):
         comp = inp.catalog.components[app.name]
         for value in {**comp.env, **comp.azure_env}.values():
             if isinstance(value, dict) and "secret" in value:

@@ -24,6 +24,15 @@ API_VERSION = "fabrix/v1"
 
 from installer.labels import INSTALL_NAME as _DNS_LABEL  # noqa: E402 - one rule for names
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Azure resource names start with this prefix unless ``azure.name_prefix`` says otherwise; the
+# resource group is ``rg-<prefix>-<install>`` (installer.azure.naming builds every name from them).
+AZURE_DEFAULT_PREFIX = "fx"
+
+
+def default_resource_group(prefix: str | None, install: str) -> str:
+    return f"rg-{prefix or AZURE_DEFAULT_PREFIX}-{install}"
+
+
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _REGISTRY = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9._/-]+)?$")
 # An image reference: [registry[:port]/]path[:tag][@algo:digest], in the characters the

@@ -19,9 +19,9 @@ import hashlib
 import re
 from dataclasses import asdict, dataclass
 
-from installer.plan import InstallPlan
+from installer.plan import AZURE_DEFAULT_PREFIX, InstallPlan, default_resource_group
 
-DEFAULT_PREFIX = "fx"
+DEFAULT_PREFIX = AZURE_DEFAULT_PREFIX
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def names_for(plan: InstallPlan) -> AzureNames:
     return AzureNames(
         prefix=prefix,
         suffix=sfx,
-        resource_group=plan.azure.resource_group or f"rg-{prefix}-{install}",
+        resource_group=plan.azure.resource_group or default_resource_group(prefix, install),
         key_vault=_hyphened(["kv", prefix, install, f"{sfx}-{gen}" if gen else sfx], 24),
         storage_account=_packed(f"st{prefix}", compact, sfx, 24),
         container_registry=_packed(f"acr{prefix}", compact, sfx, 50),

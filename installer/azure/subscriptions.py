@@ -6,6 +6,8 @@ Region names: ARM's ``name`` is ``swedencentral``; the providers API lists *disp
 
 from __future__ import annotations
 
+import difflib
+
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -125,6 +127,18 @@ def list_subscriptions(session: Any) -> list[SubscriptionInfo]:
 
 def get_subscription(session: Any, subscription_id: str) -> SubscriptionInfo:
     return subscription_info(session.clients.subscriptions().subscriptions.get(subscription_id))
+
+
+def region_problem(name: str, locations: Iterable[LocationInfo]) -> str | None:
+    """None when ``name`` (a region name or display name) is one of ``locations``; otherwise what
+    is wrong, with the closest names (``marsnorth`` → "did you mean …?")."""
+    index = RegionIndex(locations)
+    if index.get(name) is not None:
+        return None
+    physical = sorted(loc.name for loc in index.locations if loc.physical)
+    close = difflib.get_close_matches(normalize_region(name), physical, n=3, cutoff=0.6)
+    near = f"; did you mean {' or '.join(close)}?" if close else f"; e.g. {', '.join(physical[:3])}" if physical else ""
+    return f"{name} is not a region of this subscription{near}"
 
 
 def list_locations(session: Any, subscription_id: str, physical_only: bool = True) -> list[LocationInfo]:

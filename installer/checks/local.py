@@ -321,6 +321,16 @@ def _disk(ctx: CheckContext, check: Check) -> CheckResult:
     # (label, path, fail GiB, warn GiB)
     places: list[tuple[str, Path, float, float]] = [("data dir", data_dir, DATA_FAIL_GIB, DATA_WARN_GIB[size])]
     notes: list[str] = []
+    from installer.datafolder import folder_problem
+
+    try:
+        unusable = folder_problem(plan) is not None
+    except (OSError, ValueError):
+        unusable = True
+    if unusable:
+        # Free space there means nothing until the folder itself is usable ("Data folder usable" says why).
+        places = []
+        notes.append(f"data dir {data_dir}: not measured until the data folder is usable")
     if info.daemon_reachable and info.docker_root_dir and info.local_engine:
         places.append(("Docker root (images, volumes)", Path(info.docker_root_dir), DOCKER_ROOT_FAIL_GIB,
                        DOCKER_ROOT_WARN_GIB))
@@ -732,6 +742,7 @@ def _check(id: str, title: str, fn: Callable[[CheckContext, Check], CheckResult]
 def local_checks(plan: InstallPlan) -> list[Check]:
     """The prerequisite checks of a Compose install on this machine."""
     from installer.catalog import load_catalog
+    from installer.checks.placement import check_bind, check_data_folder
 
     catalog = load_catalog()
     checks = [
@@ -741,6 +752,8 @@ def local_checks(plan: InstallPlan) -> list[Check]:
         _check("host.cpu", "CPU cores", _cpu),
         _check("host.memory", "Free memory", _memory),
         _check("host.disk", "Free disk space", _disk),
+        _check("host.datadir", "Data folder usable", check_data_folder),
+        _check("host.bind", "Who can reach the published ports", check_bind),
     ]
     for name in plan.enabled_components(catalog):
         port = plan.host_port(name, catalog)

@@ -60,8 +60,9 @@ def _other_installs_dirs(name: str) -> list[tuple[str, Path]]:
     return found
 
 
-def claim(plan: InstallPlan) -> Path | None:
-    """Check that ``plan``'s data_dir is its own, then mark it so (creates the folder)."""
+def conflict(plan: InstallPlan) -> tuple[str, str] | None:
+    """(what, fix) when ``plan``'s data_dir is, contains or lies in another install's data folder.
+    Reads only; ``claim`` refuses on it and ``fabrix check`` reports it."""
     if not plan.compose.data_dir:
         return None
     folder = expand_user_path(plan.compose.data_dir)
@@ -70,21 +71,33 @@ def claim(plan: InstallPlan) -> Path | None:
     fix = "give each install its own compose.data_dir (or remove the other install first: `fabrix down --name …`)"
     for other, other_dir in _other_installs_dirs(plan.name):
         if _overlaps(real, other_dir):
-            raise Refused(f"compose.data_dir {folder} is also the data folder of install {other!r} ({other_dir}); "
-                          "two installs on one folder would share one database", fix)
+            return (f"compose.data_dir {folder} is also the data folder of install {other!r} ({other_dir}); "
+                    "two installs on one folder would share one database", fix)
     # A claimed folder here, or above/below us (one install's folder inside another's).
-    probe = [real, *real.parents]
-    for candidate in probe:
+    for candidate in [real, *real.parents]:
         owner = _owner_of(candidate)
         if owner is not None and owner != me:
-            raise Refused(f"compose.data_dir {folder}: {candidate} already holds the data of install "
-                          f"{owner.get('install')!r} (FABRIX_HOME {owner.get('fabrix_home')})", fix)
+            return (f"compose.data_dir {folder}: {candidate} already holds the data of install "
+                    f"{owner.get('install')!r} (FABRIX_HOME {owner.get('fabrix_home')})", fix)
     if real.is_dir():
         for marker in real.glob(f"*/{MARKER}"):
             owner = _owner_of(marker.parent)
             if owner is not None and owner != me:
-                raise Refused(f"compose.data_dir {folder} contains the data folder {marker.parent} of install "
-                              f"{owner.get('install')!r}", fix)
+                return (f"compose.data_dir {folder} contains the data folder {marker.parent} of install "
+                        f"{owner.get('install')!r}", fix)
+    return None
+
+
+def claim(plan: InstallPlan) -> Path | None:
+    """Check that ``plan``'s data_dir is its own, then mark it so (creates the folder)."""
+    if not plan.compose.data_dir:
+        return None
+    found = conflict(plan)
+    if found is not None:
+        raise Refused(*found)
+    folder = expand_user_path(plan.compose.data_dir)
+    real = _real(folder)
+    me = {"install": plan.name, "fabrix_home": str(_real(fabrix_home()))}
     folder.mkdir(parents=True, exist_ok=True)
     if _owner_of(real) != me:
         write_atomic(real / MARKER, (json.dumps(me, indent=1) + "\n").encode("utf-8"), mode=0o644)

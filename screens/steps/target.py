@@ -13,12 +13,17 @@ from textual.widgets import Button, Input, Label, Select, Static
 from installer.catalog import load_catalog
 from installer.flow import Step
 from installer.errors import FabrixError
-from installer.plan import AzureCloud, InstallPlan
+from installer.exposure import KEEP_PRIVATE, bind_exposure
+from installer.plan import AZURE_DEFAULT_PREFIX, AzureCloud, InstallPlan, default_resource_group
 from screens.dialogs.choice import ChoiceDialog
 from screens.messages import AzureLocations, AzureNote, AzureSignedIn
 from installer.state import install_dir
 from screens.steps.form import FormStep
 from screens.widgets.field import Field
+
+
+REGION_UNCHECKED = "checked against your subscription's regions after you sign in"
+REGION_CHECKING = "checking against the subscription's regions…"
 
 
 class TargetScreen(FormStep):
@@ -36,6 +41,19 @@ class TargetScreen(FormStep):
     session: Any = None
     _tenants: dict[str, str] = {}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Regions per subscription (lower-case id), listed once by a worker; the typed region is
+        # checked against them. _asked: subscriptions whose list is loading or failed to load.
+        self._regions: dict[str, list[Any]] = {}
+        self._asked: set[str] = set()
+
+    def on_mount(self) -> None:
+        session = self.wizard.azure_session
+        if session is not None and self.plan.is_azure() and session.serves(self.plan):
+            self.session = session  # signed in earlier in this wizard: regions can be checked
+        super().on_mount()
+
     def compose_body(self) -> ComposeResult:
         plan = self.plan
         yield Field("Install name", "name", plan.name, hint="lowercase letters, digits and '-'")
@@ -44,7 +62,7 @@ class TargetScreen(FormStep):
             yield Field("Bind address", "compose.bind_address", plan.compose.bind_address)
             yield Field(
                 "Data folder", "compose.data_dir", plan.compose.data_dir or "",
-                placeholder=str(install_dir(plan.name).data), hint="empty: inside the install's state folder",
+                placeholder=self._default_data_dir(plan.name), hint="empty: inside the install's state folder",
             )
             catalog = load_catalog()
             for name in plan.enabled_components(catalog):
@@ -62,8 +80,10 @@ class TargetScreen(FormStep):
             yield Select(
                 [(c.value, c) for c in AzureCloud], value=azure.cloud, allow_blank=False, id="cloud", compact=True,
             )
-            yield Field("ARM endpoint (cloud: custom)", "azure.arm_endpoint", azure.arm_endpoint or "",
-                        placeholder="https://management.example.local")
+            endpoint = Field("ARM endpoint (cloud: custom)", "azure.arm_endpoint", azure.arm_endpoint or "",
+                             placeholder="https://management.example.local")
+            endpoint.display = azure.cloud is AzureCloud.custom  # the other clouds' endpoints are known
+            yield endpoint
             yield Button("Sign in to Azure", id="sign-in", compact=True)
             yield Static("Or type the IDs below; each is checked for format.", id="sign-in-note")
             picker = Select[str]([], prompt="Subscription (after sign-in)", id="subscription-pick", compact=True)
@@ -77,11 +97,12 @@ class TargetScreen(FormStep):
                         placeholder="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx")
             yield Field("Subscription ID", "azure.subscription_id", azure.subscription_id or "",
                         placeholder="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx")
-            yield Field("Region", "azure.location", azure.location or "", placeholder="swedencentral")
+            yield Field("Region", "azure.location", azure.location or "", placeholder="swedencentral",
+                        hint=REGION_UNCHECKED)
             yield Field("Resource group", "azure.resource_group", azure.resource_group or "",
-                        placeholder=f"rg-{plan.name}")
+                        placeholder=default_resource_group(azure.name_prefix, plan.name))
             yield Field("Resource name prefix", "azure.name_prefix", azure.name_prefix or "",
-                        placeholder="aifx")
+                        placeholder=AZURE_DEFAULT_PREFIX)
 
     def action_next(self) -> None:
         """Before planning over an install that is up, say so once and let the person choose."""
@@ -117,6 +138,79 @@ class TargetScreen(FormStep):
                 return field.value
         return ""
 
+    @staticmethod
+    def _default_data_dir(name: str) -> str:
+        try:
+            return str(install_dir(name).data)
+        except Exception:  # noqa: BLE001 - a name being typed may not be valid yet
+            return ""
+
+    def _field(self, path: str) -> Field | None:
+        return next((f for f in self.query(Field) if f.path == path), None)
+
+    def revalidate(self) -> None:
+        super().revalidate()
+        self._show_defaults()
+        if not self.plan.is_azure():
+            bind = self._field("compose.bind_address")
+            if bind is not None:
+                exposure = bind_exposure(bind.value)
+                bind.show_warning(f"{exposure}; {KEEP_PRIVATE}" if exposure else None)
+            return
+        problem = self._region_problem()
+        region = self._field("azure.location")
+        if problem and region is not None:
+            region.show_error(problem)
+            self.valid = False
+            self.problem = self.problem or "✗ fix the marked field"
+
+    def _show_defaults(self) -> None:
+        """Placeholders follow what is typed: they show what an empty field will really become."""
+        name = self._value("name") or self.plan.name
+        if not self.plan.is_azure():
+            folder = self._field("compose.data_dir")
+            default = self._default_data_dir(name)
+            if folder is not None and default:
+                folder.set_placeholder(default)
+            return
+        group = self._field("azure.resource_group")
+        if group is not None:
+            group.set_placeholder(default_resource_group(self._value("azure.name_prefix") or None, name))
+        endpoint = self._field("azure.arm_endpoint")
+        if endpoint is not None:
+            endpoint.display = self._cloud() == AzureCloud.custom.value
+
+    def _cloud(self) -> str:
+        cloud = self.query_one("#cloud", Select).value
+        return cloud if isinstance(cloud, str) else AzureCloud.public.value
+
+    def _region_problem(self) -> str | None:
+        """The typed region against the subscription's regions (listed by a worker, once per
+        subscription); None while unknown — Prerequisites checks it again."""
+        region = self._field("azure.location")
+        typed, subscription = self._value("azure.location"), self._value("azure.subscription_id").lower()
+        if region is None:
+            return None
+        hint = region.query(".hint")
+        known = self._regions.get(subscription)
+        sub_field = self._field("azure.subscription_id")
+        whole_id = len(subscription) == 36 and sub_field is not None and not sub_field.has_class("-invalid")
+        if known is None:
+            if self.session is not None and whole_id and subscription not in self._asked:
+                self._asked.add(subscription)
+                self.load_locations(self.session, self._value("azure.subscription_id"))
+            waiting = self.session is not None and subscription in self._asked
+            for static in hint:
+                static.update(REGION_CHECKING if waiting else REGION_UNCHECKED)  # type: ignore[attr-defined]
+            return None
+        for static in hint:
+            static.update(f"checked against the {len(known)} regions of this subscription")  # type: ignore[attr-defined]
+        if not typed or region.has_class("-invalid"):
+            return None
+        from installer.azure.subscriptions import region_problem
+
+        return region_problem(typed, known)
+
     def updates(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self._value("name")}
         if not self.plan.is_azure():
@@ -131,15 +225,17 @@ class TargetScreen(FormStep):
                 "ports!": ports,
             }
         else:
-            cloud = self.query_one("#cloud", Select).value
+            cloud = self._cloud()
             out["azure"] = {
-                "cloud": cloud if isinstance(cloud, str) else AzureCloud.public.value,
+                "cloud": cloud,
                 **{
                     key: self._value(f"azure.{key}") or None
                     for key in ("arm_endpoint", "tenant_id", "subscription_id", "location",
                                 "resource_group", "name_prefix")
                 },
             }
+            if cloud != AzureCloud.custom.value:
+                out["azure"]["arm_endpoint"] = None  # only the custom cloud has one to give
         return out
 
     @on(Select.Changed, "#cloud")
@@ -182,7 +278,8 @@ class TargetScreen(FormStep):
         try:
             locations = list_locations(session, subscription_id)
         except Exception as exc:  # keep the typed region; say why the list is missing
-            self.post_message(AzureNote(f"✗ Could not list regions: {type(exc).__name__}: {exc}"))
+            self.post_message(AzureNote(f"✗ Could not list regions (the region is checked again on Prerequisites): "
+                                        f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(AzureLocations(subscription_id, locations))
 
@@ -205,12 +302,15 @@ class TargetScreen(FormStep):
             picker.value = current
 
     def on_azure_locations(self, message: AzureLocations) -> None:
+        self._regions[message.subscription_id.lower()] = list(message.locations)
+        self._asked.add(message.subscription_id.lower())
         picker = self.query_one("#location-pick", Select)
         picker.set_options([(f"{loc.display_name} ({loc.name})", loc.name) for loc in message.locations])
         picker.display = bool(message.locations)
         current = self._value("azure.location")
         if current in {loc.name for loc in message.locations}:
             picker.value = current
+        self.revalidate()
 
     def _set_field(self, path: str, value: str) -> None:
         for field in self.query(Field):
@@ -225,7 +325,8 @@ class TargetScreen(FormStep):
         tenant = self._tenants.get(event.value)
         if tenant:
             self._set_field("azure.tenant_id", tenant)
-        if self.session is not None:
+        if self.session is not None and event.value.lower() not in self._asked:
+            self._asked.add(event.value.lower())
             self.load_locations(self.session, event.value)
 
     @on(Select.Changed, "#location-pick")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
@@ -16,6 +17,9 @@ class Field(Vertical):
     Field > .error { color: $text-error; height: auto; display: none; }
     Field.-invalid > .error { display: block; }
     Field > .hint { color: $text-muted; height: auto; }
+    Field > .warning { color: $text-warning; height: auto; display: none; }
+    Field.-warned > .warning { display: block; }
+    Field.-invalid > .warning { display: none; }
     """
 
     def __init__(
@@ -43,6 +47,7 @@ class Field(Vertical):
         if self._hint:
             yield Static(self._hint, classes="hint")
         yield Static("", classes="error")
+        yield Static("", classes="warning")
 
     @property
     def value(self) -> str:
@@ -51,3 +56,11 @@ class Field(Vertical):
     def show_error(self, message: str | None) -> None:
         self.set_class(message is not None, "-invalid")
         self.query_one(".error", Static).update(f"✗ {message}" if message else "")
+
+    def show_warning(self, message: str | None) -> None:
+        """A valid value that still deserves a word (0.0.0.0 exposes the stack); never blocks Next."""
+        self.set_class(bool(message), "-warned")
+        self.query_one(".warning", Static).update(Text(f"! {message}") if message else "")
+
+    def set_placeholder(self, text: str) -> None:
+        self.query_one(Input).placeholder = text

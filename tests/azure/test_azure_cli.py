@@ -148,3 +148,12 @@ def scenarios_claims() -> dict:
     from tests.azure.stub_az import user_claims
 
     return user_claims(scenarios.OID, scenarios.TENANT)
+
+
+def test_a_misspelt_region_fails_with_the_closest_names(fake_arm, tmp_path: Path) -> None:
+    arm = fake_arm()
+    proc = _fabrix("check", "--answers", str(_answers(tmp_path, arm.url, location="swedencentrl")), "--json")
+    region = next(e for e in _lines(proc.stdout) if e.get("id") == "azure.region")
+    assert region["status"] == "fail" and "swedencentrl is not available" in region["found"]
+    assert region["remedy"].startswith("did you mean swedencentral?")
+    assert proc.returncode == 1

@@ -102,3 +102,80 @@ async def test_no_az_and_network_down_blames_the_network_not_device_code(
         assert "cannot reach the sign-in service login.microsoftonline.com" in note, note
         assert "device" not in note.lower() and "network" in note
         assert screen.valid
+
+
+def _field(app: FabrixApp, path: str) -> Field:
+    return next(f for f in app.screen.query(Field) if f.path == path)
+
+
+async def _type(pilot, app: FabrixApp, path: str, text: str) -> None:  # noqa: ANN001
+    from textual.widgets import Input
+
+    _field(app, path).query_one(Input).value = text
+    await settle(pilot)
+
+
+async def test_a_typed_region_is_checked_against_the_subscriptions_regions(
+    make_app: Callable[..., FabrixApp], fake_arm, az_stub  # noqa: ANN001
+) -> None:
+    """`marsnorth` has the format of a region; after sign-in it is checked against the regions
+    ARM lists for the subscription (in a worker), and blocks Next with the closest names."""
+    fake_arm()
+    app = make_app(InstallPlan(name="ui-azure-region", target=Target.aca, azure={"cloud": "custom"}))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await next_step(pilot)
+        await next_step(pilot)
+        screen = app.screen
+        assert isinstance(screen, TargetScreen)
+        await _type(pilot, app, "azure.location", "marsnorth")
+        hint = str(_field(app, "azure.location").query_one(".hint").render())
+        assert "after you sign in" in hint and screen.valid  # unknown until signed in: not failed
+        screen.query_one("#sign-in", Button).press()
+        await settle(pilot)
+        await _type(pilot, app, "azure.subscription_id", scenarios.SUBSCRIPTION)  # typed, not picked
+        region = _field(app, "azure.location")
+        assert region.has_class("-invalid")
+        error = str(region.query_one(".error").render())
+        assert "marsnorth is not a region of this subscription" in error, error
+        assert not screen.valid
+        assert "checked against the" in str(region.query_one(".hint").render())
+        await _type(pilot, app, "azure.location", "swedencntral")
+        assert "did you mean swedencentral?" in str(_field(app, "azure.location").query_one(".error").render())
+        await _type(pilot, app, "azure.location", "swedencentral")
+        assert screen.valid and not _field(app, "azure.location").has_class("-invalid")
+
+
+async def test_arm_endpoint_only_for_the_custom_cloud_and_placeholders_are_the_real_defaults(
+    make_app: Callable[..., FabrixApp],
+) -> None:
+    app = make_app(InstallPlan(name="demo", target=Target.aca))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await next_step(pilot)
+        await next_step(pilot)
+        endpoint = _field(app, "azure.arm_endpoint")
+        assert not endpoint.display  # public: the endpoint is known
+        from textual.widgets import Input
+
+        prefix = _field(app, "azure.name_prefix").query_one(Input)
+        group = _field(app, "azure.resource_group").query_one(Input)
+        assert prefix.placeholder == "fx"
+        assert group.placeholder == "rg-fx-demo"
+        await _type(pilot, app, "name", "acme")
+        assert group.placeholder == "rg-fx-acme"  # follows the name being typed
+        await _type(pilot, app, "azure.name_prefix", "ab")
+        assert group.placeholder == "rg-ab-acme"
+        app.screen.query_one("#cloud", Select).value = "custom"
+        await settle(pilot)
+        assert endpoint.display
+        await _type(pilot, app, "azure.arm_endpoint", "https://management.example.local")
+        app.screen.query_one("#cloud", Select).value = "usgov"
+        await settle(pilot)
+        assert not endpoint.display
+        await next_step(pilot)
+    # A hidden field gives nothing: the US Gov cloud's own endpoint applies.
+    assert app.plan.azure.cloud.value == "usgov" and app.plan.azure.arm_endpoint is None
+    from installer.azure.naming import names_for
+
+    assert names_for(app.plan).resource_group == "rg-ab-acme"

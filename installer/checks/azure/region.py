@@ -3,9 +3,11 @@ the providers for those types are registered."""
 
 from __future__ import annotations
 
+import difflib
+
 from installer.azure import requirements
 from installer.azure.providers import register_command
-from installer.azure.subscriptions import normalize_region
+from installer.azure.subscriptions import RegionIndex, normalize_region
 from installer.checks.azure import facts
 from installer.checks.azure.run import AzureRun, azure_check, result
 from installer.checks.base import CheckResult, Status
@@ -18,6 +20,15 @@ def _offered(run: AzureRun, provider: facts.Provider | None, rtype: requirements
     return {index.resolve(loc) for loc in listed}
 
 
+def unknown_region_fix(name: str, index: RegionIndex) -> str:
+    """The fix for a region name the subscription does not list: the closest names, then the rest."""
+    physical = sorted(x.name for x in index.locations if x.physical)
+    close = difflib.get_close_matches(name, physical, n=3, cutoff=0.6)
+    near = f"did you mean {' or '.join(close)}? " if close else ""
+    return (f"{near}choose one of: {', '.join(physical[:20])}{' …' if len(physical) > 20 else ''} "
+            "(`az account list-locations -o table`; some regions need access enabled through a support request)")
+
+
 @azure_check("azure.region", "Region offers every resource type")
 def check_region(run: AzureRun) -> CheckResult:
     cid, title = "azure.region", "Region offers every resource type"
@@ -27,11 +38,9 @@ def check_region(run: AzureRun) -> CheckResult:
     index, providers = run.parallel(lambda: facts.regions(run), lambda: facts.providers(run))
     loc = normalize_region(run.location)
     if index.get(loc) is None:
-        physical = sorted(x.name for x in index.locations if x.physical)
         return result(cid, title, Status.fail,
                       f"region {run.location} is not available to subscription {run.subscription_id}",
-                      f"choose one of: {', '.join(physical[:20])}{' …' if len(physical) > 20 else ''} "
-                      "(some regions need access enabled through a support request)")
+                      unknown_region_fix(loc, index))
     needed = [t for t in requirements.resource_types(run.plan) if t.regional]
     missing: list[requirements.ResourceType] = []
     candidates = {x.name for x in index.locations if x.physical}

@@ -104,6 +104,7 @@ class AzureRun:
             raise Unverifiable(
                 "no subscription chosen (azure.subscription_id is empty)",
                 "set azure.subscription_id in the answers file (`az account list -o table` lists yours)",
+                blocked_by="azure.subscription",
             )
         return self.subscription_id
 
@@ -112,6 +113,7 @@ class AzureRun:
             raise Unverifiable(
                 "no region chosen (azure.location is empty)",
                 "set azure.location in the answers file (`az account list-locations -o table`)",
+                blocked_by="azure.region",
             )
         return self.location
 

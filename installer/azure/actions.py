@@ -37,18 +37,23 @@ _IMPLIED: dict[str, tuple[str, ...]] = {
 #   (notes/azure.md §4; installer/render/azure/frontdoor.py): on ACA the environment's, on AKS the
 #   ingress Private Link service's (installer/render/aks.py "pls-create");
 # - on AKS, apply the manifests to the private cluster with `az aks command invoke` (README).
-# The databases script reads Key Vault secrets: a data action, granted by the install's own
-# Key Vault role assignment, not evaluated here.
+# The databases script reads Key Vault secrets and the registration job writes the dataplane's two
+# (installer/launch/azure/registration_job.py): data actions, granted by the install's own role
+# assignments in the template (Secrets User on the vault, Secrets Officer on those two secrets),
+# whose roleAssignments/write the template's types already add; not evaluated here.
 _POST_DEPLOY: dict[str, tuple[tuple[str, str], ...]] = {
     "aca": (("Microsoft.App/managedEnvironments/privateEndpointConnections/write",
              "post-deploy: approve Front Door's private endpoint connection"),
             # installer/launch/azure/postdeploy.py: the databases step runs as a Container Apps job.
-            ("Microsoft.App/jobs/write", "post-deploy: the databases job"),
-            ("Microsoft.App/jobs/start/action", "post-deploy: start the databases job")),
+            ("Microsoft.App/jobs/write", "post-deploy: the databases and dataplane registration jobs"),
+            ("Microsoft.App/jobs/start/action", "post-deploy: start the databases and registration jobs"),
+            # installer/launch/azure/registration_job.py: the dataplane reads its new credentials.
+            ("Microsoft.App/containerApps/revisions/restart/action",
+             "post-deploy: restart the dataplane after its registration")),
     "aks": (("Microsoft.Network/privateLinkServices/privateEndpointConnections/write",
              "post-deploy: approve Front Door's private endpoint connection"),
             ("Microsoft.ContainerService/managedClusters/runCommand/action",
-             "post-deploy: apply the manifests with `az aks command invoke`")),
+             "post-deploy: apply the manifests and run the database and registration Jobs with `az aks command invoke`")),
 }
 
 
@@ -64,6 +69,13 @@ def _stack_denies(plan: InstallPlan) -> bool:
     except ImportError:  # pragma: no cover - the launch backend is absent
         return plan.tier.value in ("test", "prod")
     return DENY_BY_TIER.get(plan.tier, "none") != "none"
+
+
+def _registers_dataplane(plan: InstallPlan) -> bool:
+    """The launch registers a dataplane in Azure (the core is enabled and not kept on-prem)."""
+    from installer.catalog import load_catalog
+
+    return plan.model.value != "hybrid" and {"miso-controller", "dataplane"} <= set(plan.enabled_components(load_catalog()))
 
 
 @dataclass(frozen=True)
@@ -113,6 +125,8 @@ def needed_actions(plan: InstallPlan, resource_group_exists: bool) -> list[Neede
         for implied in _IMPLIED.get(rtype, ()):
             add(implied, rtype)
     for action, why in _POST_DEPLOY[requirements.compute_target(plan)]:
+        if action.endswith("/revisions/restart/action") and not _registers_dataplane(plan):
+            continue
         add(action, why)
     return list(out.values())
 

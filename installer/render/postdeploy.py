@@ -58,9 +58,16 @@ def databases_context(inp: RenderInput, unique_names: bool = False,
 
 def add_postdeploy(bundle: Bundle, inp: RenderInput, unique_names: bool = False,
                    components: list[str] | None = None) -> str | None:
-    """Add ``postdeploy/10-databases.sh`` when the plan has databases; its path, or None."""
+    """Add ``postdeploy/10-databases.sh`` when the plan has databases; its path, or None. When the
+    Azure part runs the controller and the dataplane, also the registration program
+    (``postdeploy/register-dataplane/``, installer.render.registration)."""
+    from installer.azure.requirements import compute_target
+    from installer.render.registration import DATAPLANE, add_registration
+
     ctx = databases_context(inp, unique_names, components)
     if ctx is None:
         return None
     bundle.add(DATABASES_SCRIPT, render_template("postdeploy/databases.sh.j2", **ctx))
+    if components is None or DATAPLANE in components:
+        add_registration(bundle, inp, "aks" if compute_target(inp.plan) == "aks" else "aca", unique_names)
     return DATABASES_SCRIPT

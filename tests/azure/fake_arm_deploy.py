@@ -111,6 +111,7 @@ class DeployPlane(TemplateMixin, DeploymentsMixin, StacksMixin):
 
         self.jobs: Any = None
         self.aks: Any = None
+        self.revisions: Any = None
         self.vaults: Any = None
         fake_arm_ops.attach(self)
         from tests.azure import fake_arm_stack_whatif

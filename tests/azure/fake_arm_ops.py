@@ -1,4 +1,5 @@
-"""Post-deploy operations of the fake ARM: Container Apps jobs, AKS run command, Key Vault purge.
+"""Post-deploy operations of the fake ARM: Container Apps jobs, revision restart, AKS run command,
+Key Vault purge.
 
 Plugged into the deploy plane (``arm.deploy.jobs``, ``arm.deploy.aks``, ``arm.deploy.vaults``);
 simulated time as there. Shapes (azure-rest-api-specs paths):
@@ -220,6 +221,7 @@ class Command:
 @dataclass
 class ClusterState:
     applied: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)  # (kind, namespace, name) -> manifest
+    restarts: list[tuple[str, str, str]] = field(default_factory=list)  # kubectl rollout restart, in order
 
 
 class AksPlane:
@@ -229,6 +231,7 @@ class AksPlane:
         self.commands: dict[str, Command] = {}
         self.clusters: dict[str, ClusterState] = {}
         self.fail_reasons: list[str] = []
+        self.job_failures: dict[str, str] = {}  # Job name -> its logs: that Job fails (fail_job)
         self.requests: list[dict[str, Any]] = []  # what was submitted (command, files), for assertions
         mc = rf"{RG}/providers/Microsoft\.ContainerService/managedClusters/(?P<cluster>[^/]+)"
         plane.add_route("POST", rf"{mc}/runCommand", self.run)
@@ -237,6 +240,11 @@ class AksPlane:
     def fail_next(self, reason: str = "ImagePullBackoff") -> None:
         """The next command does not run: the command pod fails with ``reason`` (provisioningState failed)."""
         self.fail_reasons.append(reason)
+
+    def fail_job(self, name: str, logs: str = "") -> None:
+        """Every run of the Kubernetes Job ``name`` fails: ``kubectl wait --for=condition=complete``
+        times out as kubectl says it, ``kubectl logs job/<name>`` prints ``logs``."""
+        self.job_failures[name] = logs
 
     def cluster(self, rid: str) -> ClusterState:
         return self.clusters.setdefault(rid.lower(), ClusterState())
@@ -260,7 +268,7 @@ class AksPlane:
         if self.fail_reasons:
             c = Command(cmd_id, rid, now, now + self.duration, 0, "", self.fail_reasons.pop(0))
         else:
-            code, logs = run_kubectl_like(command, files, self.cluster(rid))
+            code, logs = run_kubectl_like(command, files, self.cluster(rid), self.job_failures)
             c = Command(cmd_id, rid, now, now + self.duration, code, logs)
         self.commands[cmd_id] = c
         location = self.plane.url(f"{rid}/commandResults/{cmd_id}?api-version=2026-08-01")
@@ -292,7 +300,8 @@ def _unzip(context: str) -> dict[str, bytes]:
         raise ArmRuleError(400, "InvalidParameter", f"The value of parameter requestPayload.context is invalid: a base64-encoded zip is expected ({err}).") from None
 
 
-def run_kubectl_like(command: str, files: dict[str, bytes], state: ClusterState) -> tuple[int, str]:
+def run_kubectl_like(command: str, files: dict[str, bytes], state: ClusterState,
+                     job_failures: dict[str, str] | None = None) -> tuple[int, str]:
     """What the command pod prints for the commands a launch sends: ``&&``/``;`` chains of kubectl."""
     out: list[str] = []
     for part in re.split(r"\s*(?:&&|;)\s*", command.strip()):
@@ -307,7 +316,7 @@ def run_kubectl_like(command: str, files: dict[str, bytes], state: ClusterState)
             return 127, "\n".join(out + [f"sh: {tool}: not found"])
         if tool != "kubectl":
             continue
-        code, text = _kubectl(argv[1:], files, state)
+        code, text = _kubectl(argv[1:], files, state, job_failures or {})
         if text:
             out.append(text)
         if code:
@@ -325,7 +334,7 @@ def _flag(argv: list[str], *names: str) -> str | None:
     return None
 
 
-def _kubectl(argv: list[str], files: dict[str, bytes], state: ClusterState) -> tuple[int, str]:
+def _kubectl(argv: list[str], files: dict[str, bytes], state: ClusterState, job_failures: dict[str, str]) -> tuple[int, str]:
     if not argv:
         return 1, "error: You must specify the type of resource to get."
     verb = argv[0]
@@ -361,13 +370,36 @@ def _kubectl(argv: list[str], files: dict[str, bytes], state: ClusterState) -> t
         if (kind, namespace, name) not in state.applied:
             return 1, f'Error from server (NotFound): {kind}s.apps "{name}" not found'
         return 0, f'{kind} "{name}" successfully rolled out'
+    if verb == "rollout" and len(argv) > 2 and argv[1] == "restart":
+        kind, _, name = argv[2].partition("/")
+        kind = {"deploy": "deployment", "deployments": "deployment"}.get(kind, kind)
+        if (kind, namespace, name) not in state.applied:
+            return 1, f'Error from server (NotFound): {kind}s.apps "{name}" not found'
+        state.restarts.append((kind, namespace, name))
+        return 0, f"{kind}.apps/{name} restarted"
     if verb == "wait":
         target = next((a for a in argv[1:] if "/" in a and not a.startswith("-")), "")
         kind, _, name = target.partition("/")
         if (kind, namespace, name) not in state.applied:
             return 1, f'Error from server (NotFound): {kind}s.batch "{name}" not found'
+        if kind == "job" and name in job_failures:
+            return 1, f"error: timed out waiting for the condition on jobs/{name}"
         return 0, f"{kind}.batch/{name} condition met"
-    if verb in ("get", "describe", "logs", "version", "create", "delete", "annotate", "label"):
+    if verb == "delete":
+        target = next((a for a in argv[1:] if "/" in a and not a.startswith("-")), "")
+        kind, _, name = target.partition("/")
+        if state.applied.pop((kind, namespace, name), None) is not None:
+            return 0, f'{kind}.batch "{name}" deleted'
+        if "--ignore-not-found" in argv or "--ignore-not-found=true" in argv:
+            return 0, ""
+        return 1, f'Error from server (NotFound): {kind}s "{name}" not found'
+    if verb == "logs":
+        target = next((a for a in argv[1:] if "/" in a and not a.startswith("-")), "")
+        kind, _, name = target.partition("/")
+        if (kind, namespace, name) not in state.applied:
+            return 1, f'error: error from server (NotFound): {kind}s.batch "{name}" not found in namespace "{namespace}"'
+        return 0, job_failures.get(name, "")
+    if verb in ("get", "describe", "version", "create", "annotate", "label"):
         return 0, ""
     return 1, f'error: unknown command "{verb}" for "kubectl"'
 
@@ -435,7 +467,37 @@ class VaultsPlane:
         return 202, self.plane._location(poll), None
 
 
+# ---------------------------------------------------------------------------------------------
+# Container App revision restart
+# ---------------------------------------------------------------------------------------------
+
+
+class RevisionsPlane:
+    """``POST .../containerApps/{app}/revisions/{revision}/restart`` → 200 with no body
+    (``specification/app/resource-manager/Microsoft.App/ContainerApps/stable/2025-07-01/examples/
+    Revisions_Restart.json``). The revision must be the app's (``latestRevisionName``, which the
+    fake gives every app it deploys); restarts are kept in order for assertions."""
+
+    def __init__(self, plane: DeployPlane) -> None:
+        self.plane = plane
+        self.restarts: list[tuple[str, str]] = []  # (app, revision)
+        app = rf"{RG}/providers/Microsoft\.App/containerApps/(?P<app>[^/]+)"
+        plane.add_route("POST", rf"{app}/revisions/(?P<revision>[^/]+)/restart", self.restart)
+
+    def restart(self, sub: str, rg: str, app: str, revision: str, query: Any, body: Any) -> Reply:
+        self.plane._group(rg)
+        rid = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.App/containerApps/{app}"
+        res = self.plane.resources.get(rid.lower())
+        if res is None:
+            raise ArmRuleError(404, "ResourceNotFound", f"The Resource 'Microsoft.App/containerApps/{app}' under resource group '{rg}' was not found.")
+        if str(res.properties.get("latestRevisionName", "")).lower() != revision.lower():
+            raise ArmRuleError(404, "ContainerAppRevisionNotFound", f"Revision '{revision}' of container app '{app}' was not found.")
+        self.restarts.append((app, revision))
+        return 200, {}, None
+
+
 def attach(plane: DeployPlane) -> None:
     plane.jobs = JobsPlane(plane)  # type: ignore[attr-defined]
+    plane.revisions = RevisionsPlane(plane)  # type: ignore[attr-defined]
     plane.aks = AksPlane(plane)  # type: ignore[attr-defined]
     plane.vaults = VaultsPlane(plane)  # type: ignore[attr-defined]

@@ -1,5 +1,6 @@
 """The Azure launch backend: sign in → checks + render → resource group → preview (what-if) →
-deployment stack with per-resource progress → post-deploy inside the network → smoke → summary.
+deployment stack with per-resource progress → post-deploy inside the network (databases, then the
+dataplane registration) → smoke → summary.
 
 The runner (``installer.launch.runner``) journals, locks, cancels, keeps, diagnoses and rolls back;
 this module is Azure's steps. Every step records in the journal what a rollback or a resume needs
@@ -121,6 +122,7 @@ class AzureBackend:
             Step("preview", self.step_preview),
             Step("deploy", self.step_deploy),
             Step("postdeploy", self.step_postdeploy),
+            Step("register", self.step_register),
             Step("probe", self.step_probe),
         ]
 
@@ -366,6 +368,16 @@ class AzureBackend:
             return
         assert self.target is not None
         postdeploy.run(self, self.target)
+
+    def step_register(self) -> None:
+        """The dataplane registration inside the network (installer/launch/azure/registration_job.py)."""
+        from installer.launch.azure import registration_job
+
+        done = step_state(self.r.records()).get(registration_job.STEP)
+        if done is not None and done.phase is Phase.end:
+            return
+        assert self.target is not None
+        registration_job.run(self, self.target)
 
     def step_probe(self) -> None:
         from installer.launch.azure import smoke

@@ -92,19 +92,29 @@ def run(b: AzureBackend, t: Target) -> None:
 
 
 def _aca_job(b: AzureBackend, t: Target, ids: list[str], script: str) -> None:
-    r = b.r
-    env_id = _resource(ids, "Microsoft.App/managedEnvironments")
-    if env_id is None:
-        raise Stop("the stack has no Container Apps environment to run the database step in")
-    identity = str(b.outputs.get("identityResourceId") or _resource(ids, "Microsoft.ManagedIdentity/userAssignedIdentities") or "")
-    client_id = str(b.outputs.get("identityClientId") or "")
-    job = f"fx-db-{b.plan.name}"[:31].rstrip("-")
-    apps = t.clients.container_apps(t.subscription_id)
-    env = [{"name": "AZURE_CLIENT_ID", "value": client_id},
-           {"name": "FABRIX_SCRIPT_B64", "value": base64.b64encode(script.encode()).decode()}]
+    env = [{"name": "FABRIX_SCRIPT_B64", "value": base64.b64encode(script.encode()).decode()}]
     for key, out in (("KEY_VAULT", "keyVaultName"), ("PGHOST", "postgresFqdn")):
         if b.outputs.get(out):
             env.append({"name": key, "value": str(b.outputs[out])})
+    job = f"fx-db-{b.plan.name}"[:31].rstrip("-")
+    took = run_aca_job(b, t, ids, step="postdeploy", job=job, container="databases",
+                       command=["/bin/bash", "-c", _WRAPPER], env=env, what="database")
+    b.r.emit("postdeploy", State.done, f"database step succeeded in {took:.0f}s", service=job)
+
+
+def run_aca_job(b: AzureBackend, t: Target, ids: list[str], *, step: str, job: str, container: str,
+                command: list[str], env: list[dict[str, str]], what: str) -> float:
+    """Create the Container Apps job ``job`` in the install's environment (the install's identity,
+    ``AZURE_CLIENT_ID`` set), start one execution, wait for it, delete the job after it succeeded.
+    Its seconds; a failure is a ``Stop`` naming the status, the exit codes and where the logs are
+    (``b.postdeploy_detail`` for the diagnostics)."""
+    r = b.r
+    env_id = _resource(ids, "Microsoft.App/managedEnvironments")
+    if env_id is None:
+        raise Stop(f"the stack has no Container Apps environment to run the {what} step in")
+    identity = str(b.outputs.get("identityResourceId") or _resource(ids, "Microsoft.ManagedIdentity/userAssignedIdentities") or "")
+    client_id = str(b.outputs.get("identityClientId") or "")
+    apps = t.clients.container_apps(t.subscription_id)
     body = {
         "location": t.location,
         "tags": {TAG_INSTALL: b.plan.name, TAG_RUN: r.run_id},
@@ -113,22 +123,22 @@ def _aca_job(b: AzureBackend, t: Target, ids: list[str], script: str) -> None:
             "environmentId": env_id,
             "configuration": {"triggerType": "Manual", "replicaTimeout": JOB_TIMEOUT, "replicaRetryLimit": 0,
                               "manualTriggerConfig": {"replicaCompletionCount": 1, "parallelism": 1}},
-            "template": {"containers": [{"name": "databases", "image": DB_JOB_IMAGE,
-                                         "command": ["/bin/bash", "-c", _WRAPPER], "env": env,
+            "template": {"containers": [{"name": container, "image": DB_JOB_IMAGE, "command": command,
+                                         "env": [{"name": "AZURE_CLIENT_ID", "value": client_id}, *env],
                                          "resources": {"cpu": 0.5, "memory": "1Gi"}}]},
         },
     }
-    r.journal_step("postdeploy", Phase.begin, job=job)
-    r.emit("postdeploy", State.creating, f"creating the database job {job} in the Container Apps environment", service=job)
+    r.journal_step(step, Phase.begin, job=job)
+    r.emit(step, State.creating, f"creating the {what} job {job} in the Container Apps environment", service=job)
     try:
         apps.jobs.begin_create_or_update(t.resource_group, job, body, polling_interval=arm.WHATIF_POLL).result()
         started = apps.jobs.begin_start(t.resource_group, job, polling=False).result()
     except HttpResponseError as exc:
         code, message = arm.arm_error(exc)
-        raise Stop(f"the database job could not be started: {code}: {message}", service=job) from exc
+        raise Stop(f"the {what} job could not be started: {code}: {message}", service=job) from exc
     execution = str(getattr(started, "name", "") or "")
-    r.journal_step("postdeploy", Phase.begin, job=job, execution=execution)
-    r.emit("postdeploy", State.running, f"running the database step ({execution})", service=job)
+    r.journal_step(step, Phase.begin, job=job, execution=execution)
+    r.emit(step, State.running, f"running the {what} step ({execution})", service=job)
     clock0 = time.monotonic()
     status = ""
     from installer.launch.azure.backend import poll_seconds
@@ -146,20 +156,20 @@ def _aca_job(b: AzureBackend, t: Target, ids: list[str], script: str) -> None:
             status = "Timeout"
             break
         if arm.sleep(max(0.05, poll_seconds()), r.cancel):
-            raise Stop("cancelled during the database step", cancelled=True, service=job)
+            raise Stop(f"cancelled during the {what} step", cancelled=True, service=job)
     took = time.monotonic() - clock0
     if status.lower() != "succeeded":
         detail = _execution_detail(ex)
         b.postdeploy_detail = {"job": job, "execution": execution, "status": status, **detail}
-        raise Stop(f"the database step ended {status or 'without a status'} after {took:.0f}s"
+        raise Stop(f"the {what} step ended {status or 'without a status'} after {took:.0f}s"
                    + (f": {detail.get('reason')}" if detail.get("reason") else "")
                    + f" (logs: Log Analytics, ContainerAppConsoleLogs_CL | where ContainerJobName_s == '{job}')",
                    service=job)
-    r.emit("postdeploy", State.done, f"database step succeeded in {took:.0f}s", service=job)
     try:
         apps.jobs.begin_delete(t.resource_group, job, polling_interval=arm.WHATIF_POLL).result()
     except HttpResponseError:
         pass  # tagged: a later rollback or down finds it
+    return took
 
 
 def _execution_detail(ex: Any) -> dict[str, Any]:

@@ -90,6 +90,8 @@ def remove_owned(t: Target, plan: InstallPlan, run_id: str | None, group_created
             code, message = arm.arm_error(exc)
             return ", ".join(removed), f"the resource group {t.resource_group} could not be deleted: {code}: {message}"
         removed.append(f"the resource group {t.resource_group}")
+    if not group_created and run_id:
+        removed += _delete_run_jobs(t, run_id, reporter, clock, step)
     # Verify: nothing the stack managed and nothing tagged with this run is left.
     left: list[str] = []
     if arm.group_get(t) is not None:
@@ -101,6 +103,26 @@ def remove_owned(t: Target, plan: InstallPlan, run_id: str | None, group_created
                 left.append(rid.rsplit("/providers/", 1)[-1])
     _settle_vault(t, plan, managed, run_id, reporter, clock, step)
     return ", ".join(removed) or "nothing", "; ".join(left)
+
+
+def _delete_run_jobs(t: Target, run_id: str, reporter: Reporter, clock: Clock, step: str) -> list[str]:
+    """The post-deploy jobs (databases, dataplane registration) are not in the stack: a job that
+    failed stays for its diagnostics, tagged with its run. Delete this run's."""
+    out: list[str] = []
+    for res in arm.group_resources(t):
+        tags = dict(getattr(res, "tags", None) or {})
+        if str(getattr(res, "type", "")).lower() != "microsoft.app/jobs" or tags.get(TAG_RUN) != run_id:
+            continue
+        name = str(getattr(res, "name", "") or str(getattr(res, "id", "")).rsplit("/", 1)[-1])
+        reporter(ProgressEvent(step=step, state=State.rolling_back, elapsed=clock.elapsed(),
+                               message=f"deleting the post-deploy job {name}"))
+        try:
+            t.clients.container_apps(t.subscription_id).jobs.begin_delete(
+                t.resource_group, name, polling_interval=arm.WHATIF_POLL).result()
+            out.append(f"the job {name}")
+        except HttpResponseError:
+            pass  # reported below as left over
+    return out
 
 
 def _vault_names(plan: InstallPlan, managed: list[str]) -> list[str]:

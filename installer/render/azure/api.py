@@ -48,6 +48,8 @@ API = {
 # Built-in role definition ids (least privilege for what the workloads do).
 ROLES = {
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+    # Write: only on the two secrets the dataplane registration job sets (data.registration_writer).
+    "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
     "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",

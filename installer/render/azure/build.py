@@ -191,6 +191,7 @@ def build_foundation(inp: RenderInput, compute: Compute, naming: Naming = "plan"
 
     c = Ctx(f=f, inp=inp, names=names, uami=uami, vnet=vnet, log=log, zones=zones)
     kv, kv_reader, vault_secrets = data.key_vault(c, secrets)
+    data.registration_writer(c, vault_secrets, compute)
     st, share_res, mount_needs = data.storage(c, shares)
     acr, acr_pull = data.registry(c)
     pg = data.postgres(c) if has_pg else None

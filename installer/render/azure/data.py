@@ -55,6 +55,27 @@ def key_vault(c: Ctx, secrets: list[SecretParam]) -> tuple[Resource, Resource, d
     return kv, kv_reader, vault_secrets
 
 
+def registration_writer(c: Ctx, vault_secrets: dict[str, Resource], compute: str) -> list[Resource]:
+    """Key Vault Secrets Officer for the workload identity on exactly the two secrets the post-deploy
+    registration job writes (the dataplane's client id and secret, issued by the controller;
+    installer/render/registration.py), never on the vault: every other secret stays read-only.
+    Azure RBAC for Key Vault takes role assignments at secret scope (learn key-vault/general/rbac-guide)."""
+    from installer.render.registration import issued_secrets
+
+    issued = issued_secrets(c.inp, compute)
+    if issued is None:
+        return []
+    out = []
+    for name in issued:
+        secret = vault_secrets.get(name)
+        if secret is None:
+            raise ValueError(f"the registration writes Key Vault secret {name}, which the template does not create")
+        symbol = "kvOfficer" + "".join(w.capitalize() for w in name.split("-"))
+        out.append(role(c.f, "keyvault", secret, "Key Vault Secrets Officer", c.principal,
+                        f"workload identity (registration job, secret {name})", symbol))
+    return out
+
+
 def storage(c: Ctx, shares: list[str]) -> tuple[Resource, dict[str, Resource], list[Resource]]:
     """(account, share name → file share, what a mount needs first). Documents go to blob with
     Entra ID; ``shares`` are the Azure Files shares Container Apps mount for the apps' data volumes

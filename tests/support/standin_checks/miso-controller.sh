@@ -58,15 +58,7 @@ done
 # First-time onboarding on an empty database ("Onboarding runs automatically when the database has
 # no controller row"): the controller's own client and the environments (miso; dev with
 # ONBOARDING_CREATE_DEV_ENV=true). Later starts keep what onboarding stored, as the database does.
-STATE=/mnt/data/standin-controller
-if [ ! -f "$STATE/onboarded" ]; then
-  mkdir -p "$STATE/apps"
-  printf '%s' "$MISO_CLIENTID" > "$STATE/client-id"
-  printf '%s' "$MISO_CLIENTSECRET" > "$STATE/client-secret"
-  touch "$STATE/env-miso"
-  [ "${ONBOARDING_CREATE_DEV_ENV:-false}" = "true" ] && touch "$STATE/env-dev"
-  touch "$STATE/onboarded"
-fi
+. /standin/lib/miso-onboarding.sh
 # The API (lib/miso-api.sh) serves port 3000 instead of the plain health files.
 nc -ll -p "${PORT:-3000}" -e /standin/lib/miso-api.sh </dev/null >/dev/null 2>&1 &
 echo "PORTS=''" > /tmp/standin.env

@@ -1,8 +1,8 @@
 """Which wizard steps apply to a plan, and how to move between them. Pure: no Textual, no I/O.
 
 The TUI asks this module for the next and previous step instead of hard-coding an order, so a
-plan whose path cannot launch from here (every Azure model today) simply ends at Review, where
-its blueprints are exported, and never shows a Launch step that would pretend otherwise.
+plan whose path cannot launch from here (the manual model: a runbook for people) simply ends at
+Review, where its blueprints are exported, and never shows a Launch step that would pretend otherwise.
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ STEP_TITLES: dict[Step, str] = {
 
 
 def launchable(plan: InstallPlan) -> bool:
-    """True when the wizard can launch this plan itself (today: Docker Compose on this machine)."""
-    return plan.model is DeploymentModel.container and plan.target is Target.compose
+    """True when the wizard can launch this plan itself: every model ``fabrix up`` launches —
+    Docker Compose on this machine, and on Azure container/aca, container/aks, marketplace,
+    development, hybrid and multi-cloud (``installer.launch.dispatch``). Manual is a runbook."""
+    return plan.model is not DeploymentModel.manual
 
 
 def steps_for(plan: InstallPlan) -> list[Step]:
@@ -103,16 +105,19 @@ def path_status(plan: InstallPlan) -> PathStatus:
     """An honest one-line account of what happens to ``plan`` in this build."""
     renders = all(_renderer_present(k) for k in renderer_keys(plan))
     launches = launchable(plan) and _launcher_present()
+    azure = plan.is_azure()
     if launches and renders:
-        summary = "Built: the wizard checks this machine, renders Compose files and launches them."
+        summary = ("Built: the wizard checks the subscription, renders the Azure blueprint, previews"
+                   " what ARM would change, deploys it and rolls back on failure." if azure else
+                   "Built: the wizard checks this machine, renders Compose files and launches them.")
     elif launchable(plan) and renders:
-        summary = "Renders Compose files; the launcher is missing from this build, so export them."
+        summary = "Renders the blueprints; the launcher is missing from this build, so export them."
     elif launches:
-        summary = "Launch is built, but the Compose renderer is missing from this build."
+        summary = "Launch is built, but the renderer for this path is missing from this build."
     elif renders:
         summary = (
-            "Blueprints only: the wizard checks, renders and exports them for review; launching"
-            " into Azure from the wizard is not built yet."
+            "Runbook: the wizard checks, renders and exports the blueprints and RUNBOOK.md; your"
+            " team follows it by hand (fabrix does not deploy the manual model)."
         )
     else:
         summary = (

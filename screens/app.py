@@ -64,6 +64,11 @@ class FabrixApp(App[int]):
         # The Target step's Azure sign-in (installer.azure.AzureSession); the Prerequisites step's
         # Azure checks reuse it instead of signing in again. None: not signed in in this session.
         self.azure_session: Any = None
+        # Review's ARM what-if for the current plan (installer.launch.azure.preview.Preview) and
+        # whether the person typed the confirmation that lets the launch change resources this
+        # install does not own (the wizard's `--allow-foreign-changes`). Both reset with the plan.
+        self.azure_preview: Any = None
+        self.allow_foreign_changes = False
         # sha256 per path of the last bundle rendered in this session ("what changed").
         self.last_digests: dict[str, str] = {}
         self.registry_password: str = ""
@@ -110,6 +115,8 @@ class FabrixApp(App[int]):
         """Replace the plan; checks made for the old plan no longer count."""
         if plan != self.plan:
             self.check_results = None
+            self.azure_preview = None
+            self.allow_foreign_changes = False
         self.plan = plan
 
     def save_progress(self) -> None:
@@ -124,10 +131,19 @@ class FabrixApp(App[int]):
 
     # ---- facts for the screens ----
 
+    def session_for_plan(self) -> Any:
+        """The wizard's Azure sign-in when it serves this plan's cloud and tenant, else None (the
+        engine then signs in itself, from a worker)."""
+        session = self.azure_session
+        if session is None or not self.plan.is_azure() or not session.serves(self.plan):
+            return None
+        return session
+
     def checks_block_launch(self) -> str | None:
         """Why Launch is not possible now, or None."""
         if not launchable(self.plan):
-            return "this path is not launched from the wizard; export its blueprints instead"
+            return ("the manual model is a runbook, not launched by fabrix: export the blueprints"
+                    " (Ctrl+E) and follow RUNBOOK.md in them")
         if self.check_results is None:
             return "run the prerequisite checks first"
         failed = [r.title for r in self.check_results.values() if r.status is Status.fail]

@@ -101,10 +101,19 @@ def default_launch(
     resume: bool = False,
     timeout: int = 600,
     keep: threading.Event | None = None,
+    **azure: Any,
 ) -> Any:
+    """``installer.launch.launch``; ``azure`` holds ``allow_foreign`` and ``session`` for Azure plans."""
     return _optional("installer.launch", "launch")(
-        plan, reporter, cancel, resume=resume, timeout=timeout, keep=keep
+        plan, reporter, cancel, resume=resume, timeout=timeout, keep=keep, **azure
     )
+
+
+def default_preview(plan: InstallPlan, session: Any) -> Any:
+    """ARM's what-if of the plan (``installer.launch.azure.backend.preview``): changes nothing."""
+    from installer.progress import null_reporter
+
+    return _optional("installer.launch.azure.backend", "preview")(plan, null_reporter, session=session)
 
 
 def default_rollback(name: str, reporter: Reporter) -> Any:
@@ -134,6 +143,8 @@ class WizardDeps:
     checks: Callable[[InstallPlan], list[Check]] = checks_for
     render: Callable[[InstallPlan], Bundle] = default_render
     launch: Callable[..., Any] = default_launch
+    # Review's what-if for an Azure plan: (plan, the wizard's AzureSession or None) -> Preview.
+    preview: Callable[[InstallPlan, Any], Any] = default_preview
     rollback: Callable[[str, Reporter], Any] = default_rollback
     unfinished_run: Callable[[str], Any] = default_unfinished_run
     # The installs on this machine with their state (installer.installs.survey; asks Docker).

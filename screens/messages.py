@@ -93,3 +93,11 @@ class AzureSignedIn(Message):
 class AzureLocations(Message):
     subscription_id: str
     locations: list[Any]  # installer.azure.subscriptions.LocationInfo
+
+
+@dataclass
+class AzurePreviewed(Message):
+    """ARM's what-if for Review (installer.launch.azure.preview.Preview), or why it did not run."""
+
+    preview: Any
+    problem: str | None = None

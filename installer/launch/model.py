@@ -77,6 +77,10 @@ class Summary:
     services: list[str] = field(default_factory=list)
     # component → http://<route>.localhost[:port] through the local front door (Traefik), if any
     front_door_urls: dict[str, str] = field(default_factory=dict)
+    # Azure: where the install lives, the Key Vault holding its secrets, how to sign in the first time.
+    resource_group: str = ""
+    key_vault: str = ""
+    first_sign_in: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

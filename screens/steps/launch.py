@@ -1,4 +1,6 @@
-"""Launch: live progress per step and per service, elapsed time, a log pane; Cancel asks about rollback."""
+"""Launch: live progress per step and per service (Compose) or per resource (Azure: the deployment's
+operations, the post-deploy job, the probes), elapsed time, a log pane; Cancel asks about rollback.
+The engine runs in a thread worker; no Docker or Azure call happens on the UI thread."""
 
 from __future__ import annotations
 
@@ -31,6 +33,16 @@ class LaunchScreen(StepScreen):
         "**Escape** cancels: it asks first, then stops Compose and rolls back what this run"
         " created. The journal records each step, so a killed installer can resume or roll back."
     )
+    AZURE_HELP = (
+        "The install is deploying to Azure. Each step shows what it is doing (sign-in, checks and"
+        " render, resource group, preview, deploy, post-deploy, probes); each resource shows its"
+        " deployment operation as ARM reports it (accepted, running, succeeded, failed) with its"
+        " duration. The log pane shows every event.\n\n"
+        "**Escape** cancels: it asks first, then cancels the running ARM deployment and deletes what"
+        " this run deployed (the resource group too, only if this run created it). The journal"
+        " records each step, so a killed installer can resume (re-attaching to the same deployment)"
+        " or roll back."
+    )
     BINDINGS = [
         Binding("escape", "cancel_launch", "Cancel", id="cancel_launch", tooltip="Stop and roll back (asks first)"),
         # Quitting mid-launch would orphan the run: it asks the same question instead.
@@ -45,11 +57,15 @@ class LaunchScreen(StepScreen):
         self.running = False
         self._started = 0.0
         self._events: deque[ProgressEvent] = deque()
+        self.azure = False
 
     def compose_body(self) -> ComposeResult:
+        self.azure = self.plan.is_azure()
+        if self.azure:
+            self.HELP = self.AZURE_HELP
         yield Static("Starting…", id="launch-head")
         yield Vertical(id="launch-steps")
-        yield Static("Services", classes="section")
+        yield Static("Resources" if self.azure else "Services", classes="section")
         yield Vertical(id="launch-services")
         # Long events wrap inside the box: a line cut at the edge lost its end, and the
         # horizontal scrollbar it brought showed as a stray glyph at 80×24 (issue 11).
@@ -94,8 +110,12 @@ class LaunchScreen(StepScreen):
             resume = self.resume or bool(self.wizard.deps.unfinished_run(self.plan.name))
             if resume:
                 reporter(ProgressEvent("resume", State.log, "resuming the unfinished run from its journal"))
+            # Azure: the sign-in of the Target step, and the confirmation typed on Review.
+            azure = ({"allow_foreign": self.wizard.allow_foreign_changes, "session": self.wizard.session_for_plan()}
+                     if self.azure else {})
             result = self.wizard.deps.launch(self.plan, reporter, self.cancel_event, resume=resume,
-                                            timeout=self.wizard.deps.launch_timeout, keep=self.keep_event)
+                                            timeout=self.wizard.deps.launch_timeout, keep=self.keep_event,
+                                            **azure)
         except (NotBuilt, FabrixError) as exc:
             self.post_message(LaunchFinished(None, problem=str(exc)))
             return
@@ -116,8 +136,11 @@ class LaunchScreen(StepScreen):
         self.query_one("#launch-log", RichLog).write(text)
         if event.state is State.log:
             return
-        if event.service:
-            await self._row("launch-services", f"svc-{event.service}", event.service).show_later(event)
+        if event.service and (not self.azure or event.step == "deploy"):
+            # Azure: one row per resource id (two extension resources can share type and name).
+            rid = str((event.data or {}).get("resource_id") or "") if self.azure else ""
+            label = resource_label(event.service, rid) if self.azure else event.service
+            await self._row("launch-services", f"svc-{rid or event.service}", label).show_later(event)
         else:
             await self._row("launch-steps", f"step-{event.step}", event.step).show_later(event)
 
@@ -131,13 +154,17 @@ class LaunchScreen(StepScreen):
             if answer == "keep":
                 self.keep_event.set()  # before cancel: the engine reads it when it stops
             self.cancel_event.set()
+            stopping = "cancelling the ARM deployment" if self.azure else "stopping Compose"
             self.query_one("#launch-log", RichLog).write(
-                "Cancel requested: stopping Compose, then rolling back what this run created."
+                f"Cancel requested: {stopping}, then rolling back what this run created."
                 if answer == "rollback"
-                else "Cancel requested: stopping Compose and keeping everything for debugging."
+                else f"Cancel requested: {stopping} and keeping everything for debugging."
             )
             self.refresh_bindings()
 
+        if self.azure:
+            self.app.push_screen(ChoiceDialog("Cancel the launch?", AZURE_CANCEL, CANCEL_CHOICES), chosen)
+            return
         self.app.push_screen(
             ChoiceDialog(
                 "Cancel the launch?",
@@ -168,6 +195,36 @@ class LaunchScreen(StepScreen):
                                       cancelled=self.cancel_event.is_set()))
 
 
+AZURE_CANCEL = (
+    "Stopping cancels the running ARM deployment, then deletes what this run deployed (the stack"
+    " and its resources; the resource group only if this run created it). Resources that were"
+    " there before are never touched. The diagnostics (ARM's errors) come first and show on the"
+    " next screen. Or stop and keep everything in Azure, to debug it; roll it back later from the"
+    " next screen or with `fabrix rollback`."
+)
+CANCEL_CHOICES = [("rollback", "Stop and roll back"), ("keep", "Stop and keep for debugging"),
+                  ("continue", "Keep going")]
+
+
+def resource_label(service: str, resource_id: str = "") -> str:
+    """A resource's row label: its type's last segment and its own last name segment, e.g.
+    ``vaults/fxkv-abc12`` for ``Microsoft.KeyVault/vaults/fxkv-abc12`` and ``routes/chat`` for
+    ``Microsoft.Cdn/profiles/afdEndpoints/routes/afd/fde/chat`` (an ARM type has as many segments
+    after its namespace as the name has). An extension resource (a diagnostic setting or a role
+    assignment *on* a vault) is named by its type and its parent: ``diagnosticSettings@kv-x``.
+    The log pane keeps the full name."""
+    scopes = resource_id.split("/providers/")
+    if len(scopes) > 2:
+        parent = scopes[-2].rstrip("/").rsplit("/", 1)[-1]
+        own = scopes[-1].split("/")
+        return f"{own[1] if len(own) > 1 else own[0]}@{parent}"
+    parts = service.split("/")
+    if len(parts) < 3 or "." not in parts[0] or (len(parts) - 1) % 2:
+        return service
+    depth = (len(parts) - 1) // 2
+    return f"{parts[depth]}/{parts[-1]}"
+
+
 class _RowHandle:
     """Find-or-create a progress row, then show an event on it (mounting is async)."""
 
@@ -180,7 +237,8 @@ class _RowHandle:
         if found:
             row = found.first(ProgressRow)
         else:
-            row = ProgressRow(_safe(self.key), self.label)
+            wide = self.screen.azure and self.box_id == "launch-services"
+            row = ProgressRow(_safe(self.key), self.label, *((30, 10) if wide else ()))
             await box.mount(row)
         row.show(event)
 

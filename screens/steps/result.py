@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any, cast
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -70,6 +71,13 @@ class DoneScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         summary = getattr(self.result, "summary", None)
         name = getattr(self.result, "name", "")
+        lines = self._azure_lines(summary, name) if _app(self).plan.is_azure() else self._compose_lines(summary, name)
+        yield Static("fabrix · done", id="stepbar")
+        with VerticalScroll(id="body"):
+            yield Static("\n".join(lines), id="done-text")
+        yield Footer(compact=True)
+
+    def _compose_lines(self, summary: Any, name: str) -> list[str]:
         folder = install_dir(name)
         fx = fabrix_command()
         lines = [f"[b]✓ {name} is running.[/b]", ""]
@@ -93,10 +101,31 @@ class DoneScreen(Screen[None]):
             f"  {fx} down --name {name}             (keeps the data volumes)",
             f"  {fx} down --name {name} --volumes   (also deletes the data)",
         ]
-        yield Static("fabrix · done", id="stepbar")
-        with VerticalScroll(id="body"):
-            yield Static("\n".join(lines), id="done-text")
-        yield Footer(compact=True)
+        return lines
+
+    def _azure_lines(self, summary: Any, name: str) -> list[str]:
+        """Azure: the Front Door URLs, the Key Vault, the first sign-in, how to remove it."""
+        folder = install_dir(name)
+        fx = fabrix_command()
+        lines = [f"[b]✓ {name} is deployed to Azure.[/b]", ""]
+        if summary is not None:
+            urls = getattr(summary, "front_door_urls", {}) or summary.urls
+            lines.append("[b]Open[/b] (Front Door; a new endpoint can take up to ~20 minutes to answer everywhere)")
+            lines += [f"  {route:16} {url}" for route, url in urls.items()] or ["  (no public endpoint)"]
+            lines += ["", f"Resource group: {summary.resource_group or '?'} · deployment stack {summary.project}"]
+            lines.append(f"Key Vault: {summary.key_vault or '?'} holds the secrets (a copy is in"
+                         f" {summary.secrets_file}, mode 0600; never shown here)")
+            if summary.first_sign_in:
+                lines += ["", "[b]First sign-in[/b]", f"  {summary.first_sign_in}"]
+            lines += ["", f"Blueprints: {summary.bundle_dir}"]
+        lines += [
+            f"State, journal and log: {folder.root}",
+            "",
+            "[b]Status or remove[/b]",
+            f"  {fx} status --name {name}",
+            f"  {fx} down --name {name}   (deletes the stack and what it manages; the group if fabrix created it)",
+        ]
+        return lines
 
     def action_quit_app(self) -> None:
         self.app.exit(0)
@@ -133,12 +162,14 @@ class FailedScreen(Screen[None]):
         # The person chose "keep for debugging": the run's containers are still there.
         self.kept = result is not None and self.rollback is None
         self.busy = False
+        self.azure = False  # set on mount from the plan (Azure wording and hints)
 
     @property
     def name_(self) -> str:
         return str(getattr(self.result, "name", None) or _app(self).plan.name)
 
     def compose(self) -> ComposeResult:
+        self.azure = _app(self).plan.is_azure()
         yield Static("fabrix · launch " + ("cancelled" if self.cancelled else "failed"), id="stepbar")
         with VerticalScroll(id="body"):
             yield Static(self._text(), id="failed-text")
@@ -164,7 +195,9 @@ class FailedScreen(Screen[None]):
                          " whatever the journal lists.")
         else:
             diag = getattr(result, "diagnostics", None)
-            if not self.cancelled:
+            if self.azure and not self.cancelled:
+                lines += self._azure_why(result, diag)
+            elif not self.cancelled:
                 lines.append(f"Why: {diag.reason if diag is not None else result.message}")
                 if diag is not None and diag.service:
                     lines += ["", "[b]Diagnostics[/b]", f"  service {diag.service}: {diag.state or 'unknown state'}"]
@@ -173,14 +206,28 @@ class FailedScreen(Screen[None]):
                     lines += [f"  | {line}" for line in diag.log_lines[-12:]]
             elif diag is not None and diag.service:
                 # Not a fault: where the launch was when it was stopped.
-                lines.append(f"When it stopped, {diag.service} was {diag.state or 'starting'}.")
+                what = "the resource" if self.azure else ""
+                lines.append(f"When it stopped, {what + ' ' if what else ''}{escape(diag.service)} was"
+                             f" {(diag.state or ('deploying' if self.azure else 'starting')).lower()}.")
         lines.append("")
         lines += self._state_lines(folder)
         lines += ["", f"Journal: {folder.journal}", f"Log: {folder.log}"]
         return "\n".join(lines)
 
+    def _azure_why(self, result: Any, diag: Any) -> list[str]:
+        """ARM's error code and message of every failed operation, and the post-deploy job's
+        status and logs (the engine's diagnostics, collected before the rollback)."""
+        lines = [f"Why: {escape(diag.reason if diag is not None else result.message)}"]
+        if diag is not None and diag.log_lines:
+            lines += ["", "[b]ARM says[/b] (failed operations; the post-deploy job's status and logs)"]
+            for entry in diag.log_lines[-12:]:
+                lines += [f"  | {escape(part)}" for part in entry.splitlines()[-8:]]
+        return lines
+
     def _state_lines(self, folder: Any) -> list[str]:
-        """What is on the machine now, and what can be done about it."""
+        """What is on the machine (or in Azure) now, and what can be done about it."""
+        if self.azure:
+            return self._azure_state_lines(folder)
         rollback = self.rollback
         if rollback is not None:
             lines = [f"Rolled back: {rollback.removed or rollback.message or 'nothing had been created'}."]
@@ -198,6 +245,35 @@ class FailedScreen(Screen[None]):
                 f" the run (or later: {fx} up --answers {folder.answers} --resume).",
             ]
         return []
+
+    def _azure_state_lines(self, folder: Any) -> list[str]:
+        from installer.render.workload import azure_names
+
+        fx = fabrix_command()
+        group = azure_names(_app(self).plan).resource_group
+        rollback = self.rollback
+        if rollback is not None:
+            lines = [escape(rollback.message or f"Rolled back: removed {rollback.removed}.")]
+            touched = not (rollback.message or "").startswith("Nothing had been created")
+            if touched and "resource group" not in (rollback.removed or ""):
+                lines.append(f"The resource group {group} was not created by this run: it is kept, with"
+                             " what was in it before.")
+            if rollback.leftovers:
+                lines.append(f"Still in Azure: {escape(rollback.leftovers)}. Roll back tries again"
+                             f" (or later: {fx} rollback --name {self.name_}).")
+            else:
+                lines.append("Nothing this run deployed is left. Retry launches afresh; Fix the plan goes back"
+                             " to Review.")
+            return lines
+        if self.kept:
+            return [
+                f"Everything this run deployed was kept in Azure for debugging (resource group {group},"
+                f" deployment stack fabrix-{self.name_}).",
+                f"Roll back deletes it (or later: {fx} rollback --name {self.name_}); Retry resumes the run and"
+                f" re-attaches to the same deployment (or later: {fx} up --answers {folder.answers} --resume).",
+                f"What ARM says now: {fx} status --name {self.name_}",
+            ]
+        return [f"What ARM says now: {fx} status --name {self.name_}"]
 
     def on_mount(self) -> None:
         self._sync_buttons()

@@ -6,24 +6,25 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.markup import escape
 from rich.syntax import Syntax
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Static, TabbedContent, TabPane, Tree
+from textual.widgets import Input, Static, TabbedContent, TabPane, Tree
 
 from installer.answers import dump_answers, save_answers
 from installer.checks.base import summarize
 from installer.errors import FabrixError
 from installer.fsutil import write_atomic
-from installer.flow import Step
+from installer.flow import Step, launchable
 from installer.render import Bundle
 from installer.state import install_dir
 from screens.deps import NotBuilt
 from screens.dialogs.path import PathDialog
 from screens.dialogs.choice import ChoiceDialog
-from screens.messages import Rendered, ScanNote
+from screens.messages import AzurePreviewed, Rendered, ScanNote
 from screens.steps.base import StepScreen
 from screens.summary import describe_plan
 
@@ -96,8 +97,12 @@ class ReviewScreen(StepScreen):
         " are listed but never shown).\n"
         "- **Changes**: what differs from the last render of this install.\n\n"
         "**Ctrl+S** saves the answers file (replay it with `fabrix up --answers FILE`),"
-        " **Ctrl+E** exports the reviewer archive (the same zip as `fabrix export`, no secrets), **Ctrl+L** launches (Compose only,"
-        " after the checks pass)."
+        " **Ctrl+E** exports the reviewer archive (the same zip as `fabrix export`, no secrets), **Ctrl+L** launches"
+        " (after the checks pass; the manual model is a runbook and is not launched).\n\n"
+        "For Azure, the Summary shows ARM's preview (what-if): how many resources would be created,"
+        " modified, deleted or left unchanged, and every modify and delete. A change to a resource"
+        " this install does not own blocks Launch until you type the resource group's name in the"
+        " box under it (the wizard's `--allow-foreign-changes`)."
     )
     BINDINGS = [
         Binding("ctrl+s", "save_answers", "Save answers", id="save_answers"),
@@ -113,6 +118,12 @@ class ReviewScreen(StepScreen):
             with TabPane("Summary", id="tab-summary"):
                 yield Static(describe_plan(self.plan), id="summary")
                 yield Static("", id="launch-note", classes="notice")
+                azure_preview = Static("", id="azure-preview")
+                azure_preview.display = False  # Azure plans only
+                yield azure_preview
+                confirm = Input(id="foreign-confirm", placeholder="type the resource group's name to allow")
+                confirm.display = False  # only when the preview changes resources this install does not own
+                yield confirm
                 scan_note = Static("", id="scan-note")
                 scan_note.display = False  # Compose plans have no scan to speak of
                 yield scan_note
@@ -126,18 +137,95 @@ class ReviewScreen(StepScreen):
                     yield Static("rendering…", id="changes")
                     yield Static("", id="changes-diff")
 
+    previewing = False  # ARM's what-if is running in a worker
+
     def on_mount(self) -> None:
+        # A confirmation answers the preview shown on this visit, not an earlier one.
+        self.wizard.allow_foreign_changes = False
+        self.wizard.azure_preview = None
+        if self.plan.is_azure() and launchable(self.plan):
+            note = self.query_one("#azure-preview", Static)
+            note.display = True
+            if self.plan.azure.subscription_id and self.plan.azure.location:
+                self.previewing = True
+                note.update("[b]Preview[/b] (ARM what-if): asking ARM what the deployment would change…")
+                self.preview_worker(self.plan, self.wizard.session_for_plan())
+            else:
+                note.update("[b]Preview[/b] (ARM what-if): needs a subscription and a region (Target step).")
+        self._show_launch_state()
+        self.render_bundle()
+
+    def launch_blocked(self) -> str | None:
+        """Why Launch is not possible now (the checks, the Azure preview), or None."""
         why = self.wizard.checks_block_launch()
+        if why or not self.plan.is_azure():
+            return why
+        if self.previewing:
+            return "ARM's preview (what-if) is still running"
+        preview = self.wizard.azure_preview
+        if preview is not None and preview.foreign and not self.wizard.allow_foreign_changes:
+            return (f"the deployment would change {len(preview.foreign)} resource(s) this install does not own;"
+                    " type the resource group's name in the box below to allow it")
+        return None
+
+    def _show_launch_state(self) -> None:
+        why = self.launch_blocked()
         self.query_one("#launch-note", Static).update(f"Launch: not yet — {why}." if why else "Launch: ready (Ctrl+L).")
         self.query_one("#nav-next").disabled = why is not None
-        self.render_bundle()
+        self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "launch":
-            return None if self.wizard.checks_block_launch() else True
+            return None if self.launch_blocked() else True
         if action == "next":
-            return None if self.wizard.checks_block_launch() else super().check_action(action, parameters)
+            return None if self.launch_blocked() else super().check_action(action, parameters)
         return super().check_action(action, parameters)
+
+    # ---- the Azure preview (what-if) ----
+
+    def _resource_group(self) -> str:
+        from installer.render.workload import azure_names
+
+        return azure_names(self.plan).resource_group
+
+    @work(thread=True, exclusive=True, group="azure-preview", exit_on_error=False)
+    def preview_worker(self, plan: object, session: object) -> None:
+        try:
+            preview = self.wizard.deps.preview(plan, session)
+        except (NotBuilt, FabrixError) as exc:
+            self.post_message(AzurePreviewed(None, problem=str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001 - an SDK or network error: the launch previews again
+            self.post_message(AzurePreviewed(None, problem=f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(AzurePreviewed(preview))
+
+    def on_azure_previewed(self, message: AzurePreviewed) -> None:
+        self.previewing = False
+        note = self.query_one("#azure-preview", Static)
+        preview = message.preview
+        if preview is None:
+            note.update(f"[b]Preview[/b] (ARM what-if) did not run: {escape(message.problem or 'unknown')}. The launch"
+                        " asks ARM again before it deploys and stops if a change touches what this install does not own.")
+            self._show_launch_state()
+            return
+        self.wizard.azure_preview = preview
+        lines = [f"[b]Preview[/b] (ARM what-if; nothing is changed yet): {preview.headline()}"]
+        lines += [f"  {'⚠ ' if not c.owned else ''}{escape(c.describe())}" for c in preview.changes]
+        if preview.foreign:
+            group = self._resource_group()
+            lines += ["", f"[b]⚠ {len(preview.foreign)} change(s) touch resources this install does not own.[/b]"
+                          f" The launch refuses them unless you allow it: type [b]{escape(group)}[/b] below."
+                          " Otherwise choose another resource group on Target."]
+            confirm = self.query_one("#foreign-confirm", Input)
+            confirm.display = True
+        note.update("\n".join(lines))
+        self._show_launch_state()
+
+    @on(Input.Changed, "#foreign-confirm")
+    def _foreign_confirm_changed(self, event: Input.Changed) -> None:
+        self.wizard.allow_foreign_changes = event.value.strip() == self._resource_group()
+        self._show_launch_state()
 
     def action_next(self) -> None:
         if self.check_action("launch", ()) is True:
@@ -317,7 +405,7 @@ class ReviewScreen(StepScreen):
                         severity="warning" if skipped else "information", timeout=15 if skipped else 5)
 
     def action_launch(self) -> None:
-        why = self.wizard.checks_block_launch()
+        why = self.launch_blocked()
         if why:
             self.notify(f"Cannot launch: {why}.", severity="warning")
             return

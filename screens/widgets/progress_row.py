@@ -29,6 +29,14 @@ def describe(event: ProgressEvent) -> str:
     streak = event.data.get("failing_streak") if event.data else None
     if event.state in (State.health_starting, State.unhealthy) and streak:
         state += f" (failing streak {streak})"
+    # An Azure deployment operation: ARM's own word, how long it took, and its error code.
+    data = event.data or {}
+    if data.get("arm_state"):
+        state = str(data["arm_state"]).lower()
+        if data.get("duration") is not None and event.state in (State.done, State.failed):
+            state += f" {float(data['duration']):.0f}s"
+        if data.get("error_code"):
+            state += f": {data['error_code']}"
     return state
 
 
@@ -47,18 +55,22 @@ class ProgressRow(Static):
     ProgressRow.-healthy, ProgressRow.-done { color: $text-success; }
     """
 
-    def __init__(self, key: str, label: str) -> None:
+    def __init__(self, key: str, label: str, label_width: int = 18, bar_width: int = 20) -> None:
         super().__init__(id=key)
         self.label = label
+        self.label_width = label_width  # Azure resource names are longer than Compose services
+        self.bar_width = bar_width
         self.state = State.pending
         self._draw(0.0, "pending")
 
     def _draw(self, done: float, words: str) -> None:
+        self.words = words  # what the row says now (tests and the log pane read the same words)
         row = Table.grid(padding=(0, 1))
-        row.add_column(width=18, no_wrap=True)
-        row.add_column(width=20)
+        row.add_column(width=self.label_width, no_wrap=True)
+        row.add_column(width=self.bar_width)
         row.add_column(no_wrap=True)
-        row.add_row(Text(self.label), RichBar(total=100, completed=100 * done, width=20), Text(words))
+        row.add_row(Text(self.label, overflow="ellipsis"), RichBar(total=100, completed=100 * done, width=self.bar_width),
+                    Text(words))
         self.update(row)
 
     def show(self, event: ProgressEvent) -> None:

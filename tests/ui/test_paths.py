@@ -57,7 +57,7 @@ async def test_each_model_walks_from_welcome_to_review(make_app: MakeApp, model:
         preview = str(app.screen.query_one("#preview").render())
         assert tree_label.endswith("files") or "not part of this build" in preview or "Nothing rendered" in preview
         assert app.step is Step.review
-        assert (model is DeploymentModel.container) == (Step.launch in steps_for(app.plan))
+        assert (model is not DeploymentModel.manual) == (Step.launch in steps_for(app.plan))
 
 
 async def test_container_targets_aca_and_aks_are_offered(make_app: MakeApp) -> None:
@@ -69,8 +69,7 @@ async def test_container_targets_aca_and_aks_are_offered(make_app: MakeApp) -> N
         await pilot.press("down", "enter")
         await settle(pilot)
         assert app.plan.target is Target.aca
-        assert "not built yet" in str(app.screen.query_one("#path-status").render()) or \
-            "Blueprints only" in str(app.screen.query_one("#path-status").render())
+        assert "deploys it" in str(app.screen.query_one("#path-status").render())
 
 
 async def test_back_and_forward_keep_what_was_typed(make_app: MakeApp) -> None:

@@ -23,18 +23,27 @@ def test_compose_path_ends_with_launch() -> None:
     assert launchable(COMPOSE)
 
 
-@pytest.mark.parametrize("model", [m for m in DeploymentModel if m is not DeploymentModel.container])
-def test_azure_models_end_at_review(model: DeploymentModel) -> None:
+@pytest.mark.parametrize("model", [m for m in DeploymentModel if m is not DeploymentModel.manual])
+def test_every_model_fabrix_up_launches_ends_with_launch(model: DeploymentModel) -> None:
     plan = InstallPlan(name="demo", model=model)
+    assert steps_for(plan)[-1] is Step.launch
+    assert launchable(plan)
+    assert path_status(plan).launches
+
+
+def test_container_on_aca_or_aks_launches_from_the_wizard() -> None:
+    assert Step.launch in steps_for(ACA)
+    assert Step.launch in steps_for(InstallPlan(name="demo", target=Target.aks))
+    assert "deploys it" in path_status(ACA).summary
+
+
+def test_manual_is_a_runbook_and_ends_at_review() -> None:
+    plan = InstallPlan(name="demo", model=DeploymentModel.manual)
     assert steps_for(plan)[-1] is Step.review
     assert next_step(plan, Step.review) is None
     assert not launchable(plan)
-    assert not path_status(plan).launches
-
-
-def test_container_on_aca_or_aks_cannot_launch_from_the_wizard() -> None:
-    assert Step.launch not in steps_for(ACA)
-    assert Step.launch not in steps_for(InstallPlan(name="demo", target=Target.aks))
+    status = path_status(plan)
+    assert not status.launches and "RUNBOOK.md" in status.summary
 
 
 def test_next_and_previous_walk_the_same_order_both_ways() -> None:
@@ -49,20 +58,16 @@ def test_next_and_previous_walk_the_same_order_both_ways() -> None:
 
 
 def test_a_step_the_plan_dropped_goes_back_to_review() -> None:
-    # Launch was open, then the person switched to ACA: Back must land on a step that exists.
-    assert previous_step(ACA, Step.launch) is Step.review
-    assert next_step(ACA, Step.launch) is None
+    # Launch was open, then the person switched to manual: Back must land on a step that exists.
+    manual = InstallPlan(name="demo", model=DeploymentModel.manual)
+    assert previous_step(manual, Step.launch) is Step.review
+    assert next_step(manual, Step.launch) is None
 
 
 def test_position_counts_steps_for_the_plan() -> None:
     assert position(COMPOSE, Step.options) == (4, 7)
-    assert position(ACA, Step.review) == (6, 6)
-
-
-def test_path_status_is_honest_about_what_is_missing() -> None:
-    status = path_status(ACA)
-    assert status.launches is False
-    assert "not built" in status.summary.lower()
+    assert position(ACA, Step.review) == (6, 7)
+    assert position(InstallPlan(name="demo", model=DeploymentModel.manual), Step.review) == (6, 6)
 
 
 def test_progress_round_trips_with_the_step(tmp_path: Path) -> None:

@@ -394,15 +394,16 @@ class AzureBackend:
         names = azure_names(self.plan)
         urls = smoke.front_door_urls(self, self.target) if self.target else {}
         vault = str(self.outputs.get("keyVaultName") or names.key_vault)
+        group = self.target.resource_group if self.target else names.resource_group
+        first = "Keycloak's admin, password = Key Vault secret keycloak-admin-password"
         summary = Summary(name=self.plan.name, project=stack_name(self.plan), urls=urls, admin_user="admin",
                           admin_email=self.plan.identity.admin_email, secrets_file=str(self.r.folder.secrets),
                           bundle_dir=str(self.r.folder.bundle), services=sorted(urls),
-                          front_door_urls=dict(urls))
-        group = self.target.resource_group if self.target else names.resource_group
+                          front_door_urls=dict(urls), resource_group=group, key_vault=vault, first_sign_in=first)
         message = (f"{self.plan.name} is deployed to Azure: stack {stack_name(self.plan)} in resource group {group} "
                    f"({len(arm.stack_resource_ids(self.stack)) if self.stack is not None else 0} resources) in "
                    f"{self.r.clock.elapsed():.0f}s. Secrets are in Key Vault {vault} (and {self.r.folder.secrets} here); "
-                   f"first sign-in: Keycloak's admin, password = Key Vault secret keycloak-admin-password. "
+                   f"first sign-in: {first}. "
                    f"Remove it with `fabrix down --name {self.plan.name}`.")
         return summary, message
 

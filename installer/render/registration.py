@@ -55,7 +55,10 @@ def registration_config(inp: RenderInput, target: str, unique_names: bool = Fals
     ``unique_names`` (Marketplace): the vault's name is a deployment output, so KEY_VAULT must be given."""
     from installer.launch.registration import registration_body
 
-    apps = {a.name: a for a in azure_apps(inp, target)}
+    from installer.render.azure.hybrid_ingress import azure_components
+
+    in_azure = set(azure_components(inp.plan, target, inp.catalog))  # hybrid: the dataplane runs on-prem
+    apps = {a.name: a for a in azure_apps(inp, target) if a.name in in_azure}
     if CONTROLLER not in apps or DATAPLANE not in apps:
         return None
     cat, plan = inp.catalog, inp.plan

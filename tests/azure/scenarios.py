@@ -317,7 +317,8 @@ def vm_size_zone_restricted(name: str, zones: list[str]) -> dict[str, Any]:
 def exhausted_vcpu() -> dict[str, Any]:
     sc = healthy()
     for row in sc["compute_usages"][LOCATION]:
-        row["currentValue"] = row["limit"] - 2
+        if row["name"]["value"] == "cores" or row["name"]["value"].endswith("Family"):  # vCPU rows only
+            row["currentValue"] = row["limit"] - 2
     return sc
 
 

@@ -139,9 +139,13 @@ def test_contributor_cannot_create_role_assignments(run_azure) -> None:
     assert perm.details["roles"] == ["Contributor"]
 
 
-def test_application_owners_plus_rbac_admin_fails_on_the_vnet(run_azure) -> None:
-    """The landing-zone pairing passed the old check; the deployment then failed on the VNet."""
-    results, _ = run_azure(scenarios.application_owners_with_rbac_admin())
+@pytest.mark.parametrize("target", ["aca", "aks"])
+def test_application_owners_plus_rbac_admin_fails_on_the_vnet(run_azure, target: str) -> None:
+    """The landing-zone pairing passed the old check; the deployment then failed on the VNet.
+    The role is Enterprise-Scale's own definition (bodies/role_application_owners.json): of its
+    notActions only virtualNetworks/write touches what either rendered foundation deploys (neither
+    template has a Microsoft.Network/publicIPAddresses resource)."""
+    results, _ = run_azure(scenarios.application_owners_with_rbac_admin(), target=target)
     perm = results["azure.permissions"]
     assert perm.status is Status.fail
     assert perm.details["missing"] == ["Microsoft.Network/virtualNetworks/write"]
@@ -401,6 +405,20 @@ def test_container_apps_environment_quota_used_up(run_azure) -> None:
 
 
 # ---- issue 9: verdicts on the bodies Azure really returns (tests/azure/bodies, SOURCES.json) ----
+
+
+def test_scale_set_count_used_up_fails_aks(run_azure) -> None:
+    """The compute usage list (bodies/compute_usages.json, as `az vm list-usage` answers) also
+    counts scale sets; the AKS pool is one. With the count used up the vCPUs alone passed."""
+    sc = scenarios.healthy()
+    for row in sc["compute_usages"][scenarios.LOCATION]:
+        if row["name"]["value"] == "virtualMachineScaleSets":
+            row["currentValue"] = row["limit"]
+    results, _ = run_azure(sc, target="aks")
+    quota = results["azure.quota.compute"]
+    assert quota.status is Status.fail
+    assert "Virtual Machine Scale Sets: 0 free of 2000, need 1" in quota.found
+    assert "--resource-name virtualMachineScaleSets" in quota.remedy and "value=2001" in quota.remedy
 
 
 def test_container_apps_cores_row_named_as_in_the_spec_example(run_azure, fake_arm) -> None:

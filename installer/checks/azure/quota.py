@@ -98,9 +98,21 @@ def check_compute_quota(run: AzureRun) -> CheckResult:
     if "cores" not in rows:
         return result(cid, title, Status.unknown, "could not verify: the compute usage list has no regional vCPU entry",
                       "check Quotas → Compute in the portal for the region", **details)
+    remedy_quota, remedy_limit = family or "cores", worst_limit
+    # The same usage list counts VMs and scale sets (rows virtualMachines, virtualMachineScaleSets
+    # of the recorded `az vm list-usage` answer): the pool is one scale set of nodes+1 VMs.
+    for quota, label, need in (("virtualMachines", "Virtual Machines", demand.nodes + 1), ("virtualMachineScaleSets", "Virtual Machine Scale Sets", 1)):
+        if quota.lower() not in rows:
+            continue
+        local, cur, lim = rows[quota.lower()]
+        details[quota.lower()] = {"current": cur, "limit": lim, "free": lim - cur}
+        if lim - cur < need:
+            short.append(f"{local or label}: {lim - cur:g} free of {lim:g}, need {need}")
+            if not worst_limit:  # no vCPU shortfall: the remedy names this count's quota
+                remedy_quota, remedy_limit = quota, cur + need
     what = f"{demand.nodes}+1 (upgrade surge) × {demand.vm_size} = {demand.vcpus} vCPUs"
     if short:
-        return result(cid, title, Status.fail, f"{what}; " + "; ".join(short), _quota_remedy(run, "Microsoft.Compute", family or "cores", worst_limit), **details)
+        return result(cid, title, Status.fail, f"{what}; " + "; ".join(short), _quota_remedy(run, "Microsoft.Compute", remedy_quota, remedy_limit), **details)
     return result(cid, title, Status.passed, f"{what} fit in the regional and {family} quotas", **details)
 
 

@@ -154,3 +154,27 @@ def test_a_failed_registration_in_an_existing_group_leaves_it_as_it_was(fake_arm
     assert result.failed
     assert result.rollback is not None and result.rollback.ok, result.rollback
     assert group_ids(arm) == before and theirs.id.lower() in group_ids(arm)
+
+
+def test_aks_awaits_the_dataplane_only_after_its_registration(fake_arm, azure_env) -> None:
+    """The vendor's order: register, then run the dataplane. The manifests' rollout check skips it;
+    the registration's command restarts it and waits for its rollout."""
+    arm = started(fake_arm(page_size=0))
+    data = answers(arm, images=REGISTRY)
+    data["target"] = "aks"
+    assert launch(plan_from_dict(data), lambda ev: None).ok
+    apply, register = arm.deploy.aks.requests[0]["command"], arm.deploy.aks.requests[-1]["command"]
+    assert "rollout status deployment/miso-controller" in apply
+    assert "rollout status deployment/dataplane" not in apply
+    assert "rollout status deployment/dataplane" in register
+
+
+def test_a_second_up_registers_again_which_rotates(fake_arm, azure_env) -> None:
+    """Idempotent: every `fabrix up` runs the job again (the program rotates an existing
+    registration's secret, tests/e2e/test_azure_registration_program.py) and restarts the dataplane."""
+    arm = started(fake_arm(page_size=0))
+    assert launch(_core(arm), lambda ev: None).ok
+    again = launch(_core(arm), lambda ev: None)
+    assert again.ok, again.message
+    assert len(_executions(arm, JOB)) == 2
+    assert len(arm.deploy.revisions.restarts) == 2

@@ -300,8 +300,11 @@ def _aks(b: AzureBackend, t: Target, ids: list[str], script: str | None) -> None
     steps = [f"kubectl apply -f {name}" for name, _ in files]  # namespace.yaml first (see _manifests)
     if script:
         steps.append(f"kubectl wait job/fabrix-databases -n {namespace} --for=condition=complete --timeout={JOB_TIMEOUT}s")
+    # The dataplane cannot authenticate before its registration (step "register", which restarts
+    # it and awaits its rollout): the vendor's order is register, then run it.
+    registers = any(p.startswith("postdeploy/register-dataplane/") for p in b.bundle.files)
     steps += [f"kubectl rollout status deployment/{name} -n {ns or namespace} --timeout=600s"
-              for ns, name in _deployments(files)]
+              for ns, name in _deployments(files) if not (registers and name == "dataplane")]
     command = " && ".join(steps)
     aks = t.clients.container_service(t.subscription_id)
     r.journal_step("postdeploy", Phase.begin, cluster=cluster, files=[n for n, _ in files])

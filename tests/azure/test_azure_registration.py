@@ -178,3 +178,32 @@ def test_a_second_up_registers_again_which_rotates(fake_arm, azure_env) -> None:
     assert again.ok, again.message
     assert len(_executions(arm, JOB)) == 2
     assert len(arm.deploy.revisions.restarts) == 2
+
+
+def test_kill_9_during_the_registration_then_resume_runs_it_again(fake_arm, azure_env, tmp_path) -> None:
+    """The registration is journaled: a run killed while the job runs resumes at the registration
+    (the deployment is not submitted again) and finishes it with a new execution."""
+    import os
+    import signal
+
+    from tests.azure.test_azure_launch import REPO, _fabrix, _run
+
+    arm = started(fake_arm(page_size=0))
+    arm.deploy.jobs.script(JOB, JobScript(duration=1e9))  # the first execution never ends by itself
+    path = tmp_path / "answers.yaml"
+    path.write_text(yaml.safe_dump(answers(arm, images=REGISTRY)))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = _fabrix("up", "--answers", str(path), "--yes", "--json", env=env)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        ev = json.loads(line)
+        if ev.get("step") == "register" and ev.get("state") == "running":
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    stacks_before = len([d for d in arm.deploy.deployments.values() if d.stack])
+    up = _run("up", "--answers", str(path), "--resume", "--yes", "--json", env=env)
+    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-2000:]
+    assert len([d for d in arm.deploy.deployments.values() if d.stack]) == stacks_before
+    assert len(_executions(arm, JOB)) == 2  # the killed run's and the resumed run's
+    assert arm.deploy.revisions.restarts == [("dataplane", "dataplane--0000001")]

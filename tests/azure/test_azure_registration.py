@@ -60,6 +60,7 @@ def test_aca_runs_the_registration_job_then_restarts_the_dataplane(fake_arm, azu
     assert cfg["controller_url"] == "http://miso-controller"  # the controller's internal ingress
     assert cfg["issued"] == {"client_id": "dataplane-client-id", "client_secret": "dataplane-client-secret"}
     assert env["KEY_VAULT"] and env["AZURE_CLIENT_ID"]  # the vault and the identity the job signs in as
+    assert env["KEY_VAULT_URL"] == f"https://{env['KEY_VAULT']}.vault.azure.net/"  # the stack's keyVaultUri output
     job_put = [e for e in arm.deploy.log if e[2] == "PUT" and e[3].lower().endswith(f"/jobs/{JOB}")]
     assert job_put, "the job was created through ARM"
     # The dataplane's active revision restarted after the job, so it reads the issued credentials.

@@ -104,6 +104,8 @@ def _aca(b: AzureBackend, t: Target, ids: list[str], pyz: bytes) -> None:
     r = b.r
     env = [{"name": "FABRIX_SCRIPT_B64", "value": base64.b64encode(pyz).decode()},
            {"name": "KEY_VAULT", "value": _vault(b)}]
+    if b.outputs.get("keyVaultUri"):  # the vault's own URI: right in every cloud
+        env.append({"name": "KEY_VAULT_URL", "value": str(b.outputs["keyVaultUri"])})
     job = f"fx-reg-{b.plan.name}"[:31].rstrip("-")
     took = run_aca_job(b, t, ids, step=STEP, job=job, container="register-dataplane",
                        command=["/bin/bash", "-c", _WRAPPER], env=env, what="dataplane registration")
@@ -132,7 +134,7 @@ def restart_app(b: AzureBackend, t: Target, app: str) -> str:
 # ---- AKS -----------------------------------------------------------------------------------------
 
 
-def job_manifest(namespace: str, service_account: str, pyz: bytes, vault: str) -> str:
+def job_manifest(namespace: str, service_account: str, pyz: bytes, vault: str, vault_url: str = "") -> str:
     """A ConfigMap with the program and a Job that runs it as the workload identity."""
     data = base64.b64encode(pyz).decode()
     return f"""apiVersion: v1
@@ -165,6 +167,8 @@ spec:
           env:
             - name: KEY_VAULT
               value: "{vault}"
+            - name: KEY_VAULT_URL
+              value: "{vault_url}"
           volumeMounts:
             - name: program
               mountPath: /program
@@ -192,7 +196,7 @@ def _aks(b: AzureBackend, t: Target, ids: list[str], pyz: bytes) -> None:
     name = "zz-register-dataplane.yaml"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(name, job_manifest(namespace, service_account, pyz, _vault(b)))
+        zf.writestr(name, job_manifest(namespace, service_account, pyz, _vault(b), str(b.outputs.get("keyVaultUri") or "")))
     # A Job's template cannot change: the previous run's Job goes first (a re-run rotates the secret).
     command = " && ".join([
         f"kubectl delete job/{K8S_NAME} -n {namespace} --ignore-not-found",

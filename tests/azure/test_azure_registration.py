@@ -14,6 +14,7 @@ import json
 import zipfile
 from typing import Any
 
+import pytest
 import yaml
 
 from installer.answers import plan_from_dict
@@ -208,3 +209,19 @@ def test_kill_9_during_the_registration_then_resume_runs_it_again(fake_arm, azur
     assert len([d for d in arm.deploy.deployments.values() if d.stack]) == stacks_before
     assert len(_executions(arm, JOB)) == 2  # the killed run's and the resumed run's
     assert arm.deploy.revisions.restarts == [("dataplane", "dataplane--0000001")]
+
+
+@pytest.mark.parametrize("model", ["marketplace", "development", "multicloud"])
+def test_every_aca_based_model_registers_the_dataplane(fake_arm, azure_env, model: str) -> None:
+    arm = started(fake_arm(page_size=0))
+    data = answers(arm, images=REGISTRY, model=model)
+    data.pop("target")
+    events: list[ProgressEvent] = []
+    result = launch(plan_from_dict(data), events.append)
+    assert result.ok, result.message
+    assert [e for e in events if e.step == "register" and e.state is State.done]
+    (execution,) = _executions(arm, JOB)
+    env = {e["name"]: e.get("value") for e in execution.template["containers"][0]["env"]}
+    vault = [r for r in arm.deploy.resources.values() if r.type == "Microsoft.KeyVault/vaults"]
+    assert env["KEY_VAULT"] in {v.name for v in vault}  # the deployed vault (Marketplace: a unique name)
+    assert arm.deploy.revisions.restarts and arm.deploy.revisions.restarts[0][0] == "dataplane"

@@ -217,10 +217,15 @@ class FailedScreen(Screen[None]):
     def _azure_why(self, result: Any, diag: Any) -> list[str]:
         """ARM's error code and message of every failed operation, and the post-deploy job's
         status and logs (the engine's diagnostics, collected before the rollback)."""
-        lines = [f"Why: {escape(diag.reason if diag is not None else result.message)}"]
-        if diag is not None and diag.log_lines:
+        reason = diag.reason if diag is not None else result.message
+        lines = [f"Why: {escape(reason)}"]
+        # The first failure is usually the reason itself ("<resource> failed: <code>: <message>"):
+        # list only what the reason does not already say.
+        more = [entry for entry in (diag.log_lines if diag is not None else [])
+                if " failed: ".join(entry.split(": ", 1)) not in reason]
+        if more:
             lines += ["", "[b]ARM says[/b] (failed operations; the post-deploy job's status and logs)"]
-            for entry in diag.log_lines[-12:]:
+            for entry in more[-12:]:
                 lines += [f"  | {escape(part)}" for part in entry.splitlines()[-8:]]
         return lines
 

@@ -183,7 +183,7 @@ async def test_a_failing_resource_ends_on_failed_with_arms_error_and_the_group_a
         screen = app.screen
         assert isinstance(screen, FailedScreen)
         text = text_of(app, "#failed-text")
-        assert "The launch failed" in text and "ARM says" in text
+        assert "The launch failed" in text
         assert "QuotaExceeded" in text and "quota" in text.lower()  # ARM's code and its message
         assert "Rolled back" in text and f"{RG} was not created by this run" in text
         assert f"rollback --name {plan_for(arm).name}" not in text  # nothing left to roll back: not offered
@@ -191,6 +191,28 @@ async def test_a_failing_resource_ends_on_failed_with_arms_error_and_the_group_a
         assert offered == {"◀ Fix the plan", "Retry", "Quit"}
         assert screen.check_action("roll_back", ()) is False
     assert group_ids(arm) == before and theirs.id.lower() in group_ids(arm)
+    assert not live_stacks(arm)
+
+
+async def test_a_failing_database_job_shows_its_status_and_exit_code(make_app: MakeApp, fake_arm, azure_env) -> None:  # noqa: ANN001
+    from tests.azure.fake_arm_ops import JobScript
+
+    arm = fake_arm(page_size=0)
+    arm.deploy.clock.set_speed(SPEED)
+    plan = plan_for(arm)
+    job = f"fx-db-{plan.name}"
+    arm.deploy.jobs.script(job, JobScript(duration=20, exit_code=3, logs="psql: FATAL: password authentication failed"))
+    app = signed_in_app(make_app, plan)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await to_review(pilot, app)
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: isinstance(app.screen, DoneScreen | FailedScreen))
+        await settle(pilot)
+        assert isinstance(app.screen, FailedScreen)
+        text = text_of(app, "#failed-text")
+        assert "database step ended Failed" in text, text
+        assert "ARM says" in text and f"job: {job}" in text and "exit 3" in text, text
+        assert "Rolled back" in text and "resource group" in text
     assert not live_stacks(arm)
 
 
@@ -219,6 +241,43 @@ async def test_cancel_mid_deployment_asks_then_cancels_arm_and_rolls_back(make_a
         text = text_of(app, "#failed-text")
         assert "cancelled" in text and "nothing failed" in text
         assert "Rolled back" in text and "resource group" in text
+        assert screen.check_action("roll_back", ()) is False
+    assert not live_stacks(arm)
+    assert RG.lower() not in {g for g, v in arm.deploy.groups.items() if v.delete_done_at is None}
+
+
+async def test_cancel_and_keep_leaves_it_in_azure_then_roll_back_from_failed(make_app: MakeApp, fake_arm, azure_env) -> None:  # noqa: ANN001
+    arm = fake_arm(page_size=0)
+    arm.deploy.clock.set_speed(SPEED)
+    plan = plan_for(arm)
+    app = signed_in_app(make_app, plan)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await to_review(pilot, app)
+        arm.deploy.clock.set_speed(40.0)
+        await pilot.press("ctrl+l")
+        launch = app.screen
+        assert isinstance(launch, LaunchScreen)
+        await wait_for(pilot, lambda: any("running" in v for v in rows(launch).values()) or not launch.running)
+        assert launch.running, "the launch ended before it could be cancelled"
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.click("#choice-keep")
+        arm.deploy.clock.set_speed(SPEED)
+        await wait_for(pilot, lambda: isinstance(app.screen, DoneScreen | FailedScreen))
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, FailedScreen)
+        text = text_of(app, "#failed-text")
+        assert "kept in Azure for debugging" in text and RG in text
+        assert f"rollback --name {plan.name}" in text and "--resume" in text
+        assert str(azure_env / "installs" / plan.name / "answers.yaml") in text  # the real answers path
+        assert live_stacks(arm)  # still there, as asked
+        offered = {str(b.label) for b in screen.query(Button) if b.display and not b.disabled}
+        assert "Roll back" in offered
+        await pilot.press("b")
+        await settle(pilot)
+        text = text_of(app, "#failed-text")
+        assert "Rolled back" in text and "Nothing this run deployed is left" in text, text
         assert screen.check_action("roll_back", ()) is False
     assert not live_stacks(arm)
     assert RG.lower() not in {g for g, v in arm.deploy.groups.items() if v.delete_done_at is None}

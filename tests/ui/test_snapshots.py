@@ -19,6 +19,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from installer.flow import Step
 from installer.launch.model import Diagnostics, LaunchResult, Outcome, RollbackResult, Summary
 from installer.plan import InstallPlan, Target
 from installer.progress import ProgressEvent, Reporter, State
@@ -215,3 +216,105 @@ def test_failed_screen(snap_compare: Any, snap_app: Callable[..., FabrixApp], si
         await settle(pilot)
 
     assert snap_compare(snap_app(), run_before=run, terminal_size=size)
+
+
+# ---- Azure (80×24: the size where widths bite) --------------------------------------------------
+
+AZ_PLAN = InstallPlan(name="demo", target=Target.aca)
+RG_ID = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-fx-demo/providers"
+
+
+def _op(rtype: str, name: str, state: State, arm_state: str, duration: float | None = None,
+        error: str = "", rid: str = "") -> ProgressEvent:
+    data: dict[str, Any] = {"arm_state": arm_state, "duration": duration,
+                            "resource_id": rid or f"{RG_ID}/{rtype}/{name}"}
+    if error:
+        data["error_code"] = error
+    words = arm_state.lower() + (f" in {duration:.0f}s" if duration is not None else "")
+    return ProgressEvent("deploy", state, words, service=f"{rtype}/{name}", data=data)
+
+
+def scripted_azure_launch() -> Callable[..., Any]:
+    """The Azure engine's events mid-deployment (one row per deployment operation), then a wait."""
+
+    def launch(_plan: InstallPlan, reporter: Reporter, cancel: threading.Event, **_kw: Any) -> None:
+        vault = f"{RG_ID}/Microsoft.KeyVault/vaults/kv-fx-demo-ab12c"
+        events = [
+            ProgressEvent("signin", State.done, "signed in as user consultant@contoso.example"),
+            ProgressEvent("checks", State.done, "prerequisites met"),
+            ProgressEvent("render", State.done, "wrote 41 file(s)"),
+            ProgressEvent("group", State.done, "created the resource group rg-fx-demo in swedencentral"),
+            ProgressEvent("preview", State.done, "58 to create, 0 to modify, 0 to delete, 0 unchanged"),
+            ProgressEvent("deploy", State.running, "submitting the deployment stack fabrix-demo"),
+            _op("Microsoft.ManagedIdentity/userAssignedIdentities", "id-fx-demo", State.done, "Succeeded", 4.2),
+            _op("Microsoft.KeyVault/vaults", "kv-fx-demo-ab12c", State.done, "Succeeded", 21.4),
+            _op("Microsoft.Insights/diagnosticSettings", "to-log-analytics", State.done, "Succeeded", 2.0,
+                rid=f"{vault}/providers/Microsoft.Insights/diagnosticSettings/to-log-analytics"),
+            _op("Microsoft.DBforPostgreSQL/flexibleServers", "psql-fx-demo-ab12c", State.running, "Running"),
+            _op("Microsoft.App/managedEnvironments", "cae-fx-demo", State.pending, "Accepted"),
+        ]
+        for event in events:
+            reporter(event)
+        cancel.wait(30)  # leaving the app cancels the launch (LaunchScreen.on_unmount)
+
+    return launch
+
+
+def test_launch_screen_azure(snap_compare: Any, snap_app: Callable[..., FabrixApp]) -> None:
+    from screens.widgets.progress_row import ProgressRow
+
+    app = snap_app(AZ_PLAN, launch=scripted_azure_launch())
+    app.check_results = {}
+    app.start_step = Step.launch
+
+    async def run(pilot: Pilot[Any]) -> None:
+        for _ in range(200):
+            if len(list(pilot.app.screen.query(ProgressRow))) == 11 and not pilot.app.screen._events:
+                break
+            await pilot.pause(0.01)
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=run, terminal_size=(80, 24))
+
+
+def test_failed_screen_azure(snap_compare: Any, snap_app: Callable[..., FabrixApp]) -> None:
+    result = LaunchResult(
+        Outcome.failed, "demo", "run-1", "The launch of demo failed.",
+        diagnostics=Diagnostics(
+            reason="Microsoft.DBforPostgreSQL/flexibleServers/psql-fx-demo-ab12c failed: QuotaExceeded: "
+                   "Operation could not be completed as it results in exceeding approved Total Regional Cores quota.",
+            service="Microsoft.DBforPostgreSQL/flexibleServers/psql-fx-demo-ab12c", state="Failed",
+            log_lines=["Microsoft.DBforPostgreSQL/flexibleServers/psql-fx-demo-ab12c: QuotaExceeded: Operation could"
+                       " not be completed as it results in exceeding approved Total Regional Cores quota."],
+        ),
+        rollback=RollbackResult(name="demo", run_id="run-1", removed="the stack fabrix-demo and 23 resource(s)",
+                                message="Rolled back: removed the stack fabrix-demo and 23 resource(s). Resources"
+                                        " that were in the group before were not touched."),
+    )
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        pilot.app.show(FailedScreen(result))
+        await settle(pilot)
+
+    assert snap_compare(snap_app(AZ_PLAN), run_before=run, terminal_size=(80, 24))
+
+
+def test_done_screen_azure(snap_compare: Any, snap_app: Callable[..., FabrixApp]) -> None:
+    summary = Summary(
+        name="demo", project="fabrix-demo", urls={"platform": "https://ai.contoso.example/"},
+        admin_user="admin", admin_email="admin@example.com",
+        secrets_file=str(HOME / "state/installs/demo/secrets.env"), bundle_dir=str(HOME / "state/installs/demo/bundle"),
+        services=["platform"], front_door_urls={"platform": "https://ai.contoso.example/",
+                                                "fde-fx-demo": "https://fde-fx-demo-abc.z01.azurefd.net/"},
+        resource_group="rg-fx-demo", key_vault="kv-fx-demo-ab12c",
+        first_sign_in="Keycloak's admin, password = Key Vault secret keycloak-admin-password",
+    )
+    result = LaunchResult(Outcome.ok, "demo", "run-1", "demo is deployed to Azure", summary=summary)
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        pilot.app.show(DoneScreen(result))
+        await settle(pilot)
+
+    assert snap_compare(snap_app(AZ_PLAN), run_before=run, terminal_size=(80, 24))

@@ -105,6 +105,13 @@ class DeployPlane(TemplateMixin, DeploymentsMixin, StacksMixin):
         self.operations: dict[str, Callable[[], Reply]] = {}  # Location / async-operation polls
         self.deleted_vaults: list[dict[str, Any]] = self.sc.setdefault("deleted_vaults", [])
         self.extra_routes: list[tuple[str, re.Pattern[str], Callable[..., Reply | None]]] = []
+        # What other planes (private link) add to the deploy plane's life cycle: called on every
+        # tick, when an operation's resource is applied or removed, and to refuse an operation
+        # when it is scheduled (a rule of its provider: a ProviderError, or None).
+        self.on_tick: list[Callable[[float], None]] = []
+        self.on_applied: list[Callable[[Resource], None]] = []
+        self.on_removed: list[Callable[[Resource], None]] = []
+        self.op_rules: list[Callable[[str, str, dict[str, Any]], Any]] = []
         self._seed()
         self.routes = self._routes()
         from tests.azure import fake_arm_ops  # jobs, run command, deleted vaults: their own module
@@ -118,6 +125,10 @@ class DeployPlane(TemplateMixin, DeploymentsMixin, StacksMixin):
 
         self.stack_what_if: Any = None
         fake_arm_stack_whatif.attach(self)
+        from tests.azure import fake_arm_privatelink
+
+        self.private_link: Any = None
+        fake_arm_privatelink.attach(self)
 
     def _seed(self) -> None:
         loc = self.sc.get("location", "swedencentral")
@@ -267,6 +278,8 @@ class DeployPlane(TemplateMixin, DeploymentsMixin, StacksMixin):
         for key, g in list(self.groups.items()):
             if g.delete_done_at is not None and now >= g.delete_done_at:
                 self._finish_group_delete(g)
+        for hook in self.on_tick:
+            hook(now)
 
     def _apply(self, d: Deployment, now: float) -> None:
         for op in d.ops:
@@ -281,6 +294,8 @@ class DeployPlane(TemplateMixin, DeploymentsMixin, StacksMixin):
                     res.properties = _merge(existing.properties, res.properties)
                 self.resources[res.id.lower()] = res
                 op.applied = True
+                for hook in self.on_applied:
+                    hook(res)
                 if res.type.lower() == "microsoft.keyvault/vaults" and str(res.properties.get("createMode", "")).lower() == "recover":
                     self.deleted_vaults[:] = [v for v in self.deleted_vaults if v["name"].lower() != res.name.lower()]
                 self._sync_resources()
@@ -449,6 +464,8 @@ class DeployPlane(TemplateMixin, DeploymentsMixin, StacksMixin):
         key = res.id.lower()
         for other in [k for k in self.resources if k == key or k.startswith(key + "/")]:
             self.resources.pop(other, None)
+        for hook in self.on_removed:
+            hook(res)
         if res.type.lower() == "microsoft.keyvault/vaults" and res.properties.get("enableSoftDelete", True) is not False:
             days = int(res.properties.get("softDeleteRetentionInDays", 90))
             now = self.clock.now()

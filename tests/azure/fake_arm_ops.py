@@ -233,6 +233,9 @@ class AksPlane:
         self.fail_reasons: list[str] = []
         self.job_failures: dict[str, str] = {}  # Job name -> its logs: that Job fails (fail_job)
         self.requests: list[dict[str, Any]] = []  # what was submitted (command, files), for assertions
+        # Called after a command that ran (cluster resource, its state, when the command ends):
+        # what the applied manifests make Azure create (the ingress's Private Link service).
+        self.after_command: list[Any] = []
         mc = rf"{RG}/providers/Microsoft\.ContainerService/managedClusters/(?P<cluster>[^/]+)"
         plane.add_route("POST", rf"{mc}/runCommand", self.run)
         plane.add_route("GET", rf"{mc}/commandResults/(?P<command>[^/]+)", self.result)
@@ -270,6 +273,8 @@ class AksPlane:
         else:
             code, logs = run_kubectl_like(command, files, self.cluster(rid), self.job_failures)
             c = Command(cmd_id, rid, now, now + self.duration, code, logs)
+            for hook in self.after_command:
+                hook(res, self.cluster(rid), c.end)
         self.commands[cmd_id] = c
         location = self.plane.url(f"{rid}/commandResults/{cmd_id}?api-version=2026-08-01")
         return 202, {"location": location, **self.plane.retry_after()}, None

@@ -156,6 +156,11 @@ class TemplateMixin:
                         failure = arm_errors.provider_error(inj.kind, name=e["name"], rtype=e["type"], location=location or g.location, subscription=self.sub)
                         op.end = start + duration * inj.at_fraction
                         break
+                for rule in self.op_rules if failure is None else []:
+                    failure = rule(e["type"], e["id"], properties if isinstance(properties, dict) else {})
+                    if failure is not None:
+                        op.end = start + 2.0
+                        break
                 if failure is None and e["type"].lower() == "microsoft.keyvault/vaults":
                     failure = _vault_rules(properties) or self._soft_deleted_conflict(e["name"], location or g.location, properties)
                     if failure is not None:

@@ -382,6 +382,23 @@ def test_the_rendered_foundation_deploys_as_a_stack(arm, target: str) -> None:
     assert len(stack.properties.resources) == len(unconditional)
     assert {r.id.lower() for r in stack.properties.resources} == {r.id.lower() for r in arm.deploy.group_resources(RG)}
     if target == "aks":
+        # Front Door's origins need the ingress's Private Link service, which AKS creates once
+        # k8s/ingress.yaml is applied (k8s/README.md step 2, through the run command).
+        import base64
+        import io
+        import zipfile
+
+        from installer.render.aks import render_k8s
+
+        plan = InstallPlan(name="acme", model="container", target=target)
+        ingress = render_k8s(RenderInput(plan=plan)).files["k8s/ingress.yaml"]
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("ingress.yaml", ingress)
+        c.aks.managed_clusters.begin_run_command(RG, "aks-fx-acme", {
+            "command": "kubectl apply -f ingress.yaml", "context": base64.b64encode(buf.getvalue()).decode()}, polling=False)
+        arm.deploy.clock.advance(600)
+        assert [p.name for p in arm.deploy.private_link.services()] == ["pls-aks-fx-acme"]
         # The second deployment (k8s/README.md step 4) adds them: every resource is then managed.
         body["properties"]["parameters"] = {**secure, "aksIngressPrivateLinkReady": {"value": True}}
         c.stacks.deployment_stacks.begin_create_or_update_at_resource_group(RG, "fabrix-acme", body, polling=False)

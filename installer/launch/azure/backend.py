@@ -122,6 +122,7 @@ class AzureBackend:
             Step("preview", self.step_preview),
             Step("deploy", self.step_deploy),
             Step("postdeploy", self.step_postdeploy),
+            Step("frontdoor", self.step_private_link),
             Step("register", self.step_register),
             Step("probe", self.step_probe),
         ]
@@ -293,6 +294,9 @@ class AzureBackend:
             if stack is not None and arm.stack_state(stack) not in ("succeeded", "failed", "canceled"):
                 raise Stop(f"the stack {t.stack} is busy ({arm.stack_state(stack)}) with another run; "
                            "wait for it, or roll that run back first")
+            from installer.launch.azure.private_link import prepare_first_deploy
+
+            prepare_first_deploy(self, t)  # AKS re-run: keep Front Door's live origins and routes
             r.journal_step("deploy", Phase.begin, stack=t.stack, resource_group=t.resource_group,
                            deny=DENY_BY_TIER[self.plan.tier])
             r.emit("deploy", State.running, f"submitting the deployment stack {t.stack} "
@@ -378,6 +382,16 @@ class AzureBackend:
             return
         assert self.target is not None
         registration_job.run(self, self.target)
+
+    def step_private_link(self) -> None:
+        """AKS: wait for the ingress's Private Link service, deploy the stack again with Front
+        Door's origins and routes, approve Front Door's connection (private_link.py). Before the
+        registration: the second deployment PUTs the template's Key Vault secrets again, which
+        would overwrite the credentials the registration writes."""
+        from installer.launch.azure import private_link
+
+        assert self.target is not None
+        private_link.run(self, self.target)
 
     def step_probe(self) -> None:
         from installer.launch.azure import smoke

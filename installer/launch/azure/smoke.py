@@ -56,7 +56,7 @@ def front_door_urls(b: AzureBackend, t: Target | None) -> dict[str, str]:
 
 def _endpoint_host(t: Target, resource_id: str) -> str:
     try:
-        res = t.resources.resources.get_by_id(resource_id, "2024-09-01")
+        res = t.resources.resources.get_by_id(resource_id, api_version="2024-09-01")
     except Exception:  # noqa: BLE001 - a host we cannot read is left out of the probes, not fatal
         return ""
     props = getattr(res, "properties", None) or {}
@@ -70,6 +70,9 @@ def probe(b: AzureBackend, t: Target) -> dict[str, str]:
         r.emit("probe", State.skipped, "no public endpoint to probe")
         return {}
     limit = budget()
+    if limit <= 0:
+        r.emit("probe", State.skipped, f"{SMOKE_ENV}=0: the {len(urls)} endpoint(s) are not probed")
+        return {}
     r.journal_step("probe", Phase.begin, urls=sorted(urls.values()))
     r.emit("probe", State.running, f"probing {len(urls)} endpoint(s) for up to {limit:.0f}s: Front Door and DNS "
                                    "propagation take minutes, so a slow answer is expected, not a failure")

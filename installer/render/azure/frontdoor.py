@@ -7,8 +7,9 @@ AKS: the origin is the cluster's internal NGINX load balancer (the application r
 NginxIngressController in k8s/ingress.yaml, at a fixed private IP) through the Private Link
 service AKS creates for it (``service.beta.kubernetes.io/azure-pls-create``) in the node resource
 group. That service exists only once the manifests are applied, so the AKS origins and routes carry
-a condition (``aksIngressPrivateLinkReady``): deploy, apply k8s/, deploy again with it true
-(k8s/README.md). Sources: learn.microsoft.com frontdoor/private-link,
+a condition (``aksIngressPrivateLinkReady``): deploy, apply k8s/, deploy again with it true, approve
+Front Door's connection — ``fabrix up`` does this (installer/launch/azure/private_link.py), and
+k8s/README.md shows it by hand. Sources: learn.microsoft.com frontdoor/private-link,
 frontdoor/standard-premium/how-to-enable-private-link-internal-load-balancer,
 aks/app-routing-nginx-configuration, aks/internal-lb (Private Link service annotations).
 """
@@ -101,7 +102,8 @@ def frontdoor(f: Foundation, names: Names, apps: list[AzureApp], inp: RenderInpu
             body={"properties": {
                 "hostName": origin_spec.host, "originHostHeader": origin_spec.host_header, "httpPort": 80, "httpsPort": 443,
                 "priority": 1, "weight": 1000, "enabledState": "Enabled", "enforceCertificateNameCheck": True,
-                # Approve the pending private endpoint connection after deploy (README).
+                # Front Door's connection waits for approval: `fabrix up` approves it (AKS:
+                # launch/azure/private_link.py), the README shows how by hand.
                 "sharedPrivateLinkResource": origin_spec.private_link,
             }},
         ))

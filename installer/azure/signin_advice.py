@@ -199,11 +199,12 @@ def advise(
         return Advice(f"device-code sign-in failed: {device_failed.detail}",
                       f"install the Azure CLI ({INSTALL_AZ}) and run {az_login}", False)
     # Nothing to sign in with here.
-    ways = [f"install the Azure CLI ({INSTALL_AZ}) and run {az_login}",
-            "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for a service principal"]
-    if device_code_elsewhere:
-        ways.insert(0, device_code_elsewhere)
+    if device_code_elsewhere:  # the wizard: a device code needs nothing installed
+        fix = f"{device_code_elsewhere} (or install the Azure CLI and run {az_login})"
+    else:
+        fix = (f"install the Azure CLI ({INSTALL_AZ}) and run {az_login}, or set AZURE_TENANT_ID, "
+               "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for a service principal")
     absent = [a.way for a in attempts if a.outcome is Outcome.absent]
     what = {"cli": "the Azure CLI is not installed", "environment": "no service principal is set in AZURE_*"}
     cause = "; ".join(what[w] for w in absent if w in what) or "; ".join(a.describe() for a in attempts) or "no way to sign in was tried"
-    return Advice(f"nothing to sign in with: {cause}", ", or ".join(ways), False)
+    return Advice(f"nothing to sign in with: {cause}", fix, False)

@@ -88,7 +88,7 @@ class PrerequisitesScreen(StepScreen):
         if cause is not None and row is not None and cause is not row:
             # Not verified because another check failed: named once, under that check.
             row.display = False
-            cause.add_dependent(result.title)
+            cause.add_dependent(result.title, list(rows).index(result.id))
         elif row is not None:
             row.display = True
             row.show(result)

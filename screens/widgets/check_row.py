@@ -28,12 +28,17 @@ class CheckRow(Static):
         self.check_id = check_id
         self.title = title
         self.result: CheckResult | None = None
-        # Checks that could not run because this one failed: listed here, once, not as rows.
-        self.dependents: list[str] = []
+        # Checks that could not run because this one failed: listed here, once, not as rows,
+        # in the report's order (they finish in any order). (order, title) pairs.
+        self._dependents: list[tuple[int, str]] = []
 
-    def add_dependent(self, title: str) -> None:
+    @property
+    def dependents(self) -> list[str]:
+        return [title for _order, title in sorted(self._dependents)]
+
+    def add_dependent(self, title: str, order: int = 0) -> None:
         if title not in self.dependents:
-            self.dependents.append(title)
+            self._dependents.append((order, title))
         if self.result is not None:
             self.show(self.result)
 

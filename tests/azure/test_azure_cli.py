@@ -157,3 +157,28 @@ def test_a_misspelt_region_fails_with_the_closest_names(fake_arm, tmp_path: Path
     assert region["status"] == "fail" and "swedencentrl is not available" in region["found"]
     assert region["remedy"].startswith("did you mean swedencentral?")
     assert proc.returncode == 1
+
+
+def test_arm_unreachable_is_said_once_under_the_subscription_check(az_stub, tmp_path: Path, monkeypatch) -> None:
+    """Signed in (az has a token) but ARM gets no connection (a proxy port nobody listens on):
+    one "no answer from ARM" with the network fix, the other checks grouped under it, exit 4."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{sock.getsockname()[1]}")
+    for var in ("NO_PROXY", "no_proxy", "https_proxy", "FABRIX_ARM_ENDPOINT"):
+        monkeypatch.delenv(var, raising=False)
+    path = tmp_path / "answers.yaml"
+    path.write_text(yaml.safe_dump({"apiVersion": "fabrix/v1", "name": "demo", "model": "container", "target": "aca",
+                                    "azure": {"cloud": "public", "subscription_id": scenarios.SUBSCRIPTION,
+                                              "location": scenarios.LOCATION}}))
+    proc = _fabrix("check", "--answers", str(path))
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert out.count("no answer from ARM (management.azure.com)") == 1 and out.count("fix:") == 1
+    assert "the proxy refused the connection" in out
+    assert "not verified until this is fixed (" in out and "? unknown" in out
+    events = _lines(_fabrix("check", "--answers", str(path), "--json").stdout)
+    blocked = [e for e in events if e.get("details", {}).get("blocked_by") == "azure.subscription"]
+    assert len(blocked) >= 10 and all(e["status"] == "unknown" for e in blocked)

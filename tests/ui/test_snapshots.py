@@ -319,3 +319,22 @@ def test_done_screen_azure(snap_compare: Any, snap_app: Callable[..., FabrixApp]
         await settle(pilot)
 
     assert snap_compare(snap_app(AZ_PLAN), run_before=run, terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_prerequisites_azure_sign_in_failed(snap_compare: Any, snap_app: Callable[..., FabrixApp],
+                                            monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]) -> None:
+    """No `az`, no service principal: one row with the cause and the fix, the checks that need ARM
+    named once under it (the real Azure checks; no network is reached)."""
+    from installer.checks.azure import azure_checks
+
+    empty = HOME / "no-az"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    for var in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH",
+                "AZURE_USERNAME", "AZURE_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    plan = InstallPlan(name="demo", target=Target.aca,
+                       azure={"subscription_id": "11111111-2222-3333-4444-555555555555", "location": "swedencentral"})
+    assert snap_compare(snap_app(plan, checks=azure_checks, azure_device_code=True), run_before=_steps(4),
+                        terminal_size=size)

@@ -15,6 +15,7 @@ import functools
 import threading
 import time
 import weakref
+from urllib.parse import urlparse
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -51,6 +52,8 @@ def _mark_worker() -> None:
 CACHE_SIGNIN_ELSEWHERE = "azure.signin_elsewhere"  # where a device code can be had (the wizard's Target step)
 SIGNIN_CHECK = "azure.signin"
 NOT_SIGNED_IN = "not verified: Azure sign-in failed"
+SUBSCRIPTION_CHECK = "azure.subscription"
+ARM_UNREACHABLE = "not verified: no answer from ARM"
 
 
 class Unverifiable(Exception):
@@ -138,6 +141,19 @@ class AzureRun:
                 # Said once, by the sign-in check; every check that needs ARM points at it.
                 raise Unverifiable(NOT_SIGNED_IN, "", blocked_by=SIGNIN_CHECK)
             return self._session
+
+    def arm_unreachable(self) -> bool:
+        """True when reading the subscription (every Azure plan's first ARM call) got no answer
+        either: then the network, not this check, is the cause. Waits for that one call."""
+        from installer.checks.azure import facts
+
+        try:
+            facts.subscription(self)
+        except (ServiceRequestError, ServiceResponseError):
+            return True
+        except Exception:  # noqa: BLE001 - any other outcome: this check's own failure stands
+            return False
+        return False
 
     def sign_in_error(self) -> FabrixError | None:
         try:
@@ -255,10 +271,20 @@ def azure_check(check_id: str, title: str) -> Callable[[Callable[[AzureRun], Che
                 found, remedy = _http_unknown(exc, run)
                 return CheckResult(check_id, title, Status.unknown, found, remedy, details={"status": exc.status_code})
             except (ServiceRequestError, ServiceResponseError) as exc:
+                if check_id != SUBSCRIPTION_CHECK and run.arm_unreachable():
+                    # The subscription check says it once, with the fix; the rest point at it.
+                    return CheckResult(check_id, title, Status.unknown, ARM_UNREACHABLE, "",
+                                       details={"blocked_by": SUBSCRIPTION_CHECK})
+                from installer.azure.signin_advice import network_reason
+
+                host = urlparse(run.clients.cloud.arm_endpoint).hostname or run.clients.cloud.arm_endpoint
                 return CheckResult(
                     check_id, title, Status.unknown,
-                    f"could not verify: no answer from ARM after {time.monotonic() - start:.0f}s: {str(exc).splitlines()[0][:200]}",
-                    "check the network path to the ARM endpoint (proxy, firewall, REQUESTS_CA_BUNDLE) and re-run",
+                    f"could not verify: no answer from ARM ({host}) after {time.monotonic() - start:.0f}s: "
+                    f"{network_reason(str(exc))}",
+                    f"check this machine's network path to {host} (https, port 443: proxy, firewall, "
+                    "REQUESTS_CA_BUNDLE), then re-run `fabrix check`",
+                    details={"error": str(exc).splitlines()[0][:300]},
                 )
 
         run_check.check_id = check_id  # type: ignore[attr-defined]

@@ -69,6 +69,8 @@ class FabrixApp(App[int]):
         # install does not own (the wizard's `--allow-foreign-changes`). Both reset with the plan.
         self.azure_preview: Any = None
         self.allow_foreign_changes = False
+        # What the Target step's last failed sign-in tried (installer.azure.signin_advice.Attempt).
+        self.azure_signin_attempts: list[Any] = []
         # sha256 per path of the last bundle rendered in this session ("what changed").
         self.last_digests: dict[str, str] = {}
         self.registry_password: str = ""

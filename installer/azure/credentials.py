@@ -212,12 +212,14 @@ def _candidates(options: SignInOptions, cloud: Cloud, prompt_callback: PromptCal
 
 
 def sign_in(options: SignInOptions | None = None, prompt_callback: PromptCallback | None = None,
-            device_code_elsewhere: str | None = None) -> AzureSession:
+            device_code_elsewhere: str | None = None, earlier: list[Attempt] | None = None) -> AzureSession:
     """Sign in and find out who we are. Blocking (device code waits for the person): call it
     from a thread worker. Raises ``AzureSignInError`` (exit code 1) with one cause and one fix.
 
     ``device_code_elsewhere``: where the person can get a device code when this call offers none
-    (the wizard's checks say "go Back to Target…"); it joins the fix when nothing else is set up."""
+    (the wizard's checks say "go Back to Target…"); it joins the fix when nothing else is set up.
+    ``earlier``: attempts of ways this call does not try (the wizard's device code on Target), so
+    the advice does not send the person back to a way that just failed (e.g. with the network down)."""
     from azure.identity import CredentialUnavailableError
 
     options = options or SignInOptions()
@@ -245,8 +247,9 @@ def sign_in(options: SignInOptions | None = None, prompt_callback: PromptCallbac
             tried.append(Attempt(name, Outcome.wrong_tenant, f"the {name} sign-in is for tenant {principal.tenant_id}, not {options.tenant_id}"))
             continue
         return AzureSession(cloud=cloud, credential=credential, principal=principal)
+    tried_ways = {a.way for a in tried}
     advice = advise(
-        tried,
+        tried + [a for a in (earlier or []) if a.way not in tried_ways],
         authority_host=cloud.authority_host,
         tenant_id=options.tenant_id,
         cloud=options.cloud,

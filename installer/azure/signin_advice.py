@@ -143,7 +143,7 @@ def advise(
     """One cause and one fix for a sign-in where every way failed.
 
     ``device_code_elsewhere``: where a device code can be had when this run could not show one
-    (the wizard's Prerequisites step: "go Back to Target…"); None on the CLI, which has none."""
+    (the wizard's Prerequisites step: "go Back to Target and press …"); None on the CLI, which has none."""
     by = {a.outcome: a for a in attempts}
     tenant_flag = f" --tenant {tenant_id}" if tenant_id else ""
     cloud_first = {"usgov": "`az cloud set --name AzureUSGovernment`, then ",
@@ -183,12 +183,13 @@ def advise(
     if Outcome.timed_out in by:
         return Advice(
             "the device code expired before sign-in was finished in the browser",
-            f"press “Sign in to Azure” again and enter the new code within {device_code_minutes} minutes",
+            f"{device_code_elsewhere or 'press “Sign in to Azure”'} again and enter the new code within {device_code_minutes} minutes",
             False,
         )
     if Outcome.declined in by:
         return Advice("the sign-in was declined in the browser",
-                      "press “Sign in to Azure” again and approve the sign-in (with the account that has the subscription)", False)
+                      f"{device_code_elsewhere or 'press “Sign in to Azure”'} again and approve the sign-in "
+                      "(with the account that has the subscription)", False)
     device_failed = next((a for a in attempts if a.way == "device_code" and a.outcome is Outcome.failed), None)
     cli = next((a for a in attempts if a.way == "cli"), None)
     if cli is not None and cli.outcome is Outcome.not_signed_in:
@@ -200,7 +201,7 @@ def advise(
                       f"install the Azure CLI ({INSTALL_AZ}) and run {az_login}", False)
     # Nothing to sign in with here.
     if device_code_elsewhere:  # the wizard: a device code needs nothing installed
-        fix = f"{device_code_elsewhere} (or install the Azure CLI and run {az_login})"
+        fix = f"{device_code_elsewhere} to sign in with a device code (or install the Azure CLI and run {az_login})"
     else:
         fix = (f"install the Azure CLI ({INSTALL_AZ}) and run {az_login}, or set AZURE_TENANT_ID, "
                "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for a service principal")

@@ -65,7 +65,11 @@ class PrerequisitesScreen(StepScreen):
         cache: dict[str, Any] = {}
         if self.wizard.deps.azure_device_code:
             # Where a person without `az` or a service principal gets a token in the wizard.
-            cache["azure.signin_elsewhere"] = "go Back to Target and press “Sign in to Azure” to sign in with a device code"
+            cache["azure.signin_elsewhere"] = "go Back to Target and press “Sign in to Azure”"
+        if self.wizard.azure_signin_attempts:
+            # How the Target step's own sign-in failed (a device code with the network down…):
+            # the advice must not send the person back to what just failed.
+            cache["azure.signin_earlier"] = list(self.wizard.azure_signin_attempts)
         session = self.wizard.azure_session
         if session is not None and session.serves(self.plan):
             cache["azure.session"] = session

@@ -264,6 +264,7 @@ class TargetScreen(FormStep):
             session = azure.sign_in(azure.SignInOptions.from_plan(plan), prompt_callback=prompt)
             subscriptions = azure.list_subscriptions(session)
         except FabrixError as exc:
+            self.wizard.azure_signin_attempts = list(getattr(exc, "attempts", []))
             self.post_message(AzureNote(f"✗ {exc.message}" + (f"\n  fix: {exc.hint}" if exc.hint else "")))
             return
         except Exception as exc:  # an SDK or network error: say it, keep manual entry working
@@ -289,6 +290,7 @@ class TargetScreen(FormStep):
     async def on_azure_signed_in(self, message: AzureSignedIn) -> None:
         self.session = message.session
         self.wizard.azure_session = message.session  # Prerequisites reuses this sign-in
+        self.wizard.azure_signin_attempts = []
         usable = [s for s in message.subscriptions if s.state in ("Enabled", "Warned")]
         self.query_one("#sign-in-note", Static).update(
             f"✓ Signed in as {message.who}. {len(usable)} usable subscription(s): pick one below."

@@ -136,3 +136,19 @@ def test_network_wins_over_every_other_outcome() -> None:
                 classify("device_code", False, "Failed to establish a new connection: [Errno 101] Network is unreachable", {})]
     advice = advise(attempts, authority_host="login.microsoftonline.us")
     assert advice.unverified and "login.microsoftonline.us" in advice.cause and "network is unreachable" in advice.cause
+
+
+def test_an_earlier_device_code_failure_is_not_advised_again(no_az) -> None:  # noqa: ANN001
+    """The wizard's checks cannot show a device code; when the one on Target failed for want of a
+    network, the checks' advice is the network, not "go Back to Target for a device code"."""
+    earlier = [classify("device_code", False, "Authentication failed: Failed to resolve 'login.microsoftonline.com'", {})]
+    err = _fails_with(SignInOptions(cloud="public"), device_code_elsewhere="go Back to Target and press “Sign in to Azure”",
+                      earlier=earlier)
+    assert "cannot reach the sign-in service" in err.message and "does not resolve (DNS)" in err.message
+    assert "Back to Target" not in (err.hint or "") and err.unverified
+
+
+def _fails_with(options: SignInOptions, **kwargs) -> AzureSignInError:  # noqa: ANN003
+    with pytest.raises(AzureSignInError) as err:
+        sign_in(options, **kwargs)
+    return err.value

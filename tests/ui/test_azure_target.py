@@ -86,7 +86,9 @@ async def test_no_az_and_network_down_blames_the_network_not_device_code(
     with socket.socket() as sock:  # a port nobody listens on: every HTTPS request fails to connect
         sock.bind(("127.0.0.1", 0))
         monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{sock.getsockname()[1]}")
-    app = make_app(InstallPlan(name="ui-azure-offline", target=Target.aca), azure_device_code=True)
+    from installer.checks.azure import azure_checks
+
+    app = make_app(InstallPlan(name="ui-azure-offline", target=Target.aca), azure_device_code=True, checks=azure_checks)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         await next_step(pilot)
@@ -102,6 +104,13 @@ async def test_no_az_and_network_down_blames_the_network_not_device_code(
         assert "cannot reach the sign-in service login.microsoftonline.com" in note, note
         assert "device" not in note.lower() and "network" in note
         assert screen.valid
+        # Prerequisites cannot show a device code; it must not send the person back to the one
+        # that just failed: the cause stays the network, "could not verify".
+        await next_step(pilot)
+        await next_step(pilot)
+        signin = (app.check_results or {})["azure.signin"]
+        assert "cannot reach the sign-in service" in signin.found, signin.found
+        assert "Back to Target" not in signin.remedy and signin.status.value == "unknown"
 
 
 def _field(app: FabrixApp, path: str) -> Field:

@@ -50,6 +50,7 @@ def _mark_worker() -> None:
 
 
 CACHE_SIGNIN_ELSEWHERE = "azure.signin_elsewhere"  # where a device code can be had (the wizard's Target step)
+CACHE_SIGNIN_EARLIER = "azure.signin_earlier"  # signin_advice.Attempts of an earlier sign-in (the wizard's device code)
 SIGNIN_CHECK = "azure.signin"
 NOT_SIGNED_IN = "not verified: Azure sign-in failed"
 SUBSCRIPTION_CHECK = "azure.subscription"
@@ -127,7 +128,8 @@ class AzureRun:
             if self._session is None and self._sign_in_error is None:
                 try:
                     self._session = sign_in(SignInOptions.from_plan(self.plan),
-                                            device_code_elsewhere=self.ctx.cache.get(CACHE_SIGNIN_ELSEWHERE))
+                                            device_code_elsewhere=self.ctx.cache.get(CACHE_SIGNIN_ELSEWHERE),
+                                            earlier=self.ctx.cache.get(CACHE_SIGNIN_EARLIER))
                 except FabrixError as exc:
                     self._sign_in_error = exc
                 else:

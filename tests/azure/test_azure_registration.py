@@ -97,6 +97,9 @@ def test_a_failing_registration_fails_the_launch_with_the_jobs_status_and_rolls_
     result = launch(_core(arm), events.append)
     assert result.failed
     assert "dataplane registration step ended Failed" in result.message, result.message
+    # Where its output is (Log Analytics; no ARM API returns a job's logs): the execution's replicas.
+    execution = _executions(arm, JOB)[0].name
+    assert f"ContainerAppConsoleLogs | where ContainerGroupName startswith '{execution}'" in result.message
     assert result.diagnostics is not None
     assert any(f"job: {JOB}" in line for line in result.diagnostics.log_lines)
     assert any("exit 1" in line for line in result.diagnostics.log_lines), result.diagnostics.log_lines

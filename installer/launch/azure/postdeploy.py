@@ -163,13 +163,25 @@ def run_aca_job(b: AzureBackend, t: Target, ids: list[str], *, step: str, job: s
         b.postdeploy_detail = {"job": job, "execution": execution, "status": status, **detail}
         raise Stop(f"the {what} step ended {status or 'without a status'} after {took:.0f}s"
                    + (f": {detail.get('reason')}" if detail.get("reason") else "")
-                   + f" (logs: Log Analytics, ContainerAppConsoleLogs_CL | where ContainerJobName_s == '{job}')",
+                   + f" (its output: {job_log_query(execution)})",
                    service=job)
     try:
         apps.jobs.begin_delete(t.resource_group, job, polling_interval=arm.WHATIF_POLL).result()
     except HttpResponseError:
         pass  # tagged: a later rollback or down finds it
     return took
+
+
+def job_log_query(execution: str) -> str:
+    """Where a job execution's output is: the environment sends its logs through Azure Monitor
+    diagnostic settings (``appLogsConfiguration.destination: azure-monitor``, all logs, to the
+    install's workspace: installer/render/azure/compute.py), which land in the resource-specific
+    table ``ContainerAppConsoleLogs`` (columns ``ContainerGroupName`` = the replica, named after
+    the execution, and ``Log``; MicrosoftDocs/azure-reference-other
+    azure-monitor-ref/tables/containerappconsolelogs.md). fabrix cannot read it through ARM, and
+    ingestion takes minutes, so it names the query."""
+    return (f"Log Analytics workspace of the install, ContainerAppConsoleLogs | where ContainerGroupName "
+            f"startswith '{execution}' | project TimeGenerated, Log")
 
 
 def _execution_detail(ex: Any) -> dict[str, Any]:

@@ -6,10 +6,12 @@ import argparse
 import atexit
 import os
 import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -81,6 +83,10 @@ class FabrixApp(App[int]):
         # the person agreed to re-plan (Target asks once before planning over a running install).
         self.known_installs: dict[str, Any] = {}
         self.replan_ok: set[str] = set()
+        self._opening: Step | None = None  # the step being built (goto)
+        self._progress_lock = threading.Lock()
+        self._progress_sequence = 0  # the last save/forget asked for
+        self._progress_written = 0  # the last one done
         if terminal_is_light():
             self.theme = "textual-light"
 
@@ -104,9 +110,28 @@ class FabrixApp(App[int]):
         return screens[step]()
 
     def goto(self, step: Step) -> None:
-        """Show ``step`` rebuilt from the plan (so Back never loses input) and save progress."""
+        """Show ``step`` rebuilt from the plan (so Back never loses input) and save progress.
+
+        The step in front says "opening …" first and the new step is built after that frame is
+        drawn: building a step takes a tenth of a second on a quiet machine and over a second on
+        a busy one, which without a word looked like a key that did nothing (issue 11). Keys
+        pressed meanwhile do not move again.
+        """
+        if self._opening is not None:
+            return
         self.step = step
         self.save_progress()
+        current = self.screen
+        announce = getattr(current, "announce_opening", None)
+        if not callable(announce) or not current.is_mounted:
+            self.switch_screen(self._screen_for(step))
+            return
+        announce(step)
+        self._opening = step
+        current.call_after_refresh(self._open, step)
+
+    def _open(self, step: Step) -> None:
+        self._opening = None
         self.switch_screen(self._screen_for(step))
 
     def show(self, screen: Screen[Any]) -> None:
@@ -122,14 +147,33 @@ class FabrixApp(App[int]):
         self.plan = plan
 
     def save_progress(self) -> None:
+        """Save where the wizard is, in a worker: the write ends in an fsync, which on a busy disk
+        held up the step change (the file is small; the wait is not)."""
         step = Step.review if self.step is Step.launch else self.step
-        try:
-            save_progress(WizardProgress(self.plan, step), self.progress_path)
-        except OSError as exc:
-            self.notify(f"Could not save the wizard's progress: {exc}", severity="warning")
+        self._store_progress(WizardProgress(self.plan.model_copy(deep=True), step))
 
     def forget_progress(self) -> None:
-        clear_progress(self.progress_path)
+        self._store_progress(None)
+
+    def _store_progress(self, progress: WizardProgress | None) -> None:
+        self._progress_sequence += 1
+        self._write_progress(progress, self._progress_sequence)
+
+    @work(thread=True, group="progress", exit_on_error=False)
+    def _write_progress(self, progress: WizardProgress | None, sequence: int) -> None:
+        # Workers may run out of order; the newest request wins and an older one never
+        # overwrites it (or brings back a file that was forgotten).
+        with self._progress_lock:
+            if sequence < self._progress_written:
+                return
+            self._progress_written = sequence
+            try:
+                if progress is None:
+                    clear_progress(self.progress_path)
+                else:
+                    save_progress(progress, self.progress_path)
+            except OSError as exc:
+                self.notify(f"Could not save the wizard's progress: {exc}", severity="warning")
 
     # ---- facts for the screens ----
 

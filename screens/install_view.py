@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from installer.errors import FabrixError
 from installer.installs import InstallInfo, InstallState, install_addresses, log_tail
@@ -20,6 +20,7 @@ from installer.progress import null_reporter
 from installer.state import install_dir
 from screens.deps import NotBuilt
 from screens.dialogs.choice import ChoiceDialog
+from screens.widgets.footer import KeyFooter
 
 # action → (question, what it does, answer label)
 CONFIRM: dict[str, tuple[str, str, str]] = {
@@ -67,7 +68,7 @@ class InstallScreen(Screen[None]):
             yield Button("Stop", id="btn-stop", compact=True)
             yield Button("Remove", id="btn-remove", compact=True, variant="error")
             yield Button("Roll back", id="btn-rollback", compact=True, variant="warning")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._show(self.info, log_tail(self.info.name))

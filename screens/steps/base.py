@@ -9,11 +9,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from installer.flow import STEP_TITLES, Step, next_step, position, previous_step
 from installer.plan import InstallPlan
 from screens.dialogs.help import HelpDialog
+from screens.widgets.footer import KeyFooter
+from screens.widgets.step_bar import StepBar
 
 if TYPE_CHECKING:
     from screens.app import FabrixApp
@@ -54,12 +56,18 @@ class StepScreen(Screen[None]):
         number, total = position(self.plan, self.STEP)
         return f"fabrix · step {number} of {total} · {STEP_TITLES[self.STEP]}  [dim]({self.plan.name})[/]"
 
+    def announce_opening(self, step: Step) -> None:
+        """Say at once that the next step is on its way (it is built after this frame)."""
+        number, total = position(self.plan, step)
+        self.query_one("#stepbar", StepBar).text = (
+            f"fabrix · opening step {number} of {total} · {STEP_TITLES[step]}…  [dim]({self.plan.name})[/]")
+
     def refresh_stepbar(self) -> None:
         """The number of steps depends on the plan (Azure paths end at Review)."""
-        self.query_one("#stepbar", Static).update(self._stepbar_text())
+        self.query_one("#stepbar", StepBar).text = self._stepbar_text()
 
     def compose(self) -> ComposeResult:
-        yield Static(self._stepbar_text(), id="stepbar")
+        yield StepBar(self._stepbar_text(), id="stepbar")
         with VerticalScroll(id="body"):
             yield from self.compose_body()
         with Horizontal(id="nav"):
@@ -67,7 +75,7 @@ class StepScreen(Screen[None]):
             yield Static("", id="problem")
             yield Button("Next ▶", id="nav-next", variant="primary", compact=True,
                          disabled=next_step(self.plan, self.STEP) is None)
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -74,16 +74,32 @@ class OptionsScreen(FormStep):
         yield Field("Registry user", "images.username", plan.images.username or "")
         yield Field("Registry password", "registry_password", self.wizard.registry_password, password=True,
                     hint="stored in the install's secret store (0600), never in the answers file")
-        with Collapsible(title="Image overrides and pull policy", id="images", collapsed=not plan.images.overrides):
+        typed = any(key.startswith("field:images.overrides.") and text for key, text in self.wizard.drafts.items())
+        opened = bool(plan.images.overrides) or typed
+        with Collapsible(title="Image overrides and pull policy", id="images", collapsed=not opened):
             yield Label("Pull policy (always, missing, never)")
             yield Select([(p.value, p) for p in PullPolicy], value=plan.images.pull, allow_blank=False, id="pull",
                          compact=True)
             yield Static("", classes="spacer")
-            # Every component listed, not only the enabled ones: an override (a mirror) is how a
-            # private component runs without the vendor's registry, as in `fabrix render`.
-            for name in sorted(self._listed(catalog)):
-                yield Field(f"Image for {name}", f"images.overrides.{name}",
-                            plan.images.overrides.get(name, ""), placeholder=plan.image_for(name, catalog))
+            if opened:
+                yield from self._override_fields(catalog)
+
+    def _override_fields(self, catalog: Catalog) -> list[Field]:
+        """One field per listed component, not only the enabled ones: an override (a mirror) is how
+        a private component runs without the vendor's registry, as in `fabrix render`.
+
+        Built when the section opens, not with the step: ten closed fields were half the time it
+        took to open Options (issue 11's step-change goal).
+        """
+        return [Field(f"Image for {name}", f"images.overrides.{name}", self.plan.images.overrides.get(name, ""),
+                      placeholder=self.plan.image_for(name, catalog))
+                for name in sorted(self._listed(catalog))]
+
+    @on(Collapsible.Expanded, "#images")
+    async def _images_opened(self) -> None:
+        if not self._override_field_list():
+            contents = self.query_one("#images", Collapsible).query_one(Collapsible.Contents)
+            await contents.mount_all(self._override_fields(load_catalog()))
 
     def _listed(self, catalog: Catalog) -> list[str]:
         return [name for name, comp in catalog.components.items() if not (self.plan.is_azure() and comp.compose_only)]
@@ -93,9 +109,14 @@ class OptionsScreen(FormStep):
         super().on_mount()
         self._default_shown = self._default_profile()
 
+    def _override_field_list(self) -> list[Field]:
+        return [f for f in self.query(Field) if f.path.startswith("images.overrides.")]
+
     def _overrides(self) -> dict[str, str]:
-        return {f.path.rsplit(".", 1)[1]: f.value for f in self.query(Field)
-                if f.path.startswith("images.overrides.") and f.value}
+        fields = self._override_field_list()
+        if not fields:  # the section was never opened: nothing was typed, the plan's stand
+            return dict(self.plan.images.overrides)
+        return {f.path.rsplit(".", 1)[1]: f.value for f in fields if f.value}
 
     def _default_profile(self) -> list[str]:
         """What ``fabrix render`` would run with no component list, given the registry and image

@@ -38,7 +38,8 @@ class PrerequisitesScreen(StepScreen):
         yield Vertical(id="checks")
 
     def on_mount(self) -> None:
-        self.action_recheck()
+        # The checks start once the step is on screen ("Checking…"), not before its first paint.
+        self.call_after_refresh(self.action_recheck)
 
     def action_recheck(self) -> None:
         self.wizard.check_results = None

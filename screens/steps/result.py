@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from installer.catalog import load_catalog
 from installer.errors import FabrixError
@@ -23,6 +23,7 @@ from installer.state import install_dir
 from screens.deps import NotBuilt
 from screens.dialogs.help import HelpDialog
 from screens.messages import RollbackFinished
+from screens.widgets.footer import KeyFooter
 
 
 def first_logins(services: list[str], admin_email: str) -> list[str]:
@@ -75,7 +76,7 @@ class DoneScreen(Screen[None]):
         yield Static("fabrix · done", id="stepbar")
         with VerticalScroll(id="body"):
             yield Static("\n".join(lines), id="done-text")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def _compose_lines(self, summary: Any, name: str) -> list[str]:
         folder = install_dir(name)
@@ -179,7 +180,7 @@ class FailedScreen(Screen[None]):
             yield Button("Retry", id="btn-retry", compact=True, variant="primary")
             yield Button("Roll back", id="btn-rollback", compact=True, variant="warning")
             yield Button("Quit", id="btn-keep", compact=True)
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def _text(self) -> str:
         result = self.result

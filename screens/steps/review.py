@@ -153,7 +153,9 @@ class ReviewScreen(StepScreen):
             else:
                 note.update("[b]Preview[/b] (ARM what-if): needs a subscription and a region (Target step).")
         self._show_launch_state()
-        self.render_bundle()
+        # Render once the step is on screen: the render holds the GIL for a while, and started
+        # at mount it slowed the step's own first paint (issue 11's step-change goal).
+        self.call_after_refresh(self.render_bundle)
 
     def launch_blocked(self) -> str | None:
         """Why Launch is not possible now (the checks, the Azure preview), or None."""

@@ -60,7 +60,10 @@ async def test_a_mirror_or_a_registry_typed_on_options_brings_the_core_in(make_a
     async with app.run_test(size=(100, 32)) as pilot:
         await _to_options(pilot)
         assert not set(PRIVATE) & _selected(app)  # no registry, no mirror: the core is out
-        # A private component offers an override field although it is not enabled yet.
+        # A private component offers an override field although it is not enabled yet (the
+        # fields are built when the person opens the section).
+        app.screen.query_one("#images").collapsed = False
+        await settle(pilot)
         for name, image in MIRRORS.items():
             await _type(pilot, app, f"images.overrides.{name}", image)
         assert set(PRIVATE) <= _selected(app)
@@ -85,3 +88,22 @@ async def test_a_chosen_list_is_not_overwritten_by_the_registry(make_app: MakeAp
         assert _selected(app) == before  # the person's own choice stays as it is
         await next_step(pilot)
     assert app.plan.components is not None and "flowise" not in app.plan.components
+
+
+async def test_override_fields_are_built_when_the_section_opens_and_typed_ones_survive_back(
+        make_app: MakeApp) -> None:
+    app = make_app(InstallPlan(name="ui-lazy"))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await _to_options(pilot)
+        assert not [f for f in app.screen.query(Field) if f.path.startswith("images.overrides.")]
+        app.screen.query_one("#images").collapsed = False
+        await settle(pilot)
+        await _type(pilot, app, "images.overrides.redis", "not a valid image ref!")
+        assert not app.screen.valid
+        await pilot.press("ctrl+b")  # Back keeps the invalid text as a draft
+        await settle(pilot)
+        await next_step(pilot)
+        assert isinstance(app.screen, OptionsScreen)
+        assert app.screen.query_one("#images").collapsed is False  # opened again, with the text
+        field = next(f for f in app.screen.query(Field) if f.path == "images.overrides.redis")
+        assert field.query_one(Input).value == "not a valid image ref!"

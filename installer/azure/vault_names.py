@@ -69,6 +69,16 @@ def generation(install: str) -> int:
         return 0
 
 
+def name_prefix_for(install: str, prefix: str, limit: int = 8) -> str:
+    """A Marketplace-style ``namePrefix`` (2-8 characters; every name, the vault's included,
+    derives from it) with the install's generation at its end; unchanged at generation 0."""
+    gen = generation(install)
+    if not gen or not prefix:
+        return prefix
+    tail = str(gen)
+    return f"{prefix[:max(1, limit - len(tail))]}{tail}"
+
+
 def left_behind(install: str) -> list[LeftVault]:
     out = []
     for item in _read(install).get("left", []):

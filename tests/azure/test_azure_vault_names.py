@@ -81,3 +81,20 @@ def test_status_lists_the_vault_left_behind(fake_arm, azure_env, tmp_path) -> No
     assert st.returncode == 0, st.stderr
     now = json.loads(st.stdout.splitlines()[-1])["azure"]
     assert now["key_vaults_left"][0]["scheduled_purge_date"]
+
+
+def test_a_marketplace_launch_moves_its_name_prefix_after_a_rolled_back_prod_vault(fake_arm, azure_env) -> None:
+    """Marketplace names every resource from namePrefix + uniqueString(group): the same group gives
+    the same vault name, so the generation goes into namePrefix."""
+    arm = started(fake_arm(page_size=0))
+    data = answers(arm, tier="prod", model="marketplace")
+    data.pop("target")
+    arm.deploy.fail("Microsoft.DBforPostgreSQL/flexibleServers", "QuotaExceeded", at_fraction=0.9)
+    failed = launch(plan_from_dict(data), lambda ev: None)
+    assert failed.failed and failed.rollback is not None and failed.rollback.ok, failed.message
+    [held] = [v for v in arm.deploy.deleted_vaults if v["purgeProtectionEnabled"]]
+    assert "namePrefix" in failed.message and held["name"] in failed.message
+    ok = launch(plan_from_dict(data), lambda ev: None)
+    assert ok.ok, ok.message
+    [vault] = [r for r in arm.deploy.group_resources(RG) if r.type.lower() == "microsoft.keyvault/vaults"]
+    assert vault.name != held["name"]

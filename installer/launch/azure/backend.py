@@ -169,7 +169,7 @@ class AzureBackend:
             tier_file = TIER_FILES[self.plan.tier]
             self.parameters, secret_values = deployment_parameters(
                 bundle.files[tier_file].decode() if isinstance(bundle.files[tier_file], bytes) else bundle.files[tier_file],
-                self.template, inp.secrets)
+                self.template, inp.secrets, install=self.plan.name)
             r.secret_values.extend(v for v in secret_values if v not in r.secret_values)
             self.bundle = bundle
             r.journal_step("render", Phase.end, files=sorted(bundle), sha256=dict(bundle.digests()))
@@ -485,7 +485,8 @@ def preview(plan: InstallPlan, reporter: Reporter, session: Any = None) -> Previ
     bundle, inp = render_and_validate(plan)
     template = json.loads(bundle.files["arm/mainTemplate.json"])
     raw = bundle.files[TIER_FILES[plan.tier]]
-    parameters, _ = deployment_parameters(raw.decode() if isinstance(raw, bytes) else raw, template, inp.secrets)
+    parameters, _ = deployment_parameters(raw.decode() if isinstance(raw, bytes) else raw, template, inp.secrets,
+                                          install=plan.name)
     try:
         result = run_preview(t, plan, template, parameters, "preview")
     except Stop as stop:

@@ -33,8 +33,14 @@ def _literal(text: str) -> Any:
 
 
 def deployment_parameters(bicepparam: str, template: dict[str, Any], secrets: Mapping[str, str],
-                          env: Mapping[str, str] | None = None) -> tuple[dict[str, Any], list[str]]:
+                          env: Mapping[str, str] | None = None,
+                          install: str | None = None) -> tuple[dict[str, Any], list[str]]:
     """(ARM ``parameters`` body ``{name: {value}}``, the secret values it holds — for redaction).
+
+    ``install``: a template named from ``namePrefix`` (Marketplace) gets the install's Key Vault
+    name generation in it (``installer.azure.vault_names``), as the plan-named ones get it in
+    their vault name: a purge-protected vault a rollback left keeps its name, the next launch
+    deploys under new names.
 
     Raises ``UsageError`` naming the missing value before anything is deployed."""
     env = os.environ if env is None else env
@@ -72,4 +78,11 @@ def deployment_parameters(bicepparam: str, template: dict[str, Any], secrets: Ma
                 if secret_missing else
                 f"export {' and '.join(f'{v}=…' for v in missing)} (see the bundle's README for what each means) and re-run")
         raise UsageError(f"values missing for the deployment: {', '.join(missing)}", hint)
+    if install and "namePrefix" in declared:
+        from installer.azure.vault_names import name_prefix_for
+
+        current = str((out.get("namePrefix") or {}).get("value") or declared["namePrefix"].get("defaultValue") or "")
+        shifted = name_prefix_for(install, current)
+        if shifted != current:
+            out["namePrefix"] = {"value": shifted}
     return out, secret_values

@@ -140,7 +140,6 @@ def _settle_vault(t: Target, plan: InstallPlan, managed: list[str], run_id: str 
     otherwise record it and move the install to the next vault name (``vault_names.retire``), so
     the next install's name check passes instead of waiting up to 90 days."""
     from installer.azure.vault_names import LeftVault, retire
-    from installer.render.workload import azure_names
 
     for name in _vault_names(plan, managed):
         deleted = arm.deleted_vault(t, name)
@@ -161,9 +160,19 @@ def _settle_vault(t: Target, plan: InstallPlan, managed: list[str], run_id: str 
                          run=run_id or "down")
         retire(plan.name, left)
         reporter(ProgressEvent(step=step, state=State.log, elapsed=clock.elapsed(),
-                               message=f"{left.describe()}. The next install of {plan.name} uses the Key Vault name "
-                                       f"{azure_names(plan).key_vault} instead; to keep the old vault and its secrets, "
-                                       f"recover it before then (`az keyvault recover --name {name} --location {left.location}`)"))
+                               message=f"{left.describe()}. The next install of {plan.name} {_next_names(plan)}; to keep "
+                                       f"the old vault and its secrets, recover it before then "
+                                       f"(`az keyvault recover --name {name} --location {left.location}`)"))
+
+
+def _next_names(plan: InstallPlan) -> str:
+    """What the next install of ``plan`` is named after a generation step (vault_names)."""
+    from installer.plan import DeploymentModel
+    from installer.render.workload import azure_names
+
+    if plan.model is DeploymentModel.marketplace:  # every name derives from namePrefix there
+        return "deploys with another namePrefix (every name changes, the vault's included)"
+    return f"uses the Key Vault name {azure_names(plan).key_vault}"
 
 
 def _iso(value: object) -> str:
@@ -215,10 +224,7 @@ def rollback_run(plan: InstallPlan, journal: Journal, run_id: str, reporter: Rep
     else:
         message = f"Rolled back: removed {removed}. Resources that were in the group before were not touched."
     if vaults:
-        from installer.render.workload import azure_names
-
-        message += (" " + "; ".join(v.describe() for v in vaults)
-                    + f"; the next install uses the Key Vault name {azure_names(plan).key_vault}.")
+        message += " " + "; ".join(v.describe() for v in vaults) + f"; the next install {_next_names(plan)}."
     reporter(ProgressEvent(step="rollback", state=State.failed if leftovers else State.rolled_back,
                            message=message, elapsed=clock.elapsed()))
     return RollbackResult(name=plan.name, run_id=run_id, removed=removed, leftovers=leftovers, message=message)

@@ -95,6 +95,10 @@ def test_a_private_link_service_that_never_appears_fails_clearly_and_rolls_back(
     assert result.failed
     assert "Private Link service pls-aks-fx-demo" in result.message and "did not appear" in result.message
     assert "kubectl get svc" in result.message and "FABRIX_PLS_WAIT" in result.message
+    assert result.diagnostics is not None
+    assert any("privateLinkServices/pls-aks-fx-demo" in line for line in result.diagnostics.log_lines)
+    steps = [e.step for e in events]
+    assert steps.index("diagnostics") < steps.index("rollback")
     assert stack_puts(arm) == 1  # the second deployment was never submitted
     assert result.rollback is not None and result.rollback.ok, result.rollback
     assert RG.lower() not in {g for g, v in arm.deploy.groups.items() if v.delete_done_at is None}
@@ -187,3 +191,15 @@ def test_a_re_run_of_a_deployed_aks_install_keeps_the_origins_in_its_first_deplo
     assert third.scope.parameters[PRIVATE_LINK_READY] is True  # the service existed: origins kept
     assert {r.id for r in of_type(arm, ORIGINS)} == origins
     assert len(stack_deployments(arm)) == 3  # no extra second deployment was needed
+
+
+def test_a_failure_in_the_second_deployment_rolls_back_the_cluster_its_node_group_and_the_service(fake_arm, azure_env) -> None:
+    arm = started(fake_arm(page_size=0))
+    arm.deploy.fail("Microsoft.Cdn/profiles/afdEndpoints/routes", "InternalServerError")  # only deployment 2 has routes
+    result = launch(plan_from_dict(aks_answers(arm)), lambda ev: None)
+    assert result.failed and "InternalServerError" in result.message
+    assert stack_puts(arm) == 2
+    assert result.rollback is not None and result.rollback.ok, result.rollback
+    alive = {g for g, v in arm.deploy.groups.items() if v.delete_done_at is None}
+    assert RG.lower() not in alive and "rg-aks-fx-demo-nodes" not in alive  # AKS removed its node group
+    assert not arm.deploy.private_link.services()

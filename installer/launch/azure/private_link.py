@@ -198,6 +198,9 @@ def wait_for_service(b: AzureBackend, t: Target, link: IngressLink) -> None:
             raise Stop("cancelled while waiting for the ingress's Private Link service", cancelled=True,
                        service=link.service)
     seen = f"it is {state}" if state else "it does not exist"
+    # Diagnostics (before the rollback removes the cluster): what ARM says about the service.
+    b.postdeploy_detail.update({"private_link_service": link.service_id, "private_link_state": state or "absent",
+                                "waited_s": round(time.monotonic() - clock0)})
     raise Stop(f"the ingress's Private Link service {link.where} did not appear within {budget:.0f}s after the "
                f"manifests were applied ({seen}); AKS creates it for the internal load balancer of "
                f"k8s/ingress.yaml (annotations service.beta.kubernetes.io/azure-pls-*): look at the controller's "

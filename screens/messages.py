@@ -101,3 +101,11 @@ class AzurePreviewed(Message):
 
     preview: Any
     problem: str | None = None
+
+
+@dataclass
+class DataFolderChecked(Message):
+    """The Target step's look at the data folder (``installer.datafolder``): None when usable."""
+
+    folder: str  # what was typed (empty: the state folder's data/), to drop stale answers
+    problem: str | None

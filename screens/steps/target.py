@@ -16,7 +16,7 @@ from installer.errors import FabrixError
 from installer.exposure import KEEP_PRIVATE, bind_exposure
 from installer.plan import AZURE_DEFAULT_PREFIX, AzureCloud, InstallPlan, default_resource_group
 from screens.dialogs.choice import ChoiceDialog
-from screens.messages import AzureLocations, AzureNote, AzureSignedIn
+from screens.messages import AzureLocations, AzureNote, AzureSignedIn, DataFolderChecked
 from installer.state import install_dir
 from screens.steps.form import FormStep
 from screens.widgets.field import Field
@@ -156,6 +156,7 @@ class TargetScreen(FormStep):
             if bind is not None:
                 exposure = bind_exposure(bind.value)
                 bind.show_warning(f"{exposure}; {KEEP_PRIVATE}" if exposure else None)
+            self._look_at_data_folder()
             return
         problem = self._region_problem()
         region = self._field("azure.location")
@@ -163,6 +164,33 @@ class TargetScreen(FormStep):
             region.show_error(problem)
             self.valid = False
             self.problem = self.problem or "✗ fix the marked field"
+
+    def _look_at_data_folder(self) -> None:
+        """Whether the typed data folder is usable, found by a worker (it touches the disk)."""
+        folder = self._field("compose.data_dir")
+        if folder is None or folder.has_class("-invalid"):
+            return
+        plan, _errors = self.candidate()
+        if plan is not None and folder.value != getattr(self, "_looked_at", None):
+            self._looked_at = folder.value
+            self.check_data_folder(plan, folder.value)
+
+    @work(thread=True, exclusive=True, group="datafolder", exit_on_error=False)
+    def check_data_folder(self, plan: InstallPlan, typed: str) -> None:
+        from installer.datafolder import folder_problem
+
+        try:
+            problem = folder_problem(plan)
+        except (OSError, ValueError) as exc:
+            self.post_message(DataFolderChecked(typed, f"cannot look at it: {exc}"))
+            return
+        self.post_message(DataFolderChecked(typed, f"{problem.found} — fix: {problem.fix}" if problem else None))
+
+    def on_data_folder_checked(self, message: DataFolderChecked) -> None:
+        folder = self._field("compose.data_dir")
+        if folder is not None and folder.value == message.folder:
+            # A warning, not an error: the folder may be made usable before Launch (whose check blocks).
+            folder.show_warning(message.problem)
 
     def _show_defaults(self) -> None:
         """Placeholders follow what is typed: they show what an empty field will really become."""

@@ -82,3 +82,22 @@ async def test_a_file_as_data_folder_is_named_with_its_fix_on_prerequisites(
         assert results["host.bind"].status.value == "warn"
         rows = {row.check_id: row for row in app.screen.query(CheckRow)}
         assert rows["host.datadir"].has_class("-fail") and rows["host.bind"].has_class("-warn")
+
+
+async def test_an_unusable_data_folder_is_named_on_target_with_its_fix(
+    make_app: Callable[..., FabrixApp], tmp_path: Path
+) -> None:
+    in_the_way = tmp_path / "file"
+    in_the_way.write_text("x")
+    app = make_app(InstallPlan(name="demo"))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await next_step(pilot)
+        await next_step(pilot)
+        folder = _field(app, "compose.data_dir")
+        await _type(pilot, app, "compose.data_dir", str(in_the_way / "data"))
+        assert folder.has_class("-warned") and app.screen.valid
+        text = str(folder.query_one(".warning").render())
+        assert f"{in_the_way} is a file" in text and "fix:" in text
+        await _type(pilot, app, "compose.data_dir", str(tmp_path / "data"))
+        assert not folder.has_class("-warned")

@@ -21,8 +21,10 @@ job's managed identity:
 
 Configuration (no secret in it) comes from ``config.json`` next to this file; ``KEY_VAULT`` (the
 vault's name), ``KEY_VAULT_URL`` and ``CONTROLLER_URL`` override it. Exit 0: registered or rotated,
-both secrets written. Exit 1: the reason on stderr, naming the call that failed. No secret value
-is ever printed.
+both secrets written. Otherwise the reason on stderr, naming the call that failed, and an exit code
+that says which part failed (``EXIT``): a Container Apps job's output is only in Log Analytics,
+but its exit code is in the execution's status, so fabrix can name the failing part at once. No
+secret value is ever printed.
 """
 
 from __future__ import annotations
@@ -46,8 +48,22 @@ IDENTITY_API = "2019-08-01"
 TIMEOUT = 30.0
 
 
+# Exit codes by the part that failed (installer/launch/azure/registration_job.py explains them).
+EXIT = {
+    "config": 2,  # no vault name / URL, unreadable config.json
+    "identity": 3,  # no managed identity token
+    "vault-read": 4,  # the controller's client secret could not be read from Key Vault
+    "controller": 5,  # the controller was not healthy, refused its own client, or refused the registration
+    "vault-write": 6,  # the issued client id/secret could not be written to Key Vault
+}
+
+
 class JobError(Exception):
-    """A step of the job failed; the message names it (never a secret)."""
+    """A step of the job failed; the message names it (never a secret), ``part`` says which (EXIT)."""
+
+    def __init__(self, message: str, part: str) -> None:
+        super().__init__(message)
+        self.part = part
 
 
 def load_config() -> dict[str, Any]:
@@ -62,7 +78,7 @@ def vault_url(cfg: dict[str, Any]) -> str:
         return os.environ["KEY_VAULT_URL"].rstrip("/")
     name = os.environ.get("KEY_VAULT") or cfg.get("key_vault")
     if not name or not cfg.get("vault_suffix"):
-        raise JobError("no Key Vault: set KEY_VAULT (the deployment output keyVaultName) or KEY_VAULT_URL")
+        raise JobError("no Key Vault: set KEY_VAULT (the deployment output keyVaultName) or KEY_VAULT_URL", "config")
     return f"https://{name}.{cfg['vault_suffix']}"
 
 
@@ -116,14 +132,14 @@ def access_token(resource: str) -> str:
         where = "Microsoft Entra ID (workload identity)"
     else:
         raise JobError("no managed identity: neither IDENTITY_ENDPOINT/IDENTITY_HEADER (Container Apps) nor "
-                       "AZURE_FEDERATED_TOKEN_FILE (AKS workload identity) is set")
+                       "AZURE_FEDERATED_TOKEN_FILE (AKS workload identity) is set", "identity")
     try:
         status, payload = _json_call(req)
     except OSError as exc:
-        raise JobError(f"{where} did not answer: {exc}") from None
+        raise JobError(f"{where} did not answer: {exc}", "identity") from None
     token = payload.get("access_token") if isinstance(payload, dict) else None
     if status != 200 or not isinstance(token, str) or not token:
-        raise JobError(f"{where} gave no token for {resource} (HTTP {status}: {_error(payload)})")
+        raise JobError(f"{where} gave no token for {resource} (HTTP {status}: {_error(payload)})", "identity")
     return token
 
 
@@ -140,40 +156,47 @@ class Vault:
         try:
             return _json_call(req)
         except OSError as exc:
-            raise JobError(f"Key Vault {self.url} did not answer ({method} secret {name}): {exc}") from None
+            raise JobError(f"Key Vault {self.url} did not answer ({method} secret {name}): {exc}",
+                           "vault-read" if method == "GET" else "vault-write") from None
 
     def get(self, name: str) -> str:
         status, payload = self._call("GET", name)
         value = payload.get("value") if isinstance(payload, dict) else None
         if status != 200 or not isinstance(value, str):
-            raise JobError(f"Key Vault {self.url}: reading secret {name} failed (HTTP {status}: {_error(payload)})")
+            raise JobError(f"Key Vault {self.url}: reading secret {name} failed (HTTP {status}: {_error(payload)})",
+                           "vault-read")
         return value
 
     def set(self, name: str, value: str) -> None:
         status, payload = self._call("PUT", name, {"value": value, "contentType": "text/plain"})
         if status != 200:
-            raise JobError(f"Key Vault {self.url}: writing secret {name} failed (HTTP {status}: {_error(payload)})")
+            raise JobError(f"Key Vault {self.url}: writing secret {name} failed (HTTP {status}: {_error(payload)})",
+                           "vault-write")
 
 
 def main() -> int:
     try:
-        cfg = load_config()
+        try:
+            cfg = load_config()
+        except (OSError, ValueError) as exc:
+            raise JobError(f"config.json could not be read: {exc}", "config") from None
         url = vault_url(cfg)
         controller_url = os.environ.get("CONTROLLER_URL") or cfg["controller_url"]
         vault = Vault(url, access_token(vault_resource(cfg)))
         controller = flow.Credentials(cfg["controller_client_id"], vault.get(cfg["controller_secret"]))
         print(f"fabrix: registering the dataplane with the Miso controller at {controller_url}", flush=True)
-        reg = flow.register_dataplane(controller_url, controller, cfg["body"], threading.Event(),
-                                      health_budget=float(cfg.get("health_budget", 600)))
+        try:
+            reg = flow.register_dataplane(controller_url, controller, cfg["body"], threading.Event(),
+                                          health_budget=float(cfg.get("health_budget", 600)))
+        except flow.RegistrationFailed as exc:
+            raise JobError(str(exc), "controller") from None
+        except OSError as exc:
+            raise JobError(f"the Miso controller did not answer: {exc}", "controller") from None
         vault.set(cfg["issued"]["client_id"], reg.credentials.client_id)
         vault.set(cfg["issued"]["client_secret"], reg.credentials.client_secret)
-    except (JobError, flow.RegistrationFailed) as exc:
+    except JobError as exc:
         print(f"fabrix: the dataplane registration failed: {exc}", file=sys.stderr, flush=True)
-        return 1
-    except OSError as exc:
-        print(f"fabrix: the dataplane registration failed: the Miso controller did not answer: {exc}",
-              file=sys.stderr, flush=True)
-        return 1
+        return EXIT[exc.part]
     print(f"fabrix: dataplane {reg.action} with the controller (environment {flow.ENVIRONMENT}); its client id and "
           f"secret are in Key Vault {url} as {cfg['issued']['client_id']} and {cfg['issued']['client_secret']}",
           flush=True)

@@ -91,7 +91,7 @@ def test_the_identity_may_write_only_the_two_secrets_the_registration_sets(fake_
 
 def test_a_failing_registration_fails_the_launch_with_the_jobs_status_and_rolls_back(fake_arm, azure_env) -> None:
     arm = started(fake_arm(page_size=0))
-    arm.deploy.jobs.script(JOB, JobScript(duration=20, exit_code=1,
+    arm.deploy.jobs.script(JOB, JobScript(duration=20, exit_code=5,
                                           logs="fabrix: the dataplane registration failed: POST /api/v1/auth/token: 401"))
     events: list[ProgressEvent] = []
     result = launch(_core(arm), events.append)
@@ -102,7 +102,10 @@ def test_a_failing_registration_fails_the_launch_with_the_jobs_status_and_rolls_
     assert f"ContainerAppConsoleLogs | where ContainerGroupName startswith '{execution}'" in result.message
     assert result.diagnostics is not None
     assert any(f"job: {JOB}" in line for line in result.diagnostics.log_lines)
-    assert any("exit 1" in line for line in result.diagnostics.log_lines), result.diagnostics.log_lines
+    assert any("exit 5" in line for line in result.diagnostics.log_lines), result.diagnostics.log_lines
+    # The exit code names the failing part (the program's EXIT), since the output is in Log Analytics.
+    assert "exit 5: the Miso controller was not healthy, refused its own client, or refused the registration" \
+        in result.message, result.message
     steps = [e.step for e in events]
     assert steps.index("diagnostics") < steps.index("rollback")
     assert not arm.deploy.revisions.restarts  # the dataplane is not restarted on a failed registration

@@ -22,6 +22,7 @@ import pytest
 import trustme
 
 from installer.answers import plan_from_dict
+from installer.jobs.register_dataplane import EXIT
 from installer.launch.azure.registration_job import program
 from installer.pipeline import render_and_validate
 from installer.render.azure.api import ROLES
@@ -152,7 +153,7 @@ def test_what_the_real_parts_refuse_fails_the_program(tmp_path, ca, controller) 
     vault, pyz, env = _setup(tmp_path, ca, bundle, controller, writable=set())
     try:
         res = _run(pyz, env)
-        assert res.returncode == 1
+        assert res.returncode == EXIT["vault-write"]
         assert "writing secret dataplane-client-id failed (HTTP 403: Forbidden" in res.stderr, res.stderr
     finally:
         vault.stop()
@@ -161,7 +162,7 @@ def test_what_the_real_parts_refuse_fails_the_program(tmp_path, ca, controller) 
     vault.state.secrets["miso-client-secret"] = ["not-the-controllers-secret"]
     try:
         res = _run(pyz, env)
-        assert res.returncode == 1
+        assert res.returncode == EXIT["controller"]
         assert "POST /api/v1/auth/token" in res.stderr and "401" in res.stderr, res.stderr
         assert vault.state.value("dataplane-client-id") is None  # nothing written
     finally:
@@ -171,7 +172,7 @@ def test_what_the_real_parts_refuse_fails_the_program(tmp_path, ca, controller) 
     env["IDENTITY_HEADER"] = "wrong"
     try:
         res = _run(pyz, env)
-        assert res.returncode == 1 and "gave no token" in res.stderr, res.stderr
+        assert res.returncode == EXIT["identity"] and "gave no token" in res.stderr, res.stderr
         assert not [r for r in vault.state.requests if r[1].startswith("/secrets/")]
     finally:
         vault.stop()

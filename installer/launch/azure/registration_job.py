@@ -107,11 +107,45 @@ def _aca(b: AzureBackend, t: Target, ids: list[str], pyz: bytes) -> None:
     if b.outputs.get("keyVaultUri"):  # the vault's own URI: right in every cloud
         env.append({"name": "KEY_VAULT_URL", "value": str(b.outputs["keyVaultUri"])})
     job = f"fx-reg-{b.plan.name}"[:31].rstrip("-")
-    took = run_aca_job(b, t, ids, step=STEP, job=job, container="register-dataplane",
-                       command=["/bin/bash", "-c", _WRAPPER], env=env, what="dataplane registration")
+    try:
+        took = run_aca_job(b, t, ids, step=STEP, job=job, container="register-dataplane",
+                           command=["/bin/bash", "-c", _WRAPPER], env=env, what="dataplane registration")
+    except Stop as stop:
+        meaning = exit_meaning(str(b.postdeploy_detail.get("containers", "")))
+        if meaning is None or stop.cancelled:
+            raise
+        b.postdeploy_detail["meaning"] = meaning
+        raise Stop(f"{stop.reason}; {meaning}", service=stop.service) from None
     revision = restart_app(b, t, DATAPLANE)
     r.emit(STEP, State.done, f"dataplane registered with the Miso controller in {took:.0f}s; its client id and secret "
                              f"are in Key Vault {_vault(b)}; restarted revision {revision} to read them", service=DATAPLANE)
+
+
+# What the program's exit code says (installer/jobs/register_dataplane.py EXIT): the job's output is
+# in Log Analytics only, its exit code in the execution's status.
+_MEANING = {
+    "config": "the program had no Key Vault name or URL (KEY_VAULT / the keyVaultUri output)",
+    "identity": "the job's managed identity gave no token for Key Vault (identity not assigned to the job?)",
+    "vault-read": "the controller's client secret could not be read from Key Vault (Key Vault Secrets User "
+                  "on the vault, the private endpoint's DNS)",
+    "controller": "the Miso controller was not healthy, refused its own client, or refused the registration",
+    "vault-write": "the issued client id/secret could not be written to Key Vault (Key Vault Secrets Officer "
+                   "on the two dataplane secrets)",
+}
+
+
+def exit_meaning(containers: str) -> str | None:
+    """``register-dataplane exit 5 Error`` → what exit 5 means; None for a code the program does not use."""
+    import re
+
+    from installer.jobs.register_dataplane import EXIT
+
+    found = re.search(r"exit (\d+)", containers)
+    if not found:
+        return None
+    by_code = {code: part for part, code in EXIT.items()}
+    part = by_code.get(int(found.group(1)))
+    return f"exit {found.group(1)}: {_MEANING[part]}" if part else None
 
 
 def restart_app(b: AzureBackend, t: Target, app: str) -> str:

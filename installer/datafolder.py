@@ -72,7 +72,7 @@ def folder_problem(plan: InstallPlan) -> FolderProblem | None:
     existing = _nearest_existing(folder)
     if existing == folder and not folder.is_dir():
         return FolderProblem(f"data folder {folder} is a file, not a folder",
-                             f"point {setting} at a folder, e.g. {_suggest(plan)} (or move the file away)")
+                             f"move the file away, or point {setting} at a folder such as {_suggest(plan)}")
     if existing != folder and not existing.is_dir():
         return FolderProblem(f"data folder {folder} cannot be created: {existing} is a file",
                              f"point {setting} at a path whose parents are folders, e.g. {_suggest(plan)}")

@@ -95,10 +95,21 @@ def claim(plan: InstallPlan) -> Path | None:
     found = conflict(plan)
     if found is not None:
         raise Refused(*found)
+    # A file in the way, no write access, a special file system: said with its fix, not as an
+    # internal error from mkdir (the launch's "Data folder usable" check says the same).
+    from installer.datafolder import folder_problem
+
+    problem = folder_problem(plan)
+    if problem is not None:
+        raise Refused(problem.found, problem.fix)
     folder = expand_user_path(plan.compose.data_dir)
     real = _real(folder)
     me = {"install": plan.name, "fabrix_home": str(_real(fabrix_home()))}
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # changed between the look and the mkdir
+        raise Refused(f"data folder {folder} cannot be created: {exc.strerror or exc}",
+                      "point `compose.data_dir` at a folder this user can write") from exc
     if _owner_of(real) != me:
         write_atomic(real / MARKER, (json.dumps(me, indent=1) + "\n").encode("utf-8"), mode=0o644)
     return folder

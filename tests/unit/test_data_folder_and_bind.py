@@ -171,3 +171,17 @@ def test_validate_says_an_azure_region_is_unchecked_offline(tmp_path: Path, caps
     assert rc == 0
     assert "unchecked: azure.location: region marsnorth is not checked against the subscription's regions" in out
     assert "`fabrix check` checks it" in out
+
+
+def test_launch_refuses_a_file_as_data_folder_with_the_fix_not_an_internal_error(tmp_path: Path) -> None:
+    """`fabrix up` claims the folder while its checks run: a file there was a FileExistsError
+    ("internal error"); it is a refusal naming the fix (the failed check then explains it)."""
+    from installer.errors import Refused
+    from installer.launch.datadir import claim
+
+    path = tmp_path / "data"
+    path.write_text("x")
+    with pytest.raises(Refused) as err:
+        claim(_plan(str(path)))
+    assert "is a file, not a folder" in err.value.message and "move the file away" in (err.value.hint or "")
+    assert path.read_text() == "x"

@@ -21,11 +21,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from python_on_whales import DockerClient
+from typing import TYPE_CHECKING, Any
 
 from installer.errors import ToolMissing
+
+if TYPE_CHECKING:  # imported when a client is built: python-on-whales alone costs 0.1-0.7 s
+    from python_on_whales import DockerClient
 
 # Compose versions (notes/compose-launch.md §1): below MIN we cannot launch reliably; below
 # PROGRESS_JSON the launch falls back to plain-line parsing and polling.
@@ -152,6 +153,8 @@ def docker_client(
     if shutil.which("docker") is None:
         problem = _cli_missing()
         raise ToolMissing(problem.message, problem.remedy)
+    from python_on_whales import DockerClient
+
     return DockerClient(
         compose_files=list(compose_files),
         compose_env_files=list(env_files),

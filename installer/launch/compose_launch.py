@@ -13,6 +13,7 @@ import os
 import re
 import threading
 import urllib.error
+from concurrent.futures import Future, ThreadPoolExecutor
 import urllib.request
 from collections.abc import Iterable
 from typing import Any
@@ -25,10 +26,9 @@ from installer.launch import recovery, registry_auth
 from installer.launch.compose_progress import Kind, container_service, parse_line
 from installer.launch.dockercli import (
     Stream,
-    compose_client,
-    compose_cmd,
-    docker_cmd,
+    compose_command,
     last_line,
+    plain_docker_cmd,
     project_objects,
     pump,
     refuse_foreign,
@@ -51,6 +51,10 @@ DATAPLANE_CLIENT_SECRET = "dataplane_client_secret"
 REGISTRY_PASSWORD_SECRET = "registry_password"
 REGISTRY_PASSWORD_ENV = "FABRIX_REGISTRY_PASSWORD"
 RUN_ID_ENV = "FABRIX_RUN_ID"  # the compose file labels objects with ${FABRIX_RUN_ID:-manual}
+# How often the launch asks Docker for the failing streak and health output while Compose waits
+# (Compose's own lines already say starting/healthy). Each ask costs two docker CLI processes;
+# every second used a tenth of a core for the whole launch, which a loaded machine felt.
+HEALTH_POLL_S = 2.0
 PROBE_BUDGET = 20.0  # seconds the host-side smoke probes may retry (a port forward can lag)
 LOG_TAIL = 30
 
@@ -261,9 +265,8 @@ class ComposeBackend:
         self.journal_step("validate", Phase.begin)
         files = [self.folder.bundle / "compose.yaml"]
         env_files = [p for p in [self.folder.bundle / ".env"] if p.exists()]
-        client = compose_client(self.project, files, env_files, self.folder.bundle)
-        self.docker = docker_cmd(client)
-        self.compose = compose_cmd(client)
+        self.docker = plain_docker_cmd()
+        self.compose = compose_command(self.project, files, env_files, self.folder.bundle)
         self.env = _compose_env(self.run_id, SecretStore(self.folder.secrets).values().keys())
         # render_and_validate already ran `docker compose config` (and the schema) on these
         # bytes; the services, images and ports we need are literal in our own file, so read it
@@ -275,8 +278,6 @@ class ComposeBackend:
 
     def step_preflight(self, resumed: bool) -> None:
         """Record whether the project existed before this run: rollback deletes volumes only if not."""
-        from concurrent.futures import ThreadPoolExecutor
-
         self.check_cancel()
         records = self.journal.run_records(self.run_id)
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -448,15 +449,29 @@ class ComposeBackend:
         self.journal_step("up-process", Phase.begin, pid=stream.proc.pid)
         deadline = self.clock.elapsed() + self.timeout + 60
         watchdog = {"fired": False}
+        # The health poll (two docker CLI calls) runs on its own thread, so reading Compose's
+        # lines, and noticing that Compose is done, never waits behind it; its answer is applied
+        # here, on this thread, at the next tick.
+        poller = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fabrix-health-poll")
+        polling: list[Future[list[ServiceStatus]]] = []
 
         def tick() -> None:
-            self.poll_health()
+            if polling and polling[0].done():
+                self.apply_health(polling.pop().result())
+            if not polling:
+                polling.append(poller.submit(project_status, self.docker, self.project, self.secret_values))
             if self.clock.elapsed() > deadline and not watchdog["fired"]:
                 watchdog["fired"] = True  # Compose ignored its own --wait-timeout: stop it
                 self.cancel.set()
 
-        rc, cancelled = pump(stream, self.on_up_line, self.cancel, tick=tick, tick_every=1.0)
-        volumes = project_objects(self.docker, self.project).volumes
+        try:
+            rc, cancelled = pump(stream, self.on_up_line, self.cancel, tick=tick, tick_every=HEALTH_POLL_S)
+        finally:
+            poller.shutdown(wait=False, cancel_futures=True)  # a poll under way is not waited for
+        with ThreadPoolExecutor(max_workers=2) as pool:  # independent reads: at once
+            status = pool.submit(project_status, self.docker, self.project, self.secret_values)
+            volumes = project_objects(self.docker, self.project).volumes
+            after = status.result()
         if cancelled:
             self.journal_step(step, Phase.failed, cancelled=True, volumes=volumes)
             if watchdog["fired"]:
@@ -469,7 +484,7 @@ class ComposeBackend:
             raise Stop(reason, service=self._service_in(reason))
         # Trust but verify: Compose 2.40 can exit 0 when --wait-timeout runs out while a health
         # check is still "starting" (seen with a failing check inside its start_period).
-        self.last_status = project_status(self.docker, self.project, self.secret_values)
+        self.last_status = after
         ready = {s.component for s in self.last_status
                  if s.state == "running" and s.health in (None, "healthy")
                  or s.state == "exited" and s.exit_code == 0}
@@ -574,8 +589,9 @@ class ComposeBackend:
         self._last_message[svc] = message
         self.emit("up", state, message, service=svc, **({"data": data} if data else {}))
 
-    def poll_health(self) -> None:
-        self.last_status = project_status(self.docker, self.project, self.secret_values)
+    def apply_health(self, statuses: list[ServiceStatus]) -> None:
+        """Show what a health poll saw: "health: starting" with the failing streak, unhealthy output."""
+        self.last_status = statuses
         for st in self.last_status:
             svc = st.component if st.component in self.services else None
             if svc is None or self.service_state.get(svc) in (State.healthy, State.failed):

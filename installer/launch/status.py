@@ -1,6 +1,6 @@
-"""Per-service state and health of a Compose project: one ``compose ps`` + one ``docker inspect``.
+"""Per-service state and health of a Compose project: one ``docker ps`` + one ``docker inspect``.
 
-Used by ``fabrix status`` and, every second, by the launch to show "health: starting" and a
+Used by ``fabrix status`` and, every two seconds, by the launch to show "health: starting" and a
 failing streak while Compose waits. Health output may echo configuration, so it is redacted.
 """
 
@@ -9,80 +9,85 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from installer.labels import LABEL_COMPONENT
+from installer.labels import COMPOSE_PROJECT_LABEL, LABEL_COMPONENT
 from installer.errors import ToolMissing
-from installer.launch.dockercli import json_lines, last_line, run
+from installer.launch.dockercli import last_line, run
 from installer.launch.model import ServiceStatus
+
+COMPOSE_SERVICE_LABEL = "com.docker.compose.service"
+COMPOSE_ONEOFF_LABEL = "com.docker.compose.oneoff"  # "True" on `docker compose run` containers
 
 
 def project_status(
     docker: list[str], project: str, secret_values: Iterable[str] = (), strict: bool = False
 ) -> list[ServiceStatus]:
-    """Every container of ``project`` (running or not), sorted by component.
+    """Every container of ``project`` (running or not; one-off ``compose run`` containers left
+    out, as ``compose ps`` does), sorted by component.
+
+    Two docker CLI calls (``ps --quiet`` by the project's label, then one ``inspect``), not
+    ``docker compose ps``: the Compose plugin is a second, heavier process, and the launch asks
+    this every two seconds while it waits.
 
     ``strict``: a Docker that does not answer raises ``ToolMissing`` instead of looking like an
     install with nothing running (`fabrix status` must not say "not running" when it cannot see)."""
     from installer.secrets import redact  # lazily: it loads the catalog, `fabrix down` needs neither
 
-    res = run(docker + ["compose", "--project-name", project, "ps", "--all", "--format", "json"], timeout=60)
+    res = run(docker + ["ps", "--all", "--quiet", "--no-trunc",
+                        "--filter", f"label={COMPOSE_PROJECT_LABEL}={project}",
+                        "--filter", f"label={COMPOSE_ONEOFF_LABEL}=False"], timeout=60)
     if res.rc != 0:
         if strict:
             raise ToolMissing(
-                f"could not read the state of {project}: {last_line(res.stderr) or 'docker compose ps failed'}",
+                f"could not read the state of {project}: {last_line(res.stderr) or 'docker ps failed'}",
                 "start the Docker Engine (or check DOCKER_HOST) and re-run",
             )
         return []
-    rows = json_lines(res.stdout)
-    if not rows:
+    idents = res.stdout.split()
+    if not idents:
         return []
-    details = _inspect(docker, [str(r.get("ID") or r.get("Name")) for r in rows])
     values = list(secret_values)
     out: list[ServiceStatus] = []
-    for row in rows:
-        ident = str(row.get("ID") or "")
-        info = details.get(ident) or details.get(str(row.get("Name") or "")) or {}
-        health = info.get("health") or {}
+    for item in _inspect(docker, idents):
+        labels = (item.get("Config") or {}).get("Labels") or {}
+        state = item.get("State") or {}
+        health = state.get("Health") or {}
         log = health.get("Log") or []
         last_output = str(log[-1].get("Output") or "").strip() if log else ""
         out.append(
             ServiceStatus(
-                component=str(info.get("component") or row.get("Service") or ""),
-                state=str(row.get("State") or ""),
-                health=(str(row.get("Health")) or None) if row.get("Health") else None,
+                component=str(labels.get(LABEL_COMPONENT) or labels.get(COMPOSE_SERVICE_LABEL) or ""),
+                state=str(state.get("Status") or ""),
+                health=str(health["Status"]) if health.get("Status") else None,
                 failing_streak=int(health.get("FailingStreak") or 0),
-                ports=_ports(row.get("Publishers")),
+                ports=_ports((item.get("NetworkSettings") or {}).get("Ports")),
                 last_health_output=redact(last_output, values)[-2000:],
-                container=str(row.get("Name") or ""),
-                exit_code=_int(row.get("ExitCode")),
+                container=str(item.get("Name") or "").lstrip("/"),
+                exit_code=_int(state.get("ExitCode")),
             )
         )
     return sorted(out, key=lambda s: (s.component, s.container))
 
 
-def _inspect(docker: list[str], idents: list[str]) -> dict[str, dict]:
+def _inspect(docker: list[str], idents: list[str]) -> list[dict]:
+    """``docker inspect`` of the containers; one removed since ``ps`` is simply not there."""
     res = run(docker + ["inspect", "--type", "container", *idents], timeout=60)
     if not res.stdout.strip():
-        return {}
+        return []
     try:
         data = json.loads(res.stdout)
     except ValueError:
-        return {}
-    found: dict[str, dict] = {}
-    for item in data if isinstance(data, list) else []:
-        labels = (item.get("Config") or {}).get("Labels") or {}
-        entry = {"health": (item.get("State") or {}).get("Health") or {}, "component": labels.get(LABEL_COMPONENT)}
-        full = str(item.get("Id") or "")
-        found[full[:12]] = entry
-        found[str(item.get("Name") or "").lstrip("/")] = entry
-    return found
+        return []
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
 
 
-def _ports(publishers: object) -> list[str]:
+def _ports(bindings: object) -> list[str]:
+    """"host:published->target/proto" for every published port (``NetworkSettings.Ports``)."""
     ports = []
-    for p in publishers if isinstance(publishers, list) else []:
-        if not isinstance(p, dict) or not p.get("PublishedPort"):
-            continue
-        ports.append(f"{p.get('URL') or '0.0.0.0'}:{p['PublishedPort']}->{p.get('TargetPort')}/{p.get('Protocol') or 'tcp'}")
+    for key, hosts in bindings.items() if isinstance(bindings, dict) else ():
+        target, _, proto = str(key).partition("/")
+        for h in hosts if isinstance(hosts, list) else []:
+            if isinstance(h, dict) and h.get("HostPort"):
+                ports.append(f"{h.get('HostIp') or '0.0.0.0'}:{h['HostPort']}->{target}/{proto or 'tcp'}")
     return sorted(set(ports))
 
 

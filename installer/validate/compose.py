@@ -113,33 +113,34 @@ def rule_findings(doc: dict[str, Any], bundle: Bundle, inp: RenderInput) -> list
 def _compose_cmd() -> list[str] | None:
     """The ``docker compose`` command prefix, or None when Compose v2 is not available here.
 
-    The same command python-on-whales builds for a default client (the docker CLI found on PATH,
-    then ``compose``), without importing it: that import alone cost a tenth of a render.
+    The command python-on-whales builds for a default client (the docker CLI found on PATH, then
+    ``compose``), without importing it: that import alone cost a tenth of a render.
     """
     docker = shutil.which("docker")
     if docker is None:
         return None
+    cmd = [docker, "compose"]
     try:
-        stat = os.stat(docker)
-    except OSError:
+        probe = subprocess.run([*cmd, "version", "--short"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
         return None
-    key = (docker, stat.st_mtime_ns, stat.st_size)
-    if key not in _COMPOSE_ANSWERED:
-        cmd = [docker, "compose"]
-        try:
-            probe = subprocess.run([*cmd, "version", "--short"], capture_output=True, text=True, timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        if probe.returncode != 0:
-            return None  # not remembered: Compose installed later is found at the next render
-        _COMPOSE_ANSWERED[key] = cmd
-    return list(_COMPOSE_ANSWERED[key])
+    return cmd if probe.returncode == 0 else None
 
 
-# docker CLI (path, mtime, size) → the command that answered. Keyed by the CLI's file, so a CLI
-# replaced or removed since is asked again; a Compose plugin removed since makes `docker compose
-# config` fail with its own message (an error finding), never pass unseen.
-_COMPOSE_ANSWERED: dict[tuple[str, int, int], list[str]] = {}
+def _docker_config_or_skip(bundle: Bundle, inp: RenderInput) -> list[Finding]:
+    """``docker compose config`` on the bundle, or a warning when Compose v2 is not here.
+
+    Whether Compose v2 is here is asked only when the config check did not pass: a passing render
+    (every launch) saves a process start, a failing one still tells a missing Compose (warning)
+    from a bad bundle (error)."""
+    skipped = [Finding(CONFIG, COMPOSE_FILE, "skipped: Docker Compose v2 is not available here", "warning")]
+    docker = shutil.which("docker")
+    if docker is None:
+        return skipped
+    found = docker_config_findings(bundle, inp, [docker, "compose"])
+    if found and _compose_cmd() is None:
+        return skipped
+    return found
 
 
 def _env_values(text: str) -> dict[str, str]:
@@ -209,9 +210,5 @@ def validate_compose(bundle: Bundle, inp: RenderInput, use_docker: bool = True) 
         return [Finding(SCHEMA, COMPOSE_FILE, "must be a YAML mapping")]
     findings = schema_findings(doc) + rule_findings(doc, bundle, inp)
     if use_docker:
-        cmd = _compose_cmd()
-        if cmd is None:
-            findings.append(Finding(CONFIG, COMPOSE_FILE, "skipped: Docker Compose v2 is not available here", "warning"))
-        else:
-            findings += docker_config_findings(bundle, inp, cmd)
+        findings += _docker_config_or_skip(bundle, inp)
     return findings

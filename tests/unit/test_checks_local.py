@@ -423,6 +423,22 @@ def test_docker_client_carries_the_compose_project(tmp_path: Path) -> None:
                        "--project-name", "fabrix-x", "--project-directory", str(tmp_path)]
 
 
+def test_launch_compose_command_is_the_one_python_on_whales_builds(tmp_path: Path) -> None:
+    """The launch builds its `docker compose` command without importing python-on-whales (a tenth
+    of a second or more of every launch); python-on-whales' own command is the reference."""
+    from installer.dockerenv import docker_client
+    from installer.launch.dockercli import compose_command
+
+    _need_docker_cli()
+    files = [tmp_path / "compose.yaml", tmp_path / "override.yaml"]
+    for env_files, profiles, folder in (([tmp_path / ".env"], [], tmp_path), ([], ["web", "db"], None),
+                                         ([tmp_path / "a.env", tmp_path / "b.env"], ["x"], tmp_path)):
+        client = docker_client(project="fabrix-x", compose_files=files, env_files=env_files, project_dir=folder,
+                               profiles=profiles)
+        reference = [str(part) for part in client.client_config.docker_compose_cmd]
+        assert compose_command("fabrix-x", files, env_files, folder, profiles) == reference
+
+
 def test_docker_client_without_docker_raises_tool_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from installer.dockerenv import docker_client
     from installer.errors import EXIT_TOOL_MISSING

@@ -6,6 +6,7 @@ kubernetes-validate says, and the fast YAML reader/writer agree with PyYAML's ow
 from __future__ import annotations
 
 import copy
+import sys
 from typing import Any
 
 import kubernetes_validate
@@ -196,3 +197,43 @@ def test_all_targets_still_stop_on_a_defect_in_one_target(monkeypatch, tmp_path)
 
     with pytest.raises(OperationFailed, match=r"multicloud/bicep/modules/\S+: \[pycep-parser\]"):
         render_checked(plan(model="container", target="aks"), all_target_keys())
+
+
+# ---------------------------------------------------------------- docker compose config: asked once
+
+def _docker_script(folder, compose: str) -> None:
+    import stat
+
+    folder.mkdir(exist_ok=True)
+    script = folder / "docker"
+    script.write_text(f"#!/bin/sh\nif [ \"$1\" = compose ]; then {compose}; fi\nexit 1\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX shell script stands in for docker")
+def test_compose_config_tells_a_missing_compose_from_a_bad_bundle(tmp_path, monkeypatch) -> None:
+    """`docker compose version` is asked only when `config` did not pass: a docker without the
+    Compose v2 plugin is a warning (skipped), a Compose that rejects the bundle is an error."""
+    from installer.render.compose import render_compose
+    from installer.validate.compose import CONFIG, validate_compose
+
+    i = inp(plan(model="container", target="compose"))
+    bundle = render_compose(i)
+    _docker_script(tmp_path / "none", "echo \"docker: 'compose' is not a docker command.\" >&2; exit 1")
+    monkeypatch.setenv("PATH", str(tmp_path / "none"))
+    found = [f for f in validate_compose(bundle, i) if f.validator == CONFIG]
+    assert [(f.severity, f.message) for f in found] == [("warning", "skipped: Docker Compose v2 is not available here")]
+
+    log = tmp_path / "calls.log"
+    _docker_script(tmp_path / "picky", f"echo \"$*\" >> {log}; if [ \"$2\" = version ]; then echo 2.40.3; exit 0; fi; "
+                                       "echo 'services.flowise.ports: invalid' >&2; exit 15")
+    monkeypatch.setenv("PATH", str(tmp_path / "picky"))
+    found = [f for f in validate_compose(bundle, i) if f.validator == CONFIG]
+    assert [(f.severity, f.message) for f in found] == [("error", "services.flowise.ports: invalid")]
+    assert [line.split()[-2:] for line in log.read_text().splitlines()] == [["config", "--quiet"], ["version", "--short"]]
+
+    log.unlink()
+    _docker_script(tmp_path / "happy", f"echo \"$*\" >> {log}; exit 0")
+    monkeypatch.setenv("PATH", str(tmp_path / "happy"))
+    assert [f for f in validate_compose(bundle, i) if f.validator == CONFIG] == []
+    assert [line.split()[-2:] for line in log.read_text().splitlines()] == [["config", "--quiet"]]  # no probe

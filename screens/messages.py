@@ -101,6 +101,7 @@ class AzurePreviewed(Message):
 
     preview: Any
     problem: str | None = None
+    blocks: bool = False  # bad input (UsageError): the launch would stop on it too
 
 
 @dataclass

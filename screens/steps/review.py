@@ -16,7 +16,7 @@ from textual.widgets import Input, Static, TabbedContent, TabPane, Tree
 
 from installer.answers import dump_answers, save_answers
 from installer.checks.base import summarize
-from installer.errors import FabrixError
+from installer.errors import FabrixError, UsageError
 from installer.fsutil import write_atomic
 from installer.flow import Step, launchable
 from installer.render import Bundle
@@ -138,6 +138,7 @@ class ReviewScreen(StepScreen):
                     yield Static("", id="changes-diff")
 
     previewing = False  # ARM's what-if is running in a worker
+    preview_problem: str | None = None  # bad input the preview hit (the launch would stop on it too)
 
     def on_mount(self) -> None:
         # A confirmation answers the preview shown on this visit, not an earlier one.
@@ -164,6 +165,8 @@ class ReviewScreen(StepScreen):
             return why
         if self.previewing:
             return "ARM's preview (what-if) is still running"
+        if self.preview_problem:
+            return f"the preview found a problem the launch would stop on: {self.preview_problem}"
         preview = self.wizard.azure_preview
         if preview is not None and preview.foreign and not self.wizard.allow_foreign_changes:
             return (f"the deployment would change {len(preview.foreign)} resource(s) this install does not own;"
@@ -194,6 +197,11 @@ class ReviewScreen(StepScreen):
     def preview_worker(self, plan: object, session: object) -> None:
         try:
             preview = self.wizard.deps.preview(plan, session)
+        except UsageError as exc:
+            # Bad input (a value the deployment needs is missing): the launch would stop on it too.
+            self.post_message(AzurePreviewed(None, problem=f"{exc.message} (fix: {exc.hint})" if exc.hint else exc.message,
+                                             blocks=True))
+            return
         except (NotBuilt, FabrixError) as exc:
             self.post_message(AzurePreviewed(None, problem=str(exc)))
             return
@@ -207,8 +215,13 @@ class ReviewScreen(StepScreen):
         note = self.query_one("#azure-preview", Static)
         preview = message.preview
         if preview is None:
-            note.update(f"[b]Preview[/b] (ARM what-if) did not run: {escape(message.problem or 'unknown')}. The launch"
-                        " asks ARM again before it deploys and stops if a change touches what this install does not own.")
+            self.preview_problem = message.problem if message.blocks else None
+            if message.blocks:
+                note.update(f"[b]Preview[/b] (ARM what-if) could not run: {escape(message.problem or 'unknown')}.")
+            else:
+                note.update(f"[b]Preview[/b] (ARM what-if) did not run: {escape(message.problem or 'unknown')}. The"
+                            " launch asks ARM again before it deploys and stops if a change touches what this install"
+                            " does not own.")
             self._show_launch_state()
             return
         self.wizard.azure_preview = preview

@@ -354,6 +354,25 @@ async def test_without_the_confirmation_the_engine_refuses_and_failed_says_nothi
     assert not arm.deploy.stacks and group_ids(arm) == before
 
 
+async def test_a_value_the_deployment_needs_blocks_launch_on_review(
+    make_app: MakeApp, fake_arm, azure_env, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+) -> None:
+    """The preview renders the deployment's parameters: a missing one (the public domain comes from
+    PUBLIC_DOMAIN) is named with its fix on Review, and Launch waits for it instead of failing later."""
+    monkeypatch.delenv("PUBLIC_DOMAIN")
+    arm = fake_arm(page_size=0)
+    app = signed_in_app(make_app, plan_for(arm))
+    async with app.run_test(size=(100, 40)) as pilot:
+        review = await to_review(pilot, app)
+        assert "PUBLIC_DOMAIN" in text_of(app, "#azure-preview")
+        note = text_of(app, "#launch-note")
+        assert "not yet" in note and "PUBLIC_DOMAIN" in note, note
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert app.screen is review
+    assert not arm.deploy.groups.get(RG.lower())  # nothing was created
+
+
 async def test_manual_review_points_at_the_runbook(make_app: MakeApp, azure_env) -> None:  # noqa: ANN001
     app = make_app(InstallPlan(name="uiman", model=DeploymentModel.manual))
     app.check_results = {}

@@ -20,6 +20,7 @@ class InstallState(StrEnum):
     starting = "starting"  # up, some health checks still starting
     unfinished = "unfinished"  # a launch began and never ended (its journal says where it stopped)
     stopped = "stopped"  # a state folder, but nothing of it runs
+    azure = "on Azure"  # launched into Azure: only ARM knows its state (`fabrix status --name N` asks)
     unknown = "unknown"  # Docker did not answer
 
 
@@ -29,6 +30,7 @@ class InstallInfo:
     state: InstallState
     detail: str  # one line in words: how many services, which one is wrong, where a launch stopped
     services: list[object] = field(default_factory=list)  # installer.launch.model.ServiceStatus
+    azure: bool = False  # the install's answers target Azure (its state is ARM's, not Docker's)
 
     def describe(self) -> str:
         return f"{self.name} — {self.state.value}: {self.detail}"
@@ -52,6 +54,16 @@ def describe_install(name: str) -> InstallInfo:
     from installer.launch import status, unfinished_run
 
     run = unfinished_run(name)
+    azure = _azure_group(name)
+    if azure is not None:
+        # Docker has nothing of an Azure install; asking ARM would sign in for every install on
+        # Welcome, so the list says where it lives and which command asks ARM.
+        if run is not None:
+            return InstallInfo(name, InstallState.unfinished, run.describe(), azure=True)
+        launched = install_dir(name).journal.exists()
+        return InstallInfo(name, InstallState.azure if launched else InstallState.stopped,
+                           f"resource group {azure}; `fabrix status --name {name}` asks ARM" if launched
+                           else "planned, never launched", azure=True)
     try:
         services = list(status(name))
     except FabrixError as exc:
@@ -66,6 +78,18 @@ def describe_install(name: str) -> InstallInfo:
                            "nothing running" if launched else "planned, never launched", services)
     state, detail = _state_of(services)
     return InstallInfo(name, state, detail, services)
+
+
+def _azure_group(name: str) -> str | None:
+    """The resource group of an Azure install (from its saved answers), None for Compose."""
+    try:
+        from installer.launch.azure.teardown import plan_of
+        from installer.render.workload import azure_names
+
+        plan = plan_of(name)
+        return azure_names(plan).resource_group if plan is not None else None
+    except (FabrixError, ImportError, OSError):
+        return None
 
 
 def survey() -> list[InstallInfo]:

@@ -91,9 +91,15 @@ class InstallScreen(Screen[None]):
         lines += ["", f"State folder: {folder.root}", "", "[b]Last log lines[/b] (install.log)"]
         lines += [f"  {line}" for line in log] or ["  (no log yet)"]
         self.query_one("#install-text", Static).update("\n".join(lines))
+        if info.azure:
+            # Stop and Remove here are Docker's; an Azure install is removed by `fabrix down`,
+            # which lists what the stack manages before it deletes anything.
+            lines[1:1] = ["This install runs on Azure. What ARM says now: `fabrix status --name"
+                          f" {info.name}`; remove it (it lists what it deletes, then asks): `fabrix down --name {info.name}`."]
+            self.query_one("#install-text", Static).update("\n".join(lines))
         running = bool(info.services)
-        self.query_one("#btn-stop", Button).display = running
-        self.query_one("#btn-remove", Button).display = running or folder.exists()
+        self.query_one("#btn-stop", Button).display = running and not info.azure
+        self.query_one("#btn-remove", Button).display = (running or folder.exists()) and not info.azure
         self.query_one("#btn-rollback", Button).display = info.state is InstallState.unfinished
         for button in self.query(Button):
             button.disabled = self.busy and button.id != "btn-close"

@@ -392,3 +392,32 @@ def test_resource_labels_drop_the_provider_namespace() -> None:
     vault = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-x"
     assert resource_label("Microsoft.Insights/diagnosticSettings/to-log-analytics",
                           f"{vault}/providers/Microsoft.Insights/diagnosticSettings/to-log-analytics") == "diagnosticSettings@kv-x"
+
+
+async def test_an_azure_install_on_welcome_is_not_offered_dockers_stop_and_remove(make_app: MakeApp, azure_env) -> None:  # noqa: ANN001
+    """An Azure install has nothing in Docker: the installs list says where it lives and which
+    command asks ARM, and its screen offers no Stop/Remove that would only look at Docker."""
+    from installer.answers import save_answers
+    from installer.installs import InstallState, describe_install
+    from installer.plan import Target
+    from installer.state import install_dir
+    from screens.install_view import InstallScreen
+
+    plan = InstallPlan(name="uiazdone", target=Target.aca, azure={"subscription_id": scenarios.SUBSCRIPTION,
+                                                                   "location": scenarios.LOCATION, "resource_group": RG})
+    folder = install_dir(plan.name).create()
+    save_answers(plan, folder.answers)
+    never = describe_install(plan.name)
+    assert never.azure and never.state is InstallState.stopped and "never launched" in never.detail
+    folder.journal.write_text("")  # a launch happened (and ended)
+    info = describe_install(plan.name)
+    assert info.azure and info.state is InstallState.azure and RG in info.detail and "fabrix status" in info.detail
+    app = make_app(InstallPlan(name="other"))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        app.push_screen(InstallScreen(info))
+        await settle(pilot)
+        text = text_of(app, "#install-text")
+        assert f"fabrix down --name {plan.name}" in text
+        shown = {str(b.label) for b in app.screen.query(Button) if b.display}
+        assert "Stop" not in shown and "Remove" not in shown and "Roll back" not in shown

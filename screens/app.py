@@ -237,8 +237,10 @@ def run_wizard(args: argparse.Namespace, out: Output) -> int:
             "`fabrix check|render|up --answers FILE` (see `fabrix --help`)",
         )
     saved = None if plan else load_progress()
-    result = FabrixApp(plan, saved=saved).run()
-    leave_now(int(result or 0))
+    app = FabrixApp(plan, saved=saved)
+    result = app.run()
+    # A crash inside the app (Textual printed its traceback) exits 1, not 0.
+    leave_now(int(result or 0) or (app.return_code or 0))
 
 
 def leave_now(code: int) -> NoReturn:

@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the plan's prerequisite checks concurrently; each says pass, warn, fail or unknown.",
         epilog=("exit codes: 0 every check passed or only warned · 1 a check failed · 2 bad input or usage · "
                 "3 a required tool (Docker Engine, Compose v2) is missing · 4 nothing failed, but a check "
-                "could not be verified (throttled, no read permission, an Azure error, no answer in time) — "
+                "could not be verified (throttled, no read permission, an Azure error, no answer in time, the network down) — "
                 "not ready · 130 cancelled"),
     )
     _add_answers(p)

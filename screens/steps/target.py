@@ -47,6 +47,7 @@ class TargetScreen(FormStep):
         # checked against them. _asked: subscriptions whose list is loading or failed to load.
         self._regions: dict[str, list[Any]] = {}
         self._asked: set[str] = set()
+        self._unlisted: set[str] = set()  # listing failed: say unchecked, not "checking…"
 
     def on_mount(self) -> None:
         session = self.wizard.azure_session
@@ -228,8 +229,13 @@ class TargetScreen(FormStep):
                 self._asked.add(subscription)
                 self.load_locations(self.session, self._value("azure.subscription_id"))
             waiting = self.session is not None and subscription in self._asked
+            text = REGION_UNCHECKED
+            if subscription in self._unlisted:
+                text = "not checked: the subscription's regions could not be listed (Prerequisites checks it)"
+            elif waiting:
+                text = REGION_CHECKING
             for static in hint:
-                static.update(REGION_CHECKING if waiting else REGION_UNCHECKED)  # type: ignore[attr-defined]
+                static.update(text)  # type: ignore[attr-defined]
             return None
         for static in hint:
             static.update(f"checked against the {len(known)} regions of this subscription")  # type: ignore[attr-defined]
@@ -307,6 +313,7 @@ class TargetScreen(FormStep):
         try:
             locations = list_locations(session, subscription_id)
         except Exception as exc:  # keep the typed region; say why the list is missing
+            self._unlisted.add(subscription_id.lower())
             self.post_message(AzureNote(f"✗ Could not list regions (the region is checked again on Prerequisites): "
                                         f"{type(exc).__name__}: {exc}"))
             return
@@ -314,6 +321,8 @@ class TargetScreen(FormStep):
 
     def on_azure_note(self, message: AzureNote) -> None:
         self.query_one("#sign-in-note", Static).update(message.text)
+        if self.plan.is_azure():
+            self.revalidate()  # the region's hint follows (e.g. its list could not be read)
 
     async def on_azure_signed_in(self, message: AzureSignedIn) -> None:
         self.session = message.session

@@ -188,3 +188,23 @@ async def test_arm_endpoint_only_for_the_custom_cloud_and_placeholders_are_the_r
     from installer.azure.naming import names_for
 
     assert names_for(app.plan).resource_group == "rg-ab-acme"
+
+
+async def test_regions_that_cannot_be_listed_leave_the_region_unchecked_not_failed(
+    make_app: Callable[..., FabrixApp], fake_arm, az_stub  # noqa: ANN001
+) -> None:
+    from tests.azure.fake_arm import Fault
+
+    fake_arm(faults=[Fault(r"/locations", status=403, code="AuthorizationFailed")])
+    app = make_app(InstallPlan(name="ui-azure-noloc", target=Target.aca, azure={"cloud": "custom"}))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await next_step(pilot)
+        await next_step(pilot)
+        app.screen.query_one("#sign-in", Button).press()
+        await settle(pilot)
+        await _type(pilot, app, "azure.location", "marsnorth")
+        await _type(pilot, app, "azure.subscription_id", scenarios.SUBSCRIPTION)
+        region = _field(app, "azure.location")
+        assert "could not be listed" in str(region.query_one(".hint").render())
+        assert app.screen.valid and not region.has_class("-invalid")

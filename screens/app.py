@@ -83,7 +83,9 @@ class FabrixApp(App[int]):
         # the person agreed to re-plan (Target asks once before planning over a running install).
         self.known_installs: dict[str, Any] = {}
         self.replan_ok: set[str] = set()
-        self._opening: Step | None = None  # the step being built (goto)
+        # The step screen that said "opening …", until the next step replaces it (goto). A screen
+        # replaced otherwise meanwhile never runs its callback: the next goto then starts afresh.
+        self._opening: Screen[Any] | None = None
         self._progress_lock = threading.Lock()
         self._progress_sequence = 0  # the last save/forget asked for
         self._progress_written = 0  # the last one done
@@ -117,22 +119,24 @@ class FabrixApp(App[int]):
         a busy one, which without a word looked like a key that did nothing (issue 11). Keys
         pressed meanwhile do not move again.
         """
-        if self._opening is not None:
+        current = self.screen
+        if self._opening is current:
             return
         self.step = step
         self.save_progress()
-        current = self.screen
         announce = getattr(current, "announce_opening", None)
         if not callable(announce) or not current.is_mounted:
             self.switch_screen(self._screen_for(step))
             return
         announce(step)
-        self._opening = step
-        current.call_after_refresh(self._open, step)
+        self._opening = current
+        current.call_after_refresh(self._open, step, current)
 
-    def _open(self, step: Step) -> None:
-        self._opening = None
-        self.switch_screen(self._screen_for(step))
+    def _open(self, step: Step, announcer: Screen[Any]) -> None:
+        if self._opening is announcer:
+            self._opening = None
+        if self.screen is announcer:  # nothing else took its place meanwhile (an install's view)
+            self.switch_screen(self._screen_for(step))
 
     def show(self, screen: Screen[Any]) -> None:
         """Show a screen that is not a wizard step (Done / Failed)."""

@@ -67,3 +67,25 @@ async def test_back_to_welcome_from_model_answers_too(make_app: MakeApp) -> None
         assert _bar(app).startswith("fabrix · opening step 1 of 7 · Welcome…")
         await settle(pilot)
         assert isinstance(app.screen, WelcomeScreen)
+
+
+async def test_a_screen_shown_while_a_step_opens_wins_and_the_wizard_still_moves(make_app: MakeApp) -> None:
+    from textual.screen import Screen
+
+    class Elsewhere(Screen[None]):
+        pass
+
+    app = make_app(InstallPlan(name="demo"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        welcome = app.screen
+        welcome.action_next()  # type: ignore[attr-defined]
+        app.show(Elsewhere())  # e.g. an install's view opened in the same instant
+        await settle(pilot)
+        assert isinstance(app.screen, Elsewhere)  # not replaced by the step that was opening
+        app.goto(Step.welcome)  # the wizard is not stuck waiting for the lost step
+        await settle(pilot)
+        assert isinstance(app.screen, WelcomeScreen)
+        app.screen.action_next()  # type: ignore[attr-defined]
+        await settle(pilot)
+        assert isinstance(app.screen, ModelScreen)

@@ -30,7 +30,7 @@ from screens.steps.result import DoneScreen, FailedScreen
 from screens.steps.review import ReviewScreen
 from screens.widgets.progress_row import ProgressRow
 from tests.azure import scenarios
-from tests.ui.helpers import next_step, settle
+from tests.ui.helpers import UiThreadCalls, next_step, settle
 
 MakeApp = Callable[..., FabrixApp]
 RG = "rg-fx-uitest"
@@ -121,35 +121,38 @@ async def test_aca_launch_from_review_shows_every_resource_then_done(make_app: M
     held = HeldLaunch()
     plan = plan_for(arm)
     app = signed_in_app(make_app, plan, launch=held)
-    async with app.run_test(size=(100, 40)) as pilot:
-        review = await to_review(pilot, app)
-        preview = text_of(app, "#azure-preview")
-        assert "to create" in preview and "0 to delete" in preview, preview
-        assert app.azure_preview is not None and app.azure_preview.counts["create"] > 20
-        assert not review.query_one("#foreign-confirm", Input).display  # nothing foreign: nothing to confirm
-        assert "Launch: ready" in text_of(app, "#launch-note")
-        await pilot.press("ctrl+l")
-        launch = app.screen
-        assert isinstance(launch, LaunchScreen)
-        await wait_for(pilot, held.returned.is_set)
-        await wait_for(pilot, lambda: not launch._events)
-        await pilot.pause()
-        # The wizard handed the engine its own sign-in and no permission for foreign changes.
-        assert held.kwargs["session"] is app.azure_session and held.kwargs["allow_foreign"] is False
-        shown = rows(launch)
-        ops = {op.resource.id.lower() for op in live_stacks(arm)[0].deployment.ops}
-        deployed = [row for row in shown if row.startswith("svc--subscriptions-")]
-        assert len(deployed) == len(ops), sorted(shown)  # one row per deployment operation
-        vault = next(v for v in shown.values() if v.startswith("vaults/" + azure_names(plan).key_vault))
-        assert re.search(r" succeeded \d+s$", vault), vault  # ARM's word and the duration
-        steps = {row.label: row.words for row in launch.query("#launch-steps ProgressRow").results(ProgressRow)}
-        assert {"signin", "group", "preview", "deploy", "postdeploy", "probe"} <= set(steps), steps
-        assert not [v for v in shown.values() if " failed" in v]
-        held.release.set()
-        await settle(pilot)
-        assert isinstance(app.screen, DoneScreen)
-        done = text_of(app, "#done-text")
-        assert "is deployed to Azure" in done
+    # No ARM request (a socket connect) from the UI thread, from here on.
+    with UiThreadCalls() as ui_thread:
+        async with app.run_test(size=(100, 40)) as pilot:
+            review = await to_review(pilot, app)
+            preview = text_of(app, "#azure-preview")
+            assert "to create" in preview and "0 to delete" in preview, preview
+            assert app.azure_preview is not None and app.azure_preview.counts["create"] > 20
+            assert not review.query_one("#foreign-confirm", Input).display  # nothing foreign: nothing to confirm
+            assert "Launch: ready" in text_of(app, "#launch-note")
+            await pilot.press("ctrl+l")
+            launch = app.screen
+            assert isinstance(launch, LaunchScreen)
+            await wait_for(pilot, held.returned.is_set)
+            await wait_for(pilot, lambda: not launch._events)
+            await pilot.pause()
+            # The wizard handed the engine its own sign-in and no permission for foreign changes.
+            assert held.kwargs["session"] is app.azure_session and held.kwargs["allow_foreign"] is False
+            shown = rows(launch)
+            ops = {op.resource.id.lower() for op in live_stacks(arm)[0].deployment.ops}
+            deployed = [row for row in shown if row.startswith("svc--subscriptions-")]
+            assert len(deployed) == len(ops), sorted(shown)  # one row per deployment operation
+            vault = next(v for v in shown.values() if v.startswith("vaults/" + azure_names(plan).key_vault))
+            assert re.search(r" succeeded \d+s$", vault), vault  # ARM's word and the duration
+            steps = {row.label: row.words for row in launch.query("#launch-steps ProgressRow").results(ProgressRow)}
+            assert {"signin", "group", "preview", "deploy", "postdeploy", "probe"} <= set(steps), steps
+            assert not [v for v in shown.values() if " failed" in v]
+            held.release.set()
+            await settle(pilot)
+            assert ui_thread.calls == [], ui_thread.calls  # Review's what-if and the launch ran in workers
+            assert isinstance(app.screen, DoneScreen)
+            done = text_of(app, "#done-text")
+            assert "is deployed to Azure" in done
         assert "https://ai.contoso.test/" in done  # the Front Door URL for the plan's domain
         assert f"Key Vault: {azure_names(plan).key_vault}" in done
         assert "keycloak-admin-password" in done  # the first sign-in

@@ -5,8 +5,6 @@ the event loop keeps ticking while the launch runs (how smoothly: bench/launch_s
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +20,7 @@ from screens.app import FabrixApp
 from screens.steps.launch import LaunchScreen
 from screens.steps.result import DoneScreen, FailedScreen
 from tests.support.standin import free_ports, write_answers
-from tests.ui.helpers import next_step, settle
+from tests.ui.helpers import UiThreadCalls, next_step, settle
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 COMPONENTS = ["postgres", "redis"]
@@ -48,39 +46,6 @@ class TickGaps:
             self.max_gap = max(self.max_gap, now - self.last)
         self.last = now
         self.ticks += 1
-
-
-class UiThreadCalls:
-    """Processes started and sockets connected on the UI thread (the thread the test's event loop,
-    and so the app, runs on) while in this context: each would block the UI for as long as
-    Docker takes to answer."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-        self._popen_init = subprocess.Popen.__init__
-        self._connect = socket.socket.connect
-
-    def __enter__(self) -> UiThreadCalls:
-        ui = threading.current_thread()
-        popen_init, connect, calls = self._popen_init, self._connect, self.calls
-
-        def watched_popen(process: subprocess.Popen[bytes], args: object, *more: object, **kw: object) -> None:
-            if threading.current_thread() is ui:
-                calls.append(f"started {args!r}")
-            popen_init(process, args, *more, **kw)  # type: ignore[arg-type]
-
-        def watched_connect(sock: socket.socket, address: object) -> None:
-            if threading.current_thread() is ui:
-                calls.append(f"connected to {address!r}")
-            connect(sock, address)  # type: ignore[arg-type]
-
-        subprocess.Popen.__init__ = watched_popen  # type: ignore[assignment,method-assign]
-        socket.socket.connect = watched_connect  # type: ignore[assignment,method-assign]
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        subprocess.Popen.__init__ = self._popen_init  # type: ignore[method-assign]
-        socket.socket.connect = self._connect  # type: ignore[method-assign]
 
 
 async def _launch_to_end(app: FabrixApp, pilot, gaps: TickGaps | None = None) -> None:  # noqa: ANN001

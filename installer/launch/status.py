@@ -19,35 +19,39 @@ COMPOSE_ONEOFF_LABEL = "com.docker.compose.oneoff"  # "True" on `docker compose 
 
 
 def project_status(
-    docker: list[str], project: str, secret_values: Iterable[str] = (), strict: bool = False
+    docker: list[str], project: str, secret_values: Iterable[str] = (), strict: bool = False,
+    engine: bool = True,
 ) -> list[ServiceStatus]:
     """Every container of ``project`` (running or not; one-off ``compose run`` containers left
     out, as ``compose ps`` does), sorted by component.
 
-    Two docker CLI calls (``ps --quiet`` by the project's label, then one ``inspect``), not
-    ``docker compose ps``: the Compose plugin is a second, heavier process, and the launch asks
-    this every two seconds while it waits.
+    Asked over the local Engine's socket when the CLI would use it (``engine_api``: no process
+    at all), else with two docker CLI calls (``ps --quiet`` by the project's label, then one
+    ``inspect``), never ``docker compose ps``: the Compose plugin is a second, heavier process,
+    and the launch asks this every two seconds while it waits. ``engine=False``: the CLI only.
 
     ``strict``: a Docker that does not answer raises ``ToolMissing`` instead of looking like an
     install with nothing running (`fabrix status` must not say "not running" when it cannot see)."""
+    from installer.launch.engine_api import project_containers
     from installer.secrets import redact  # lazily: it loads the catalog, `fabrix down` needs neither
 
-    res = run(docker + ["ps", "--all", "--quiet", "--no-trunc",
-                        "--filter", f"label={COMPOSE_PROJECT_LABEL}={project}",
-                        "--filter", f"label={COMPOSE_ONEOFF_LABEL}=False"], timeout=60)
-    if res.rc != 0:
-        if strict:
-            raise ToolMissing(
-                f"could not read the state of {project}: {last_line(res.stderr) or 'docker ps failed'}",
-                "start the Docker Engine (or check DOCKER_HOST) and re-run",
-            )
-        return []
-    idents = res.stdout.split()
-    if not idents:
-        return []
+    wanted = (f"{COMPOSE_PROJECT_LABEL}={project}", f"{COMPOSE_ONEOFF_LABEL}=False")
+    items = project_containers(*wanted) if engine else None
+    if items is None:  # not the local socket, or it did not answer: the CLI says what is wrong
+        res = run(docker + ["ps", "--all", "--quiet", "--no-trunc",
+                            "--filter", f"label={wanted[0]}", "--filter", f"label={wanted[1]}"], timeout=60)
+        if res.rc != 0:
+            if strict:
+                raise ToolMissing(
+                    f"could not read the state of {project}: {last_line(res.stderr) or 'docker ps failed'}",
+                    "start the Docker Engine (or check DOCKER_HOST) and re-run",
+                )
+            return []
+        idents = res.stdout.split()
+        items = _inspect(docker, idents) if idents else []
     values = list(secret_values)
     out: list[ServiceStatus] = []
-    for item in _inspect(docker, idents):
+    for item in items:
         labels = (item.get("Config") or {}).get("Labels") or {}
         state = item.get("State") or {}
         health = state.get("Health") or {}

@@ -129,6 +129,17 @@ def test_full_stack_up_status_rerun_keeps_data_down_removes_all(install: dict) -
     status = result_of(st)
     assert status["unfinished_run"] is None
     assert {s["component"]: s["health"] for s in status["services"]} == {s: "healthy" for s in services}
+    # The launch reads health over the Engine's socket when the CLI would use it: the same answer
+    # as the two CLI calls (docker ps + docker inspect).
+    from installer.launch.dockercli import plain_docker_cmd
+    from installer.launch.engine_api import local_socket
+    from installer.launch.status import project_status
+
+    via_cli = project_status(plain_docker_cmd(), project_name(name), engine=False)
+    assert {s.component for s in via_cli} == services
+    assert project_status(plain_docker_cmd(), project_name(name)) == via_cli
+    if os.environ.get("CI") and not os.environ.get("DOCKER_HOST"):
+        assert local_socket() is not None, "a local Docker Engine: the socket path must be the one in use"
 
     # Data written into the install survives a re-run of `up` (Compose converges, volumes stay).
     container = f"{project_name(name)}-postgres-1"

@@ -24,6 +24,9 @@ What Azure does, and where the fake takes it from:
   ``BadRequest`` / "PrivateEndpointProvisioning Failed. ErrorCode: … ErrorMessage: …" is the one a
   Front Door origin gives for a failed private endpoint (hashicorp/terraform-provider-azurerm#30866);
   the inner ``ResourceNotFound`` text is ARM's usual not-found message (assumed, not observed).
+- The same for an origin to a Container Apps environment (``groupId: managedEnvironments``): the
+  connection is on the environment; list/get/PUT ``…/managedEnvironments/{e}/privateEndpointConnections``
+  (ContainerApps 2025-07-01 ``ManagedEnvironmentPrivateEndpointConnections_CreateOrUpdate.json``).
 - Approve: ``PUT …/privateLinkServices/{s}/privateEndpointConnections/{c}`` (api 2024-05-01),
   body and answer as ``PrivateLinkServiceUpdatePrivateEndpointConnection.json``; list as
   ``PrivateLinkServiceListPrivateEndpointConnection.json``; get as
@@ -49,6 +52,8 @@ SUB = r"/subscriptions/(?P<sub>[^/]+)"
 PLS = rf"{SUB}/resourcegroups/(?P<rg>[^/]+)/providers/Microsoft\.Network/privateLinkServices/(?P<pls>[^/]+)"
 LB = "service.beta.kubernetes.io/azure-"
 PLS_TYPE = "microsoft.network/privatelinkservices"
+ENV_TYPE = "microsoft.app/managedenvironments"
+ENV = rf"{SUB}/resourcegroups/(?P<rg>[^/]+)/providers/Microsoft\.App/managedEnvironments/(?P<env>[^/]+)"
 ORIGIN_TYPE = "microsoft.cdn/profiles/origingroups/origins"
 FRONT_DOOR_PE_SUBSCRIPTION = "f3a8b9c1-0000-4000-8000-00000000afd0"  # illustrative: Front Door's managed network
 
@@ -73,6 +78,11 @@ class PrivateLinkPlane:
         plane.add_route("GET", rf"{PLS}/privateEndpointConnections", self.list)
         plane.add_route("GET", rf"{PLS}/privateEndpointConnections/(?P<conn>[^/]+)", self.get)
         plane.add_route("PUT", rf"{PLS}/privateEndpointConnections/(?P<conn>[^/]+)", self.put)
+        # Container Apps environments take Front Door's connections too (ContainerApps 2025-07-01,
+        # ManagedEnvironmentPrivateEndpointConnections_CreateOrUpdate.json: 200 with the connection).
+        plane.add_route("GET", rf"{ENV}/privateEndpointConnections", self.env_list)
+        plane.add_route("GET", rf"{ENV}/privateEndpointConnections/(?P<conn>[^/]+)", self.env_get)
+        plane.add_route("PUT", rf"{ENV}/privateEndpointConnections/(?P<conn>[^/]+)", self.env_put)
         plane.on_tick.append(self.tick)
         plane.on_applied.append(self.applied)
         plane.on_removed.append(self.removed)
@@ -161,7 +171,7 @@ class PrivateLinkPlane:
                 self.plane._sync_resources()
         elif kind == "microsoft.cdn/profiles":
             # Deleting a profile deletes its private endpoints, so their connections go.
-            for svc in self.services():
+            for svc in [r for r in self.plane.resources.values() if r.type.lower() in (PLS_TYPE, ENV_TYPE)]:
                 conns = svc.properties.get("privateEndpointConnections") or []
                 svc.properties["privateEndpointConnections"] = [
                     c for c in conns if self.origin_of.get(c["id"].lower(), ("", ""))[1].lower() != res.id.lower()]
@@ -198,7 +208,7 @@ class PrivateLinkPlane:
         if link is None:
             return
         svc = self.plane.resources.get(link[0].lower())
-        if svc is None or svc.type.lower() != PLS_TYPE:
+        if svc is None or svc.type.lower() not in (PLS_TYPE, ENV_TYPE):
             return
         profile = res.id.split("/originGroups/")[0] if "/originGroups/" in res.id else res.id.rsplit("/", 4)[0]
         key = f"{profile}|{link[0]}|{link[1]}|{link[2]}".lower()
@@ -208,16 +218,17 @@ class PrivateLinkPlane:
         request = str((res.properties.get("sharedPrivateLinkResource") or {}).get("requestMessage") or "")
         pe = uuid.uuid4()
         name = f"{svc.name}.{pe}"
-        auto = FRONT_DOOR_PE_SUBSCRIPTION in ((svc.properties.get("autoApproval") or {}).get("subscriptions") or [])
+        auto = FRONT_DOOR_PE_SUBSCRIPTION in (((svc.properties.get("autoApproval") or {}).get("subscriptions")) or [])
         self.origin_of[f"{svc.id}/privateEndpointConnections/{name}".lower()] = (key, profile)
         conns.append({
             "name": name,
             "id": f"{svc.id}/privateEndpointConnections/{name}",
-            "type": "Microsoft.Network/privateLinkServices/privateEndpointConnections",
+            "type": f"{svc.type}/privateEndpointConnections",
             "properties": {
                 "provisioningState": "Succeeded",
                 "privateEndpoint": {"id": f"/subscriptions/{FRONT_DOOR_PE_SUBSCRIPTION}/resourceGroups/eafd-Prod-{link[2] or 'global'}"
                                           f"/providers/Microsoft.Network/privateEndpoints/{pe}"},
+                **({"groupIds": [link[1]]} if link[1] else {}),
                 "privateLinkServiceConnectionState": {"status": "Approved" if auto else "Pending",
                                                       "description": request, "actionsRequired": "None"},
                 "linkIdentifier": str(abs(hash(key)) % 10**9),
@@ -249,8 +260,26 @@ class PrivateLinkPlane:
     def get(self, sub: str, rg: str, pls: str, conn: str, query: Any, body: Any) -> Reply:
         return 200, {}, self._conn(self._pls(sub, rg, pls), conn)
 
+    def _env(self, sub: str, rg: str, env: str) -> Resource:
+        res = self.plane.resources.get(f"/subscriptions/{self.plane.sub}/resourcegroups/{rg}/providers/microsoft.app/managedenvironments/{env}".lower())
+        if res is None:
+            raise ArmRuleError(404, "ResourceNotFound", f"The Resource 'Microsoft.App/managedEnvironments/{env}' under resource group '{rg}' was not found.")
+        return res
+
+    def env_list(self, sub: str, rg: str, env: str, query: Any, body: Any) -> Reply:
+        res = self._env(sub, rg, env)
+        return 200, {}, self.plane.arm.page(self.connections(res), f"{res.id}/privateEndpointConnections", query)
+
+    def env_get(self, sub: str, rg: str, env: str, conn: str, query: Any, body: Any) -> Reply:
+        return 200, {}, self._conn(self._env(sub, rg, env), conn)
+
+    def env_put(self, sub: str, rg: str, env: str, conn: str, query: Any, body: Any) -> Reply:
+        return self._set_state(self._env(sub, rg, env), conn, body)
+
     def put(self, sub: str, rg: str, pls: str, conn: str, query: Any, body: Any) -> Reply:
-        svc = self._pls(sub, rg, pls)
+        return self._set_state(self._pls(sub, rg, pls), conn, body)
+
+    def _set_state(self, svc: Resource, conn: str, body: Any) -> Reply:
         c = self._conn(svc, conn)
         state = ((body or {}).get("properties") or {}).get("privateLinkServiceConnectionState") or {}
         status = state.get("status")

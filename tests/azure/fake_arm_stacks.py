@@ -20,12 +20,12 @@ from tests.azure.fake_arm_state import ArmRuleError, Reply, Stack, _unique, iso
 class StacksMixin:
     """Part of ``DeployPlane``."""
 
-    def _stack_state(self, s: Stack) -> str:
+    def _stack_state(self, s: Stack, now: float | None = None) -> str:
         if s.deleting_since is not None:
             return "deleting"
         if s.deployment is None:
             return "succeeded"
-        return {"Accepted": "deploying", "Running": "deploying", "Succeeded": "succeeded", "Failed": "failed", "Canceled": "canceled"}[self._dep_state(s.deployment)]
+        return {"Accepted": "deploying", "Running": "deploying", "Succeeded": "succeeded", "Failed": "failed", "Canceled": "canceled"}[self._dep_state(s.deployment, now)]
 
     def _stack_id(self, s: Stack) -> str:
         g = self.groups.get(s.group)
@@ -58,7 +58,14 @@ class StacksMixin:
         props = copy.deepcopy(s.body.get("properties") or {})
         props.pop("template", None)
         props.pop("parameters", None)
-        state = self._stack_state(s)
+        # One instant for the whole answer: the clock runs on between the request's tick and
+        # here, and a state read later than the resources were applied and settled would say
+        # "succeeded" with resources[] (and the group) not there yet.
+        now = self.clock.now()
+        if s.deployment is not None:
+            self._apply(s.deployment, now)
+            self._settle_stack(s, now)
+        state = self._stack_state(s, now)
         deny = (props.get("denySettings") or {}).get("mode", "none")
         props.update(
             {

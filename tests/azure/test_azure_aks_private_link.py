@@ -203,3 +203,28 @@ def test_a_failure_in_the_second_deployment_rolls_back_the_cluster_its_node_grou
     alive = {g for g, v in arm.deploy.groups.items() if v.delete_done_at is None}
     assert RG.lower() not in alive and "rg-aks-fx-demo-nodes" not in alive  # AKS removed its node group
     assert not arm.deploy.private_link.services()
+
+
+def test_an_approval_refused_on_the_node_group_names_the_group_and_the_role(fake_arm, azure_env) -> None:
+    from tests.azure.fake_arm import Fault
+
+    arm = started(fake_arm(page_size=0, faults=[Fault(r"/privateEndpointConnections/", 403, method="PUT", code="AuthorizationFailed")]))
+    result = launch(plan_from_dict(aks_answers(arm)), lambda ev: None)
+    assert result.failed
+    assert "AuthorizationFailed" in result.message and "rg-aks-fx-demo-nodes" in result.message
+    assert "Network Contributor" in result.message
+    assert result.rollback is not None and result.rollback.ok, result.rollback
+
+
+def test_an_aca_launch_approves_front_doors_connection_on_the_environment(fake_arm, azure_env) -> None:
+    arm = started(fake_arm(page_size=0))
+    events: list[ProgressEvent] = []
+    result = launch(plan_from_dict(answers(arm)), events.append)
+    assert result.ok, result.message
+    assert stack_puts(arm) == 1  # one deployment: the environment exists before its origins
+    [env] = of_type(arm, "microsoft.app/managedenvironments")
+    conns = arm.deploy.private_link.connections(env)
+    assert len(conns) == 1  # one private endpoint for every origin (same profile, environment, group id)
+    fd = [f"{e.state.value}: {e.message}" for e in events if e.step == "frontdoor"]
+    assert conns[0]["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved", (fd, conns)
+    assert any(e.step == "frontdoor" and e.state is State.done and "approved" in e.message for e in events)

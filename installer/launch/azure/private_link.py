@@ -31,6 +31,11 @@ a running stack); never a second stack. Every sub-step is journaled under ``fron
 
 A re-run of an install whose service exists (an upgrade) deploys with the parameter true at once,
 so the first deployment does not remove the live origins and routes (``actionOnUnmanage``).
+
+Container Apps (``run_aca``): the origins reach the apps over Private Link to the environment,
+whose connection also waits for approval; the environment exists before its origins, so there is
+no second deployment there — only the approval, with the Container Apps API (list and
+``begin_create_or_update`` of ``managedEnvironments/{env}/privateEndpointConnections``).
 """
 
 from __future__ import annotations
@@ -111,6 +116,15 @@ def ingress_link(b: AzureBackend, t: Target) -> IngressLink:
     return IngressLink(cluster, node_group, service, service_id)
 
 
+def _node_group_hint(link: IngressLink) -> str:
+    """Why a call on the service can be refused: it lives in the node resource group AKS created,
+    outside the install's group, so a role scoped to the install's group does not reach it."""
+    return (f"the Private Link service is in the node resource group {link.node_group}, which AKS created outside "
+            f"the install's group: the signed-in identity needs Microsoft.Network/privateLinkServices/read and "
+            f"privateEndpointConnections/write there (Network Contributor on {link.node_group}, or a role at the "
+            "subscription)")
+
+
 def _service(t: Target, link: IngressLink) -> Any | None:
     try:
         return t.resources.resources.get_by_id(link.service_id, api_version=NETWORK_API)
@@ -119,7 +133,10 @@ def _service(t: Target, link: IngressLink) -> Any | None:
     except HttpResponseError as exc:
         if "ResourceGroupNotFound" in str(exc):
             return None
-        raise
+        code, message = arm.arm_error(exc)
+        hint = f"; {_node_group_hint(link)}" if exc.status_code == 403 else ""
+        raise Stop(f"reading the ingress's Private Link service {link.where} failed: {code}: {message}{hint}",
+                   service=link.service) from exc
 
 
 def _state(service: Any) -> str:
@@ -144,6 +161,7 @@ def _submitted_ready(stack: Any) -> bool:
 def run(b: AzureBackend, t: Target) -> None:
     r = b.r
     if not applies(b):
+        run_aca(b, t)
         return
     records = r.records()
     done = step_state(records).get(STEP)
@@ -170,6 +188,73 @@ def run(b: AzureBackend, t: Target) -> None:
     r.journal_step(STEP, Phase.begin, service=link.service_id, deployed=True)
     approved = approve(b, t, link)
     r.journal_step(STEP, Phase.end, service=link.service_id, approved=approved)
+
+
+def _origin_targets(t: Target, b: AzureBackend, group_id: str) -> list[str]:
+    """The Private Link resources the deployed origins point at (evaluated ids, read back)."""
+    from installer.render.azure.api import API
+
+    api = API["Microsoft.Cdn/profiles/originGroups/origins"]
+    out: list[str] = []
+    # The stack lists its managed resources once it has settled; the deployment's operations name
+    # them as soon as they succeed: take both (as postdeploy does).
+    ids = arm.stack_resource_ids(b.stack) + [row.resource_id for row in b.tracker.rows.values() if row.resource_id]
+    for rid in dict.fromkeys(ids):
+        if "/origingroups/" not in rid.lower() or "/origins/" not in rid.lower():
+            continue
+        try:
+            origin = t.resources.resources.get_by_id(rid, api_version=api)
+        except HttpResponseError:
+            continue
+        shared = _get(_get(origin, "properties") or {}, "sharedPrivateLinkResource") or {}
+        target = str(_get(_get(shared, "privateLink") or {}, "id") or "")
+        if target and str(_get(shared, "groupId") or "") == group_id and target.lower() not in {o.lower() for o in out}:
+            out.append(target)
+    return out
+
+
+def run_aca(b: AzureBackend, t: Target) -> None:
+    """Container Apps: Front Door's origins reach each app over Private Link to the environment,
+    whose connection waits for approval as on AKS (learn frontdoor/private-link; the approve call
+    is ``PUT …/managedEnvironments/{env}/privateEndpointConnections/{c}``, azure-rest-api-specs
+    ``Microsoft.App/ContainerApps/stable/2025-07-01/examples/
+    ManagedEnvironmentPrivateEndpointConnections_CreateOrUpdate.json``). One deployment is enough
+    there: the environment exists before its origins."""
+    r = b.r
+    done = step_state(r.records()).get(STEP)
+    if done is not None and done.phase is Phase.end:
+        return
+    envs = _origin_targets(t, b, "managedEnvironments")
+    if not envs:
+        return
+    r.journal_step(STEP, Phase.begin, environments=envs)
+    apps = t.clients.container_apps(t.subscription_id)
+    approved: list[str] = []
+    for env_id in envs:
+        parts = env_id.split("/")
+        group, env = parts[4], parts[-1]
+
+        def listed(group: str = group, env: str = env) -> list[Any]:
+            try:
+                return list(apps.managed_environment_private_endpoint_connections.list(group, env))
+            except ResourceNotFoundError:
+                return []
+
+        def approve_one(conn: Any, group: str = group, env: str = env) -> None:
+            name = str(_get(conn, "name"))
+            envelope = {"properties": {"privateLinkServiceConnectionState": {
+                "status": "Approved", "actionsRequired": "None", "description": approval_note(b.plan.name)}}}
+            try:
+                apps.managed_environment_private_endpoint_connections.begin_create_or_update(
+                    group, env, name, envelope, polling_interval=arm.WHATIF_POLL).result()
+            except HttpResponseError as exc:
+                code, msg = arm.arm_error(exc)
+                raise Stop(f"approving Front Door's private endpoint connection {name} on the Container Apps "
+                           f"environment {env} failed: {code}: {msg}", service=env) from exc
+
+        approved += approve_pending(b, env, f"the Container Apps environment {env}", listed, approve_one,
+                                    "`az network private-endpoint-connection approve --id <connection id>` by hand")
+    r.journal_step(STEP, Phase.end, environments=envs, approved=approved)
 
 
 def wait_for_service(b: AzureBackend, t: Target, link: IngressLink) -> None:
@@ -237,46 +322,56 @@ def _request_message(b: AzureBackend) -> str:
 
 def approve(b: AzureBackend, t: Target, link: IngressLink) -> list[str]:
     """Approve Front Door's pending connection(s) on the service; wait for them to show up."""
+
+    def listed() -> list[Any]:
+        service = _service(t, link)
+        return list(_get(_get(service, "properties") or {}, "privateEndpointConnections") or []) if service else []
+
+    return approve_pending(b, link.service, link.where, listed, lambda c: _approve_one(t, c, b.plan.name, link),
+                           "k8s/README.md shows the `az network private-endpoint-connection approve` command")
+
+
+def approve_pending(b: AzureBackend, label: str, where: str, listed: Any, approve_one: Any, by_hand: str) -> list[str]:
+    """Wait until this install's Front Door connection shows on ``where`` (``listed()``), approve
+    it when Pending; a stranger's pending request is left and reported. Returns the names."""
     from installer.launch.azure.backend import poll_seconds
 
     r = b.r
     message = _request_message(b)
     budget = wait_budget()
     clock0 = time.monotonic()
-    r.emit(STEP, State.running, f"approving Front Door's private endpoint connection on {link.service}", service=link.service)
+    r.emit(STEP, State.running, f"approving Front Door's private endpoint connection on {label}", service=label)
     approved: list[str] = []
     while True:
-        service = _service(t, link)
-        conns = list(_get(_get(service, "properties") or {}, "privateEndpointConnections") or []) if service else []
-        ours = [c for c in conns if _conn_state(c).get("description") in (message, approval_note(b.plan.name))]
+        conns = listed()
+        ours = [c for c in conns if _description(c) in (message, approval_note(b.plan.name))]
         for c in ours:
-            status = str(_conn_state(c).get("status") or "")
+            status = _status(c)
             name = str(_get(c, "name") or "")
             if status == "Pending":
-                _approve_one(t, c, b.plan.name)
+                approve_one(c)
                 approved.append(name)
-                r.emit(STEP, State.done, f"approved Front Door's private endpoint connection {name}", service=link.service)
+                r.emit(STEP, State.done, f"approved Front Door's private endpoint connection {name}", service=label)
             elif status == "Approved" and name not in approved:
                 approved.append(name)
             elif status in ("Rejected", "Disconnected"):
-                raise Stop(f"Front Door's private endpoint connection {name} on {link.service} is {status}; "
+                raise Stop(f"Front Door's private endpoint connection {name} on {label} is {status}; "
                            "delete the origin's connection and deploy again, or approve a new request by hand",
-                           service=link.service)
+                           service=label)
         if ours:
-            strangers = [str(_get(c, "name")) for c in conns if c not in ours and _conn_state(c).get("status") == "Pending"]
+            strangers = [str(_get(c, "name")) for c in conns if c not in ours and _status(c) == "Pending"]
             if strangers:
-                r.emit(STEP, State.warning, f"left {len(strangers)} pending connection(s) on {link.service} that are not "
+                r.emit(STEP, State.warning, f"left {len(strangers)} pending connection(s) on {label} that are not "
                                             f"this install's Front Door for a person to judge: {', '.join(strangers)}",
-                       service=link.service)
+                       service=label)
             return approved
         if time.monotonic() - clock0 >= budget:
-            raise Stop(f"Front Door's private endpoint connection did not appear on {link.where} within {budget:.0f}s "
-                       "after the origins were deployed; nothing reaches the apps until it is approved "
-                       "(k8s/README.md shows the `az network private-endpoint-connection approve` command)",
-                       service=link.service)
+            raise Stop(f"Front Door's private endpoint connection did not appear on {where} within {budget:.0f}s "
+                       f"after the origins were deployed; nothing reaches the apps until it is approved ({by_hand})",
+                       service=label)
         if arm.sleep(max(0.05, poll_seconds()), r.cancel):
             raise Stop("cancelled while approving Front Door's private endpoint connection", cancelled=True,
-                       service=link.service)
+                       service=label)
 
 
 def approval_note(install: str) -> str:
@@ -284,12 +379,20 @@ def approval_note(install: str) -> str:
     return f"Approved by fabrix for {install}"
 
 
-def _conn_state(conn: Any) -> dict[str, Any]:
-    state = _get(_get(conn, "properties") or {}, "privateLinkServiceConnectionState") or {}
-    return dict(state) if isinstance(state, dict) else {}
+def _conn_state(conn: Any) -> Any:
+    props = _get(conn, "properties") or conn  # a dict from ARM, or an SDK model (flattened)
+    return _get(props, "privateLinkServiceConnectionState", "private_link_service_connection_state") or {}
 
 
-def _approve_one(t: Target, conn: Any, install: str) -> None:
+def _status(conn: Any) -> str:
+    return str(_get(_conn_state(conn), "status") or "")
+
+
+def _description(conn: Any) -> str:
+    return str(_get(_conn_state(conn), "description") or "")
+
+
+def _approve_one(t: Target, conn: Any, install: str, link: IngressLink) -> None:
     conn_id = str(_get(conn, "id"))
     props = _get(conn, "properties") or {}
     body: dict[str, Any] = {"name": str(_get(conn, "name")), "properties": {
@@ -303,4 +406,6 @@ def _approve_one(t: Target, conn: Any, install: str) -> None:
                                                            polling_interval=arm.WHATIF_POLL).result()
     except HttpResponseError as exc:
         code, msg = arm.arm_error(exc)
-        raise Stop(f"approving Front Door's private endpoint connection {conn_id.rsplit('/', 1)[-1]} failed: {code}: {msg}") from exc
+        hint = f"; {_node_group_hint(link)}" if exc.status_code == 403 else ""
+        raise Stop(f"approving Front Door's private endpoint connection {conn_id.rsplit('/', 1)[-1]} failed: "
+                   f"{code}: {msg}{hint}", service=link.service) from exc

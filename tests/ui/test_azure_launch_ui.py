@@ -424,3 +424,53 @@ async def test_an_azure_install_on_welcome_is_not_offered_dockers_stop_and_remov
         assert f"fabrix down --name {plan.name}" in text
         shown = {str(b.label) for b in app.screen.query(Button) if b.display}
         assert "Stop" not in shown and "Remove" not in shown and "Roll back" not in shown
+
+
+def whatif_with_a_foreign_delete(plan: InstallPlan) -> Any:
+    """ARM's what-if answer (the shape of ``WhatIfOperationResult``) with a delete of someone else's
+    resource. The fake's what-if runs in Incremental mode, as the launch does, and never reports a
+    Delete; a Complete-mode or stack what-if does, so the screen must handle one."""
+    from installer.launch.azure.preview import preview_from_whatif
+
+    group = f"/subscriptions/{scenarios.SUBSCRIPTION}/resourceGroups/{RG}/providers"
+    ours = {"tags": {"fabrix-install": plan.name}}
+    body = {"status": "Succeeded", "properties": {"changes": [
+        {"resourceId": f"{group}/Microsoft.KeyVault/vaults/kv-new", "changeType": "Create"},
+        {"resourceId": f"{group}/Microsoft.App/managedEnvironments/cae-x", "changeType": "Modify", "before": ours,
+         "delta": [{"path": "properties.workloadProfiles", "propertyChangeType": "Modify"}]},
+        {"resourceId": f"{group}/Microsoft.Storage/storageAccounts/financedata", "changeType": "Delete",
+         "before": {"tags": {"owner": "finance"}}},
+        {"resourceId": f"{group}/Microsoft.Network/virtualNetworks/vnet-x", "changeType": "NoChange", "before": ours},
+    ]}}
+    return preview_from_whatif(body, plan.name)
+
+
+async def test_a_foreign_delete_in_the_preview_blocks_launch_until_confirmed(make_app: MakeApp, azure_env) -> None:  # noqa: ANN001
+    plan = InstallPlan(name="uiazdel", target="aca", azure={"subscription_id": scenarios.SUBSCRIPTION,
+                                                             "location": scenarios.LOCATION, "resource_group": RG})
+    launched: list[dict[str, Any]] = []
+
+    def launch(*_args: Any, **kwargs: Any) -> None:
+        launched.append(kwargs)
+        return None  # the engine is not what this test is about: Failed says it did not run
+
+    app = make_app(plan, preview=lambda p, _s: whatif_with_a_foreign_delete(p), launch=launch)
+    app.check_results = {}
+    app.start_step = Step.review
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        review = app.screen
+        assert isinstance(review, ReviewScreen)
+        preview = text_of(app, "#azure-preview")
+        assert "1 to create, 1 to modify, 1 to delete, 1 unchanged" in preview, preview
+        assert "delete Microsoft.Storage/storageAccounts/financedata — NOT owned" in preview
+        assert "modify Microsoft.App/managedEnvironments/cae-x (properties.workloadProfiles)" in preview
+        for key in ("ctrl+l", "enter", "ctrl+n"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert app.screen is review and not launched, key
+        review.query_one("#foreign-confirm", Input).focus()
+        await pilot.press(*RG)
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert launched and launched[0]["allow_foreign"] is True

@@ -338,3 +338,26 @@ def test_prerequisites_azure_sign_in_failed(snap_compare: Any, snap_app: Callabl
                        azure={"subscription_id": "11111111-2222-3333-4444-555555555555", "location": "swedencentral"})
     assert snap_compare(snap_app(plan, checks=azure_checks, azure_device_code=True), run_before=_steps(4),
                         terminal_size=size)
+
+
+def test_review_azure_foreign_change(snap_compare: Any, snap_app: Callable[..., FabrixApp],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review with ARM's preview: a delete of someone else's resource waits for the typed group name."""
+    import installer.validate.checkov as checkov
+    from tests.ui.test_azure_launch_ui import RG, whatif_with_a_foreign_delete
+
+    monkeypatch.setattr(checkov, "checkov_executable", lambda: None)  # the same note on every machine
+
+    plan = InstallPlan(name="demo", target=Target.aca,
+                       azure={"subscription_id": "11111111-2222-3333-4444-555555555555", "location": "swedencentral",
+                              "resource_group": RG})
+    app = snap_app(plan, preview=lambda p, _s: whatif_with_a_foreign_delete(p))
+    app.check_results = {}
+    app.start_step = Step.review
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        pilot.app.screen.query_one("#foreign-confirm").focus()  # scrolls the preview and the box into view
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run, terminal_size=(80, 24))

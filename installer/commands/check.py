@@ -38,8 +38,10 @@ def run(args: argparse.Namespace, out: Output) -> int:
         out.emit_json({"type": "result", "summary": summarize(results), "exit_code": code})
         return code
     where = "Azure" if plan.is_azure() else "this machine"
-    out.rich(f"[bold]Prerequisites for {escape(plan.name)}[/] ({escape(plan.model.value)}/"
-             f"{escape(plan.target.value)}, size {plan.size.value}) on {where}")
+    # The target only where the model offers a choice: a development plan has no Compose part.
+    target = plan.effective_target()
+    model = plan.model.value + (f"/{target.value}" if target else "")
+    out.rich(f"[bold]Prerequisites for {escape(plan.name)}[/] ({escape(model)}, size {plan.size.value}) on {where}")
     blocked = group_blocked(results)
     for r in results:
         if r.details.get("blocked_by") in blocked:

@@ -182,3 +182,17 @@ def test_arm_unreachable_is_said_once_under_the_subscription_check(az_stub, tmp_
     events = _lines(_fabrix("check", "--answers", str(path), "--json").stdout)
     blocked = [e for e in events if e.get("details", {}).get("blocked_by") == "azure.subscription"]
     assert len(blocked) >= 10 and all(e["status"] == "unknown" for e in blocked)
+
+
+def test_check_header_names_the_target_only_where_the_model_renders_one(fake_arm, tmp_path: Path) -> None:
+    """A development or Marketplace plan has no Compose part: the header must not say so."""
+    arm = fake_arm()
+    path = _answers(tmp_path, arm.url)
+    for model, shown in (("development", "(development/aca,"), ("marketplace", "(marketplace,")):
+        data = yaml.safe_load(path.read_text())
+        data["model"] = model
+        data.pop("target", None)
+        path.write_text(yaml.safe_dump(data))
+        proc = _fabrix("check", "--answers", str(path))
+        header = proc.stdout.splitlines()[0] if proc.stdout else ""
+        assert shown in header and "compose" not in header, proc.stdout + proc.stderr

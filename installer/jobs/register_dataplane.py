@@ -33,7 +33,6 @@ import json
 import os
 import sys
 import threading
-import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
@@ -87,18 +86,6 @@ def vault_resource(cfg: dict[str, Any]) -> str:
     return os.environ.get("KEY_VAULT_RESOURCE") or "https://" + str(cfg.get("vault_suffix") or "vault.azure.net")
 
 
-def _json_call(req: urllib.request.Request) -> tuple[int, Any]:
-    try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:  # noqa: S310 (https / in-network)
-            status, raw = resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
-    try:
-        return status, json.loads(raw.decode() or "null")
-    except (ValueError, UnicodeDecodeError):
-        return status, None
-
-
 def _error(payload: Any) -> str:
     if isinstance(payload, dict):
         err = payload.get("error")
@@ -134,7 +121,7 @@ def access_token(resource: str) -> str:
         raise JobError("no managed identity: neither IDENTITY_ENDPOINT/IDENTITY_HEADER (Container Apps) nor "
                        "AZURE_FEDERATED_TOKEN_FILE (AKS workload identity) is set", "identity")
     try:
-        status, payload = _json_call(req)
+        status, payload = flow.send_request(req, TIMEOUT)
     except OSError as exc:
         raise JobError(f"{where} did not answer: {exc}", "identity") from None
     token = payload.get("access_token") if isinstance(payload, dict) else None
@@ -154,7 +141,7 @@ class Vault:
                                      headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json",
                                               **({"Content-Type": "application/json"} if data else {})})
         try:
-            return _json_call(req)
+            return flow.send_request(req, TIMEOUT)
         except OSError as exc:
             raise JobError(f"Key Vault {self.url} did not answer ({method} secret {name}): {exc}",
                            "vault-read" if method == "GET" else "vault-write") from None

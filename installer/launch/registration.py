@@ -60,6 +60,13 @@ def _call(method: str, url: str, headers: dict[str, str], body: dict[str, Any] |
     req = urllib.request.Request(url, data=data, method=method,
                                  headers={"Accept": "application/json", **headers,
                                           **({"Content-Type": "application/json"} if data is not None else {})})
+    return send_request(req, timeout)
+
+
+def send_request(req: urllib.request.Request, timeout: float) -> tuple[int, Any]:
+    """(HTTP status, JSON body or None) for ``req``; an HTTP error status is an answer, not an
+    exception. The Azure registration job (``installer/jobs/register_dataplane.py``) ships this
+    module and sends its identity and Key Vault calls through it too."""
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (http on the host)
             status, raw = resp.status, resp.read()

@@ -231,48 +231,19 @@ def _manifests(b: AzureBackend) -> list[tuple[str, str]]:
 
 
 def _db_job(namespace: str, service_account: str, client_id: str, script: str, outputs: dict[str, Any]) -> str:
-    env = [("AZURE_CLIENT_ID", client_id)]
+    from installer.launch.azure.k8s_job import workload_job
+
+    env = {"AZURE_CLIENT_ID": client_id}
     for key, out in (("KEY_VAULT", "keyVaultName"), ("PGHOST", "postgresFqdn")):
         if outputs.get(out):
-            env.append((key, str(outputs[out])))
-    env_yaml = "".join(f"            - name: {k}\n              value: \"{v}\"\n" for k, v in env)
-    indented = "".join(f"    {line}\n" for line in script.splitlines())
-    return f"""apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: fabrix-databases
-  namespace: {namespace}
-data:
-  databases.sh: |
-{indented}---
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: fabrix-databases
-  namespace: {namespace}
-spec:
-  backoffLimit: 0
-  activeDeadlineSeconds: {JOB_TIMEOUT}
-  template:
-    metadata:
-      labels:
-        azure.workload.identity/use: "true"
-    spec:
-      serviceAccountName: {service_account}
-      restartPolicy: Never
-      containers:
-        - name: databases
-          image: {DB_JOB_IMAGE}
-          command: ["/bin/bash", "-c", "command -v psql >/dev/null || tdnf install -y postgresql >/dev/null; az login --federated-token \\"$(cat $AZURE_FEDERATED_TOKEN_FILE)\\" --service-principal -u $AZURE_CLIENT_ID -t $AZURE_TENANT_ID --output none; bash /scripts/databases.sh"]
-          env:
-{env_yaml}          volumeMounts:
-            - name: scripts
-              mountPath: /scripts
-      volumes:
-        - name: scripts
-          configMap:
-            name: fabrix-databases
-"""
+            env[key] = str(outputs[out])
+    return workload_job(
+        name="fabrix-databases", namespace=namespace, service_account=service_account, container="databases",
+        image=DB_JOB_IMAGE,
+        command=('command -v psql >/dev/null || tdnf install -y postgresql >/dev/null; '
+                 'az login --federated-token "$(cat $AZURE_FEDERATED_TOKEN_FILE)" --service-principal '
+                 '-u $AZURE_CLIENT_ID -t $AZURE_TENANT_ID --output none; bash /scripts/databases.sh'),
+        env=env, files={"databases.sh": script}, mount="/scripts", deadline_seconds=JOB_TIMEOUT)
 
 
 def _deployments(files: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -170,47 +170,14 @@ def restart_app(b: AzureBackend, t: Target, app: str) -> str:
 
 def job_manifest(namespace: str, service_account: str, pyz: bytes, vault: str, vault_url: str = "") -> str:
     """A ConfigMap with the program and a Job that runs it as the workload identity."""
-    data = base64.b64encode(pyz).decode()
-    return f"""apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {K8S_NAME}
-  namespace: {namespace}
-binaryData:
-  {PYZ}: {data}
----
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: {K8S_NAME}
-  namespace: {namespace}
-spec:
-  backoffLimit: 0
-  activeDeadlineSeconds: {JOB_TIMEOUT}
-  template:
-    metadata:
-      labels:
-        azure.workload.identity/use: "true"
-    spec:
-      serviceAccountName: {service_account}
-      restartPolicy: Never
-      containers:
-        - name: register-dataplane
-          image: {DB_JOB_IMAGE}
-          command: ["/bin/bash", "-c", "command -v python3 >/dev/null || tdnf install -y python3 >/dev/null; python3 /program/{PYZ}"]
-          env:
-            - name: KEY_VAULT
-              value: "{vault}"
-            - name: KEY_VAULT_URL
-              value: "{vault_url}"
-          volumeMounts:
-            - name: program
-              mountPath: /program
-      volumes:
-        - name: program
-          configMap:
-            name: {K8S_NAME}
-"""
+    from installer.launch.azure.k8s_job import workload_job
+
+    return workload_job(
+        name=K8S_NAME, namespace=namespace, service_account=service_account, container="register-dataplane",
+        image=DB_JOB_IMAGE,
+        command=f"command -v python3 >/dev/null || tdnf install -y python3 >/dev/null; python3 /program/{PYZ}",
+        env={"KEY_VAULT": vault, "KEY_VAULT_URL": vault_url}, files={PYZ: pyz}, mount="/program",
+        deadline_seconds=JOB_TIMEOUT)
 
 
 def _aks(b: AzureBackend, t: Target, ids: list[str], pyz: bytes) -> None:

@@ -11,7 +11,7 @@ import importlib.util
 from dataclasses import dataclass
 from enum import StrEnum
 
-from installer.plan import DeploymentModel, InstallPlan, Target
+from installer.plan import DeploymentModel, InstallPlan
 from installer.render import TARGET_RENDERERS, renderer_keys
 
 

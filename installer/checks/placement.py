@@ -28,5 +28,5 @@ def check_bind(ctx: CheckContext, check: Check) -> CheckResult:
         return CheckResult(check.id, check.title, Status.passed, f"{bind}: only this machine can connect",
                            details={"bind_address": bind})
     return CheckResult(check.id, check.title, Status.warn, f"{exposure} ({FIREWALL_NOTE})",
-                       f"set `compose.bind_address: 127.0.0.1` unless other machines must connect "
+                       "set `compose.bind_address: 127.0.0.1` unless other machines must connect "
                        "(then put a TLS proxy with sign-in in front)", details={"bind_address": bind})

@@ -50,7 +50,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from installer.launch.azure import arm
 from installer.launch.azure.arm import Target
 from installer.launch.azure.preview import _get
-from installer.launch.journal import Phase, first_data, step_state
+from installer.launch.journal import Phase, step_state
 from installer.launch.runner import Stop
 from installer.progress import State
 

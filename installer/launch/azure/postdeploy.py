@@ -289,19 +289,11 @@ def _aks(b: AzureBackend, t: Target, ids: list[str], script: str | None) -> None
     steps += [f"kubectl rollout status deployment/{name} -n {ns or namespace} --timeout=600s"
               for ns, name in _deployments(files) if not (registers and name == "dataplane")]
     command = " && ".join(steps)
-    aks = t.clients.container_service(t.subscription_id)
     r.journal_step("postdeploy", Phase.begin, cluster=cluster, files=[n for n, _ in files])
     r.emit("postdeploy", State.running, f"applying {len(files)} manifest file(s) to {cluster} through the AKS run command",
            service=cluster)
-    payload = {"command": command, "context": base64.b64encode(buf.getvalue()).decode()}
     clock0 = time.monotonic()
-    try:
-        result = aks.managed_clusters.begin_run_command(t.resource_group, cluster, payload,
-                                                        polling_interval=max(0.05, _poll())).result()
-    except HttpResponseError as exc:
-        code, message = arm.arm_error(exc)
-        raise Stop(f"the AKS run command failed: {code}: {message}", service=cluster) from exc
-    props = getattr(result, "properties", None) or result
+    props = run_command(t, cluster, command, base64.b64encode(buf.getvalue()).decode())
     state = str(_get(props, "provisioning_state") or "")
     exit_code = getattr(props, "exit_code", None)
     logs = str(getattr(props, "logs", "") or "")
@@ -315,6 +307,23 @@ def _aks(b: AzureBackend, t: Target, ids: list[str], script: str | None) -> None
                    + (f": {b.postdeploy_detail['reason']}" if b.postdeploy_detail["reason"] else ""), service=cluster)
     r.emit("postdeploy", State.done, f"manifests applied, database Job complete and rollouts finished in {took:.0f}s",
            service=cluster)
+
+
+def run_command(t: Target, cluster: str, command: str, context: str | None) -> Any:
+    """Run ``command`` on ``cluster`` through the AKS run-command API (a private cluster needs no
+    kubeconfig and no path into its network), with ``context`` (a base64 zip of files) beside it;
+    the command result's properties. A refused call is a Stop naming ARM's code and message."""
+    aks = t.clients.container_service(t.subscription_id)
+    payload: dict[str, Any] = {"command": command}
+    if context:
+        payload["context"] = context
+    try:
+        result = aks.managed_clusters.begin_run_command(t.resource_group, cluster, payload,
+                                                        polling_interval=max(0.05, _poll())).result()
+    except HttpResponseError as exc:
+        code, message = arm.arm_error(exc)
+        raise Stop(f"the AKS run command failed: {code}: {message}", service=cluster) from exc
+    return getattr(result, "properties", None) or result
 
 
 def _poll() -> float:

@@ -38,7 +38,7 @@ from azure.core.exceptions import HttpResponseError
 
 from installer.launch.azure import arm
 from installer.launch.azure.arm import Target
-from installer.launch.azure.postdeploy import DB_JOB_IMAGE, JOB_TIMEOUT, run_aca_job
+from installer.launch.azure.postdeploy import DB_JOB_IMAGE, JOB_TIMEOUT, run_aca_job, run_command
 from installer.launch.journal import Phase
 from installer.launch.runner import Stop
 from installer.progress import State
@@ -210,13 +210,13 @@ def _aks(b: AzureBackend, t: Target, ids: list[str], pyz: bytes) -> None:
     r.emit(STEP, State.running, f"running the dataplane registration Job on {cluster} through the AKS run command",
            service=K8S_NAME)
     clock0 = time.monotonic()
-    props = _run_command(b, t, cluster, command, base64.b64encode(buf.getvalue()).decode())
+    props = run_command(t, cluster, command, base64.b64encode(buf.getvalue()).decode())
     state = str(getattr(props, "provisioning_state", "") or "")
     exit_code = getattr(props, "exit_code", None)
     if state.lower() != "succeeded" or exit_code not in (0, None):
         logs = ""
         if state.lower() == "succeeded":  # the command ran: the Job failed; its own logs say why
-            more = _run_command(b, t, cluster, f"kubectl logs job/{K8S_NAME} -n {namespace} --tail=50", None)
+            more = run_command(t, cluster, f"kubectl logs job/{K8S_NAME} -n {namespace} --tail=50", None)
             logs = str(getattr(more, "logs", "") or "")
         for line in logs.splitlines()[-20:]:
             r.emit(STEP, State.log, line, service=K8S_NAME)
@@ -228,19 +228,3 @@ def _aks(b: AzureBackend, t: Target, ids: list[str], pyz: bytes) -> None:
     r.emit(STEP, State.done, f"dataplane registered with the Miso controller in {time.monotonic() - clock0:.0f}s; its "
                              f"client id and secret are in Key Vault {_vault(b)}; deployment/{DATAPLANE} restarted",
            service=DATAPLANE)
-
-
-def _run_command(b: AzureBackend, t: Target, cluster: str, command: str, context: str | None) -> Any:
-    from installer.launch.azure.postdeploy import _poll
-
-    aks = t.clients.container_service(t.subscription_id)
-    payload: dict[str, Any] = {"command": command}
-    if context:
-        payload["context"] = context
-    try:
-        result = aks.managed_clusters.begin_run_command(t.resource_group, cluster, payload,
-                                                        polling_interval=max(0.05, _poll())).result()
-    except HttpResponseError as exc:
-        code, message = arm.arm_error(exc)
-        raise Stop(f"the AKS run command failed: {code}: {message}", service=cluster) from exc
-    return getattr(result, "properties", None) or result

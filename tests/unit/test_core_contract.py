@@ -49,19 +49,7 @@ class Value:
 
 
 def _compose() -> tuple[dict[str, dict[str, Value]], dict[str, str]]:
-    i = inp(plan(model="container", target="compose", components=list(CORE)))
-    bundle = render_compose(i)
-    doc = yaml.safe_load(bundle.text("compose.yaml"))
-    dotenv = dict(ln.split("=", 1) for ln in bundle.text(".env").splitlines() if "=" in ln and not ln.startswith("#"))
-    dotenv = {k: v.strip("'") for k, v in dotenv.items()}
-    out: dict[str, dict[str, Value]] = {}
-    for comp in CORE:
-        env: dict[str, Value] = {}
-        for key, raw in doc["services"][comp]["environment"].items():
-            m = re.fullmatch(r"\$\{([A-Z0-9_]+):\?[^}]*\}", str(raw))
-            env[key] = Value(dotenv[m.group(1)], ref=m.group(1)) if m else Value(str(raw))
-        out[comp] = env
-    return out, dotenv
+    return _compose_with(render_compose(inp(plan(model="container", target="compose", components=list(CORE)))))
 
 
 def _aca_yaml() -> dict[str, dict[str, Value]]:
